@@ -1,0 +1,93 @@
+"""Project-wide defaults and the characteristic vocabulary: one place, read by every layer.
+
+Thresholds are passed through to metric functions as arguments; this module only supplies defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SQL_DIR = ROOT / "sql"
+CONTRACTS_DIR = ROOT / "data_contracts"
+SAMPLE_DIR = ROOT / "sample_data"
+SHARED_REFERENCE_DIR = ROOT.parent / "shared" / "reference-data"
+DEFAULT_WAREHOUSE = ROOT / "warehouse" / "eqdash.duckdb"
+DEFAULT_SAMPLE_DATA = ROOT / "warehouse" / "sample-small"
+
+# The extracts, in load order (referenced extracts first).
+EXTRACTS: tuple[str, ...] = (
+    "business_areas",
+    "people",
+    "postings",
+    "grievances",
+    "misconduct_cases",
+    "applications",
+    "acting_up",
+    "stride_updates",
+    "iopc_actions",
+    "targets",
+)
+
+
+@dataclass(frozen=True)
+class Characteristic:
+    """A breakdown: the column in the marts, its reference group and its human label."""
+
+    column: str
+    label: str
+    reference_group: str
+    protected: bool = True  # one of the nine Equality Act 2010 characteristics
+    not_stated: str | None = "Not stated"
+
+
+# Column names are the mart columns (see sql/marts/fct_person_months.sql). Reference groups are
+# the defaults DOMAIN.md names; every metric function takes reference_group as an argument.
+CHARACTERISTICS: dict[str, Characteristic] = {
+    c.column: c
+    for c in (
+        Characteristic("ethnicity_group", "Ethnic group", "White"),
+        Characteristic("ethnicity", "Ethnicity (18+1)", "White British"),
+        Characteristic("sex", "Sex", "Male", not_stated=None),
+        Characteristic("age_band", "Age band", "35-44", not_stated=None),
+        Characteristic("disability", "Disability", "Not disabled"),
+        Characteristic("gender_reassignment", "Gender reassignment", "No"),
+        Characteristic("marital_status", "Marriage and civil partnership", "Married"),
+        Characteristic("pregnancy_maternity", "Pregnancy and maternity", "No"),
+        Characteristic("religion", "Religion or belief", "Christian"),
+        Characteristic("sexual_orientation", "Sexual orientation", "Heterosexual"),
+        Characteristic("worker_type", "Worker type", "Police officer", protected=False, not_stated=None),
+        Characteristic("rank_grade", "Rank or grade", "Constable", protected=False, not_stated=None),
+        Characteristic("service_band", "Length of service", "5-9 years", protected=False, not_stated=None),
+        Characteristic("ethnicity_sex", "Ethnic group x sex", "White male", protected=True),
+    )
+}
+
+# The force's aggregate of the non-White ethnic groups (Asian + Black + Mixed + Other; White
+# minorities excluded, as Home Office statistics do). Never shown without the five groups beside it.
+AGGREGATE_GROUPS: tuple[str, ...] = ("Asian", "Black", "Mixed", "Other")
+AGGREGATE_LABEL = "Black, Asian, Mixed and Other ethnic groups"
+
+
+@dataclass(frozen=True)
+class Settings:
+    alpha: float = 0.05
+    suppression_threshold: int = 5  # counts 1..threshold-1 are hidden
+    suppression_style: str = "mask"  # "mask" shows "<5"; "round" rounds to the nearest 5
+    min_group_for_ratio: int = 10  # below this denominator a ratio is "too few to report"
+    adjustment: str = "holm"  # or "fdr_bh"
+    service_standard_days: int = 90  # a grievance open longer than this is "overdue"
+    roles: tuple[str, ...] = field(default=("board", "staff_association", "analyst"))
+
+
+DEFAULTS = Settings()
+
+
+@cache
+def code_lists() -> dict:
+    """The shared code lists (data_contracts/codes.yaml)."""
+    return yaml.safe_load((CONTRACTS_DIR / "codes.yaml").read_text(encoding="utf-8"))

@@ -1,0 +1,1 @@
+"""The product's face: the Streamlit app, charts, exports and the `eqdash` command line."""

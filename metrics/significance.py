@@ -1,0 +1,124 @@
+"""Significance tests shared by the metric tables: the 2x2 test chooser, the overall k x 2
+association test, and multiple-comparison adjustment that tolerates missing p-values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from metrics.config import DEFAULTS
+
+# Cochran's rule of thumb: chi-square is trustworthy when every expected count is at least 5.
+MIN_EXPECTED = 5.0
+ADJUSTMENT_LABELS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "none": "no adjustment"}
+MONTE_CARLO_RESAMPLES = 9999
+DEFAULT_SEED = 20240401  # fixed so a Monte Carlo p-value is the same on every run
+
+
+def expected_counts(table: np.ndarray) -> np.ndarray:
+    """Expected cell counts under independence (row total x column total / grand total)."""
+    table = np.asarray(table, dtype=float)
+    total = table.sum()
+    if total == 0:
+        return np.zeros_like(table)
+    return np.outer(table.sum(axis=1), table.sum(axis=0)) / total
+
+
+def two_by_two_test(events_1: int, n_1: int, events_2: int, n_2: int) -> tuple[float | None, str]:
+    """Two-sided p-value comparing events_1/n_1 with events_2/n_2, and the test's name.
+
+    Fisher's exact test when any expected count is below 5 (chi-square's approximation is poor
+    there), otherwise Pearson chi-square without continuity correction, which equals the
+    two-sided two-proportion z test.
+    """
+    if n_1 <= 0 or n_2 <= 0:
+        return None, "no test (empty group)"
+    table = np.array([[events_1, n_1 - events_1], [events_2, n_2 - events_2]])
+    if (expected_counts(table) < MIN_EXPECTED).any():
+        return float(stats.fisher_exact(table).pvalue), "Fisher exact"
+    res = stats.chi2_contingency(table, correction=False)
+    return float(res.pvalue), "chi-square"
+
+
+def overall_association(
+    frame: pl.DataFrame,
+    *,
+    characteristic: str,
+    seed: int = DEFAULT_SEED,
+    n_resamples: int = MONTE_CARLO_RESAMPLES,
+) -> pl.DataFrame:
+    """Is the outcome associated with the characteristic at all? One test across all groups.
+
+    Input: one row per group with `n` and `events`. Groups with n = 0 carry no information and
+    are left out of the table (they are still counted in `n_groups`). Chi-square on the k x 2
+    table when every expected count is >= 5; otherwise the Fisher-Freeman-Halton exact test by
+    Monte Carlo (scipy.stats.fisher_exact with a seeded MonteCarloMethod), so it is reproducible.
+    Returns one row: characteristic, n_groups, statistic, df, p_value, method.
+    """
+    schema = {
+        "characteristic": pl.String,
+        "n_groups": pl.Int64,
+        "statistic": pl.Float64,
+        "df": pl.Int64,
+        "p_value": pl.Float64,
+        "method": pl.String,
+    }
+
+    def row(statistic, df, p, method):
+        return pl.DataFrame(
+            [{"characteristic": characteristic, "n_groups": frame.height, "statistic": statistic,
+              "df": df, "p_value": p, "method": method}],
+            schema=schema,
+        )
+
+    used = frame.filter(pl.col("n") > 0) if frame.height else frame
+    if used.height < 2:
+        return row(None, None, None, "no test (fewer than two non-empty groups)")
+    events = used["events"].to_numpy().astype(np.int64)
+    n = used["n"].to_numpy().astype(np.int64)
+    table = np.column_stack([events, n - events])
+    if table[:, 0].sum() == 0 or table[:, 1].sum() == 0:
+        # Every group has the same (0% or 100%) rate: no variation to test.
+        return row(None, None, None, "no test (outcome is constant)")
+    df = used.height - 1
+    if (expected_counts(table) < MIN_EXPECTED).any():
+        method = stats.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
+        res = stats.fisher_exact(table, method=method)
+        return row(None, df, float(res.pvalue),
+                   f"Fisher-Freeman-Halton exact (Monte Carlo, {n_resamples} resamples, seed {seed})")
+    res = stats.chi2_contingency(table, correction=False)
+    return row(float(res.statistic), df, float(res.pvalue), "chi-square")
+
+
+def adjust_pvalues(p_values: Sequence[float | None], method: str = DEFAULTS.adjustment) -> list[float | None]:
+    """Adjust a family of p-values; missing (None/NaN) p-values stay missing and are not counted.
+
+    method: "holm" (family-wise error), "fdr_bh" (Benjamini-Hochberg false discovery rate) or
+    "none". statsmodels' multipletests does the arithmetic; it does not accept NaN, hence this.
+    """
+    if method not in ADJUSTMENT_LABELS:
+        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {method!r}")
+    values = [None if p is None or p != p else float(p) for p in p_values]
+    present = [i for i, p in enumerate(values) if p is not None]
+    if not present or method == "none":
+        return values
+    adjusted = multipletests([values[i] for i in present], method=method)[1]
+    out: list[float | None] = [None] * len(values)
+    for i, p in zip(present, adjusted, strict=True):
+        out[i] = float(p)
+    return out
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm step-down adjustment (controls the family-wise error rate); NaN-tolerant."""
+    return adjust_pvalues(p_values, "holm")
+
+
+def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
+    """Benjamini-Hochberg step-up adjustment (controls the false discovery rate); NaN-tolerant."""
+    return adjust_pvalues(p_values, "fdr_bh")

@@ -1,0 +1,129 @@
+"""The tidy metric-table schema every chart, table and export reads, and helpers to build it.
+
+A tidy table has the fixed columns of TIDY_SCHEMA first, in that order, then any of the named
+EXTRA_COLUMNS (also in a fixed order), so two tables from different functions can be stacked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import polars as pl
+
+TIDY_SCHEMA: pl.Schema = pl.Schema(
+    {
+        "characteristic": pl.String,
+        "group": pl.String,
+        "n": pl.Int64,  # denominator: people, cases, or person-years rounded
+        "events": pl.Int64,
+        "rate": pl.Float64,  # events / n, or events per person-year
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "ratio": pl.Float64,  # vs the reference group (relative rate, IRR, OR, impact ratio)
+        "ratio_ci_low": pl.Float64,
+        "ratio_ci_high": pl.Float64,
+        "p_value": pl.Float64,
+        "p_adjusted": pl.Float64,
+        "is_significant": pl.Boolean,
+        "is_suppressed": pl.Boolean,
+        "method": pl.String,
+    }
+)
+TIDY_COLUMNS: tuple[str, ...] = tuple(TIDY_SCHEMA.names())
+
+# Extras allowed after the fixed columns; a table carries only those it needs, in this order.
+EXTRA_COLUMNS: dict[str, pl.DataType] = {
+    "stage": pl.String(),
+    "reference_group": pl.String(),
+    "exposure": pl.Float64(),  # person-years
+    "rate_per_1000": pl.Float64(),
+    "target_share": pl.Float64(),
+    "is_adverse_impact": pl.Boolean(),
+    "is_reference": pl.Boolean(),
+    "is_not_stated": pl.Boolean(),
+    "note": pl.String(),  # plain-English caveat, e.g. "too few to report"
+    "n_display": pl.String(),
+    "events_display": pl.String(),
+}
+
+TOO_FEW = "too few to report"
+
+
+def tidy_frame(rows: Iterable[Mapping[str, Any]], extras: Iterable[str] = ()) -> pl.DataFrame:
+    """Build a tidy table from row dicts; missing keys become null, unknown keys are an error."""
+    extras = _ordered_extras(extras)
+    schema = pl.Schema({**dict(TIDY_SCHEMA), **{e: EXTRA_COLUMNS[e] for e in extras}})
+    allowed = set(schema.names())
+    records = []
+    for i, row in enumerate(rows):
+        unknown = set(row) - allowed
+        if unknown:
+            raise ValueError(f"tidy row {i}: unknown column(s) {sorted(unknown)}")
+        records.append({c: _clean(row.get(c)) for c in schema.names()})
+    if not records:
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame(records, schema=schema, orient="row")
+
+
+def empty_tidy(extras: Iterable[str] = ()) -> pl.DataFrame:
+    """An empty tidy table with the schema (what every function returns for an empty input)."""
+    return tidy_frame([], extras)
+
+
+def validate_tidy(frame: pl.DataFrame) -> None:
+    """Raise ValueError unless `frame` has the fixed columns first, with their dtypes, then known extras."""
+    names = frame.columns
+    if tuple(names[: len(TIDY_COLUMNS)]) != TIDY_COLUMNS:
+        raise ValueError(f"tidy table must start with columns {list(TIDY_COLUMNS)}; got {names}")
+    for col, dtype in TIDY_SCHEMA.items():
+        if frame.schema[col] != dtype:
+            raise ValueError(f"tidy column {col!r} must be {dtype}; got {frame.schema[col]}")
+    extras = names[len(TIDY_COLUMNS) :]
+    unknown = [e for e in extras if e not in EXTRA_COLUMNS]
+    if unknown:
+        raise ValueError(f"tidy table has unknown extra column(s) {unknown}")
+    if list(extras) != _ordered_extras(extras):
+        raise ValueError(f"tidy extra columns out of order: {extras}")
+
+
+def concat_tidy(frames: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """Stack tidy tables that may carry different extras (missing extras become null)."""
+    frames = [f for f in frames]
+    extras = _ordered_extras({c for f in frames for c in f.columns[len(TIDY_COLUMNS) :]})
+    if not frames:
+        return empty_tidy()
+    cols = list(TIDY_COLUMNS) + extras
+    aligned = [
+        f.with_columns(
+            [pl.lit(None, dtype=EXTRA_COLUMNS[e]).alias(e) for e in extras if e not in f.columns]
+        ).select(cols)
+        for f in frames
+    ]
+    return pl.concat(aligned, how="vertical")
+
+
+def require_columns(frame: pl.DataFrame, columns: Iterable[str], what: str) -> None:
+    """A clear error naming the missing input columns, instead of a polars traceback later."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: input is missing column(s) {missing}; has {frame.columns}")
+
+
+def _ordered_extras(extras: Iterable[str]) -> list[str]:
+    extras = set(extras)
+    unknown = extras - set(EXTRA_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown extra column(s) {sorted(unknown)}; allowed {list(EXTRA_COLUMNS)}")
+    return [e for e in EXTRA_COLUMNS if e in extras]
+
+
+def _clean(value: Any) -> Any:
+    """numpy scalars -> Python; NaN -> null, so 'not computable' is one thing (null), not two."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value

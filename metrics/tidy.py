@@ -127,3 +127,14 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and value != value:
         return None
     return value
+
+
+def order_tidy(frame: pl.DataFrame) -> pl.DataFrame:
+    """Put a tidy table's columns in the canonical order (fixed columns, then extras) and dtypes."""
+    extras = _ordered_extras(c for c in frame.columns if c not in TIDY_SCHEMA)
+    missing = [c for c in TIDY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"tidy table is missing column(s) {missing}")
+    return frame.select(
+        [pl.col(c).cast(t) for c, t in TIDY_SCHEMA.items()] + [pl.col(e).cast(EXTRA_COLUMNS[e]) for e in extras]
+    )

@@ -1,0 +1,324 @@
+"""Adjusted comparisons by regression: a Poisson GLM with a person-years offset for misconduct
+referral incidence-rate ratios, and a binomial (logit) GLM for the odds of a grievance being
+upheld. Both fit aggregated cells (group x covariates), so a model over 46,000 people is a model
+over a few hundred rows.
+
+Zero-event groups and covariate levels make maximum-likelihood estimates run off to infinity;
+they are handled before fitting (see _drop_uninformative) so that no statsmodels warning escapes.
+Any warning that still arises is caught and reported in the method column.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
+from metrics.config import DEFAULTS
+from metrics.rates import NOT_STATED, poisson_exact_interval, wilson_interval
+from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues
+from metrics.tidy import empty_tidy, require_columns, tidy_frame
+
+OVERDISPERSION_THRESHOLD = 1.5  # Pearson chi2/df above this -> quasi-Poisson standard errors
+UNSTABLE_LOG_SE = 5.0  # a log-ratio SE this large means the data cannot pin the ratio down
+POISSON_EXTRAS = ("reference_group", "exposure", "rate_per_1000", "is_reference", "is_not_stated", "note")
+LOGIT_EXTRAS = ("reference_group", "is_reference", "is_not_stated", "note")
+
+
+def poisson_irr(
+    frame: pl.DataFrame,
+    *,
+    characteristic: str,
+    reference_group: str,
+    covariates: Sequence[str] = (),
+    alpha: float = DEFAULTS.alpha,
+    adjustment: str = DEFAULTS.adjustment,
+    overdispersion_threshold: float = OVERDISPERSION_THRESHOLD,
+    not_stated: str | None = NOT_STATED,
+) -> pl.DataFrame:
+    """Adjusted incidence-rate ratios, each group vs reference_group, from a Poisson GLM
+    log(E[events]) = log(exposure) + group + covariates.
+
+    Input: one row per cell with columns group, *covariates, events, exposure (person-years).
+    rate/ci are the crude rate per person-year with exact Poisson CI; ratio is the adjusted IRR
+    with Wald CI and p. If Pearson chi2/df > overdispersion_threshold the model is refitted with
+    scale = Pearson chi2/df (quasi-Poisson), which widens the intervals; the method says so.
+    """
+    covariates = list(covariates)
+    require_columns(frame, ["group", *covariates, "events", "exposure"], "poisson_irr")
+    cells = _validated_cells(frame, covariates, "events", "exposure", "poisson_irr")
+    if cells.height == 0:
+        return empty_tidy(POISSON_EXTRAS)
+    crude = _crude(cells, "exposure")
+    rows = {
+        g: {"n": int(round(x)), "events": e, "rate": e / x if x > 0 else None,
+            "ci": poisson_exact_interval(e, x, alpha), "exposure": x}
+        for g, e, x in crude.iter_rows()
+    }
+    fit_cells = cells.filter(pl.col("exposure") > 0)
+    fit = _fit(
+        fit_cells, covariates, reference_group=reference_group, alpha=alpha, family="poisson",
+        overdispersion_threshold=overdispersion_threshold,
+    )
+    label = "Poisson GLM, log person-years offset"
+    table = _assemble(rows, fit, characteristic=characteristic, reference_group=reference_group,
+                      alpha=alpha, adjustment=adjustment, not_stated=not_stated, covariates=covariates,
+                      label=label, extras=POISSON_EXTRAS)
+    return table.with_columns((pl.col("rate") * 1000).alias("rate_per_1000"))
+
+
+def logistic_odds_ratios(
+    frame: pl.DataFrame,
+    *,
+    characteristic: str,
+    reference_group: str,
+    covariates: Sequence[str] = ("category",),
+    alpha: float = DEFAULTS.alpha,
+    adjustment: str = DEFAULTS.adjustment,
+    not_stated: str | None = NOT_STATED,
+) -> pl.DataFrame:
+    """Adjusted odds ratios of the outcome (e.g. grievance upheld), each group vs reference, from
+    a binomial GLM (logit link) on aggregated counts: logit(p) = group + covariates.
+
+    Input: one row per cell with columns group, *covariates, n (cases), events (e.g. upheld).
+    rate/ci are the crude rate with Wilson CI; ratio is the adjusted odds ratio with Wald CI.
+    """
+    covariates = list(covariates)
+    require_columns(frame, ["group", *covariates, "n", "events"], "logistic_odds_ratios")
+    cells = _validated_cells(frame, covariates, "events", "n", "logistic_odds_ratios")
+    if cells.height == 0:
+        return empty_tidy(LOGIT_EXTRAS)
+    crude = _crude(cells, "n")
+    rows = {
+        g: {"n": int(n), "events": e, "rate": e / n if n > 0 else None, "ci": wilson_interval(e, int(n), alpha)}
+        for g, e, n in crude.iter_rows()
+    }
+    fit = _fit(cells.filter(pl.col("n") > 0), covariates, reference_group=reference_group, alpha=alpha,
+               family="binomial")
+    return _assemble(rows, fit, characteristic=characteristic, reference_group=reference_group,
+                     alpha=alpha, adjustment=adjustment, not_stated=not_stated, covariates=covariates,
+                     label="binomial GLM (logit), odds ratio", extras=LOGIT_EXTRAS)
+
+
+# --- fitting ---------------------------------------------------------------------------------
+
+
+def _fit(
+    cells: pl.DataFrame,
+    covariates: list[str],
+    *,
+    reference_group: str,
+    alpha: float,
+    family: str,
+    overdispersion_threshold: float = OVERDISPERSION_THRESHOLD,
+) -> dict:
+    """Fit the GLM; returns {"estimates": {group: (ratio, low, high, p)}, "excluded": {group: why},
+    "notes": [...], "scale": str}. Never raises on data problems and never lets a warning out."""
+    denom = "exposure" if family == "poisson" else "n"
+    result: dict = {"estimates": {}, "excluded": {}, "notes": [], "scale": ""}
+    cells, excluded, dropped = _drop_uninformative(cells, covariates, denom=denom, family=family)
+    result["excluded"] = excluded
+    if dropped:
+        result["notes"].append(dropped)
+    if reference_group in excluded:
+        result["fatal"] = f"reference group {excluded[reference_group]}: no adjusted ratios"
+        return result
+    groups = list(dict.fromkeys(cells["group"].to_list()))
+    if reference_group not in groups:
+        result["fatal"] = f"reference group {reference_group!r} not in table"
+        return result
+    X, names = _design(cells, covariates, reference_group)
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        result["fatal"] = "model not identifiable: a group is confounded with the covariates"
+        return result
+    events = cells["events"].to_numpy().astype(float)
+    if family == "poisson":
+        model_kw = {"family": sm.families.Poisson(), "offset": np.log(cells["exposure"].to_numpy())}
+        endog = events
+    else:
+        model_kw = {"family": sm.families.Binomial()}
+        endog = np.column_stack([events, cells["n"].to_numpy() - events])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = sm.GLM(endog, X, **model_kw).fit()
+        if family == "poisson":
+            dispersion = res.pearson_chi2 / res.df_resid if res.df_resid > 0 else float("nan")
+            if dispersion > overdispersion_threshold:
+                # Extra-Poisson variation (clustering of referrals): inflate SEs by sqrt(dispersion).
+                res = sm.GLM(endog, X, **model_kw).fit(scale="X2")
+                result["scale"] = f"quasi-Poisson scale (Pearson chi2/df = {dispersion:.2f})"
+            elif dispersion == dispersion:
+                result["scale"] = f"Poisson scale (Pearson chi2/df = {dispersion:.2f})"
+    if abs(res.deviance) < 1e-8:
+        # statsmodels reports an exact (e.g. saturated) fit as "perfect separation or prediction";
+        # separation proper was removed above, so an exact fit is just an exact fit.
+        caught = [w for w in caught if not issubclass(w.category, PerfectSeparationWarning)]
+    if caught:
+        result["notes"].append("model warning: " + "; ".join(sorted({str(w.message) for w in caught})))
+    if not res.converged:
+        result["fatal"] = "model did not converge"
+        return result
+    z = stats.norm.ppf(1 - alpha / 2)
+    for j, name in enumerate(names):
+        if not name.startswith("group="):
+            continue
+        beta, se, p = float(res.params[j]), float(res.bse[j]), float(res.pvalues[j])
+        group = name.removeprefix("group=")
+        if not (math.isfinite(se) and se < UNSTABLE_LOG_SE):
+            result["excluded"][group] = "estimate unstable (too few events)"
+            continue
+        result["estimates"][group] = (math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se), p)
+    return result
+
+
+def _drop_uninformative(cells: pl.DataFrame, covariates: list[str], *, denom: str, family: str):
+    """Remove what has no finite MLE, before fitting.
+
+    - A group with no events (or, for logit, every case an event): its coefficient is -inf/+inf;
+      report it as not estimable rather than print a meaningless huge ratio.
+    - Cells of a covariate level with no events (or all events): at the MLE their fitted values are
+      0 (or n), so they contribute nothing to the other coefficients' score equations; dropping
+      them gives exactly the limiting estimates for everything else, without separation warnings.
+    """
+    excluded: dict[str, str] = {}
+    dropped_levels: list[str] = []
+    full = "n" if family == "binomial" else None
+
+    def degenerate(by: str) -> pl.DataFrame:
+        agg = cells.group_by(by).agg(pl.col("events").sum().alias("e"), pl.col(denom).sum().alias("d"))
+        cond = pl.col("e") == 0
+        if full:
+            cond = cond | (pl.col("e") == pl.col("d"))
+        return agg.filter(cond)
+
+    changed = True
+    while changed and cells.height:
+        changed = False
+        for g, e, _ in degenerate("group").iter_rows():
+            excluded[g] = "has no events" if e == 0 else "has every case with the outcome"
+            changed = True
+        cells = cells.filter(~pl.col("group").is_in(list(excluded)))
+        for cov in covariates:
+            bad = degenerate(cov)[cov].to_list()
+            if bad:
+                dropped_levels += [f"{cov}={v}" for v in bad]
+                cells = cells.filter(~pl.col(cov).is_in(bad))
+                changed = True
+    note = ""
+    if dropped_levels:
+        note = "cells of covariate levels with no variation in the outcome left out: " + ", ".join(map(str, dropped_levels))
+    return cells, excluded, note
+
+
+def _design(cells: pl.DataFrame, covariates: list[str], reference_group: str) -> tuple[np.ndarray, list[str]]:
+    """Intercept + treatment dummies; a covariate's baseline is its level with the largest
+    denominator (most stable contrasts); levels sorted so the design does not depend on row order."""
+    columns, names = [np.ones(cells.height)], ["intercept"]
+    for level in sorted(set(cells["group"].to_list()) - {reference_group}):
+        columns.append((cells["group"] == level).to_numpy().astype(float))
+        names.append(f"group={level}")
+    weight = "exposure" if "exposure" in cells.columns else "n"
+    for cov in covariates:
+        sizes = cells.group_by(cov).agg(pl.col(weight).sum()).sort([weight, cov], descending=[True, False])
+        baseline = sizes[cov][0]
+        for level in sorted(v for v in sizes[cov].to_list() if v != baseline):
+            columns.append((cells[cov] == level).to_numpy().astype(float))
+            names.append(f"{cov}={level}")
+    return np.column_stack(columns), names
+
+
+# --- assembling the tidy table ---------------------------------------------------------------
+
+
+def _assemble(rows, fit, *, characteristic, reference_group, alpha, adjustment, not_stated, covariates,
+              label, extras) -> pl.DataFrame:
+    if adjustment not in ADJUSTMENT_LABELS:
+        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
+    adjusted_for = f"adjusted for {', '.join(covariates)}" if covariates else "unadjusted"
+    model_method = "; ".join(x for x in (label, adjusted_for, fit["scale"], "Wald CI") if x)
+    rate_label = "exact Poisson" if "exposure" in extras else "Wilson"
+    records, family = [], []
+    for group, r in rows.items():
+        is_ref, is_ns = group == reference_group, not_stated is not None and group == not_stated
+        notes = list(fit["notes"])
+        record = {
+            "characteristic": characteristic, "group": group, "n": r["n"], "events": r["events"],
+            "rate": r["rate"], "ci_low": r["ci"][0], "ci_high": r["ci"][1], "is_suppressed": False,
+            "reference_group": reference_group, "exposure": r.get("exposure"), "is_reference": is_ref,
+            "is_not_stated": is_ns,
+        }
+        method = [rate_label]
+        if "fatal" in fit:
+            method.append(fit["fatal"])
+        elif is_ref:
+            record["ratio"] = 1.0
+            method += [model_method, "reference group"]
+        elif group in fit["excluded"]:
+            method.append(f"ratio not estimable: group {fit['excluded'][group]}")
+        elif group in fit["estimates"]:
+            ratio, low, high, p = fit["estimates"][group]
+            record.update(ratio=ratio, ratio_ci_low=low, ratio_ci_high=high, p_value=p)
+            method.append(model_method)
+            if is_ns:
+                notes.append("not stated: shown for data quality, not in the comparison family")
+            else:
+                family.append(len(records))
+        else:  # every cell of the group was left out with a degenerate covariate level
+            method.append("ratio not estimable: no informative cells")
+        record["note"] = "; ".join(notes) or None
+        records.append((record, method))
+    adjusted = adjust_pvalues([records[i][0]["p_value"] for i in family], adjustment)
+    for i, p_adj in zip(family, adjusted, strict=True):
+        records[i][0]["p_adjusted"] = p_adj
+        records[i][1].append(ADJUSTMENT_LABELS[adjustment])
+    out = []
+    for record, method in records:
+        p_adj = record.get("p_adjusted")
+        record["is_significant"] = p_adj is not None and p_adj < alpha
+        record["method"] = "; ".join(method)
+        out.append({k: v for k, v in record.items() if k not in ("exposure",) or "exposure" in extras})
+    return tidy_frame(out, extras)
+
+
+def _crude(cells: pl.DataFrame, denom: str) -> pl.DataFrame:
+    """Per-group totals in first-appearance order (group, events, denominator)."""
+    order = {g: i for i, g in enumerate(dict.fromkeys(cells["group"].to_list()))}
+    return (
+        cells.group_by("group").agg(pl.col("events").sum(), pl.col(denom).sum())
+        .with_columns(pl.col("group").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
+        .sort("_o").drop("_o")
+    )
+
+
+def _validated_cells(frame, covariates, events_col, denom_col, what) -> pl.DataFrame:
+    """Cast and check the cells, naming row, column and rule on failure."""
+    cols = ["group", *covariates]
+    for col in [*cols, events_col, denom_col]:
+        nulls = frame[col].is_null()
+        if nulls.any():
+            row = int(nulls.arg_true()[0]) + 1
+            raise ValueError(f"{what}: row {row}, column {col!r}: value is missing")
+    out = frame.select(
+        [pl.col(c).cast(pl.String) for c in cols]
+        + [pl.col(events_col).cast(pl.Int64).alias("events"),
+           pl.col(denom_col).cast(pl.Float64 if denom_col == "exposure" else pl.Int64)]
+    )
+    checks = [
+        (pl.col("events") < 0, "events", "must not be negative"),
+        (pl.col(denom_col) < 0, denom_col, "must not be negative"),
+        ((pl.col(denom_col) == 0) & (pl.col("events") > 0), events_col, f"events with zero {denom_col}"),
+    ]
+    if denom_col == "n":
+        checks.append((pl.col("events") > pl.col("n"), events_col, "events exceed n"))
+    for cond, col, rule in checks:
+        bad = out.select(cond.alias("bad"))["bad"]
+        if bad.any():
+            row = int(bad.arg_true()[0]) + 1
+            raise ValueError(f"{what}: row {row}, column {col!r}: {rule}")
+    return out

@@ -89,8 +89,9 @@ def build(
     as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD: dates after it are 'in the future' (default today)"),
 ) -> None:
     """Validate the extracts against their contracts and build the DuckDB warehouse atomically."""
-    from data_contracts.errors import BlockingError
     from metrics.warehouse import build as build_warehouse
+
+    from data_contracts.errors import BlockingError
 
     as_of_date = _parse_date(as_of, "--as-of") if as_of else None
     try:
@@ -115,6 +116,84 @@ def print_build_report(report) -> None:
         for (extract, rule), n in sorted(report.quarantine_counts.items()):
             q.add_row(extract, rule, f"{n:,}")
         out.print(q)
+
+
+@app.command("table")
+def table_cmd(
+    name: str = typer.Argument(..., help="A table name: see `eqdash tables`"),
+    characteristic: str = typer.Option("ethnicity_group", "--characteristic", "-c", help="Breakdown column"),
+    from_month: str = typer.Option(None, "--from", help="First month, YYYY-MM"),
+    to_month: str = typer.Option(None, "--to", help="Last month, YYYY-MM"),
+    area: str = typer.Option(None, "--area", help="Business area code"),
+    worker_type: str = typer.Option(None, "--worker-type", help="e.g. 'Police officer'"),
+    suppressed: bool = typer.Option(False, "--suppressed", help="Apply disclosure control (as staff associations see it)"),
+    role: str = typer.Option("analyst", "--role", help="board, staff_association or analyst"),
+    fmt: str = typer.Option("text", "--format", help="text, csv or json"),
+    db: Path = typer.Option(config.DEFAULT_WAREHOUSE, "--db", help="The warehouse file"),
+) -> None:
+    """Print a metric table: exactly the numbers the dashboard shows for the same filters."""
+    from metrics.queries import FilterError, Filters
+    from metrics.tables import AccessDenied, get_table
+
+    if fmt not in ("text", "csv", "json"):
+        fail(f"--format must be text, csv or json, not '{fmt}'")
+    filters = Filters(
+        start=_parse_month(from_month, "--from") if from_month else None,
+        end=_parse_month(to_month, "--to") if to_month else None,
+        area=area, worker_type=worker_type, characteristic=characteristic,
+    )
+    with open_warehouse(db) as wh:
+        try:
+            frame = get_table(wh, name, filters, role=role, suppressed=suppressed)
+        except (FilterError, AccessDenied) as e:
+            fail(str(e))
+    write_frame(frame, fmt)
+
+
+@app.command("tables")
+def tables_cmd() -> None:
+    """List the metric tables `eqdash table` can print."""
+    from metrics.tables import REGISTRY
+
+    t = Table(title="Metric tables")
+    t.add_column("name")
+    t.add_column("what it shows")
+    for spec in REGISTRY.values():
+        t.add_row(spec.name, spec.title)
+    out.print(t)
+
+
+@contextmanager
+def open_warehouse(db: Path):
+    from metrics.warehouse import Warehouse, WarehouseMissing
+
+    try:
+        wh = Warehouse(db)
+    except WarehouseMissing as e:
+        fail(f"{e}. Build it first: eqdash build --data DIR --db {db}")
+    with wh:
+        yield wh
+
+
+def write_frame(frame, fmt: str) -> None:
+    import polars as pl
+
+    if fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(frame.write_json() + "\n")
+    else:
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250, fmt_str_lengths=60,
+                       tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+            out.print(str(frame), highlight=False, soft_wrap=True)
+
+
+def _parse_month(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(f"{value}-01")
+    except ValueError:
+        fail(f"{option} must be a month like 2024-03, not '{value}'")
+        raise  # unreachable: fail() exits
 
 
 def _parse_date(value: str, option: str) -> date:

@@ -1,0 +1,123 @@
+"""Aggregations over the marts: the counts, exposures and cells each metric table starts from.
+
+Every function takes an open Warehouse and Filters and returns a small polars frame. Values reach
+DuckDB only as query parameters; the one identifier that varies (the characteristic column) is
+checked against config.CHARACTERISTICS first, so no user text is ever formatted into SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+import polars as pl
+
+from metrics.config import CHARACTERISTICS
+from metrics.warehouse import Warehouse
+
+
+class FilterError(ValueError):
+    """A filter the user gave cannot be applied (unknown characteristic, area or period)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What every page and `eqdash table` can narrow by. Months are first-of-month dates, inclusive."""
+
+    start: date | None = None
+    end: date | None = None
+    area: str | None = None  # business_area_code
+    worker_type: str | None = None  # label, e.g. "Police officer"
+    characteristic: str = "ethnicity_group"
+
+    def with_(self, **changes) -> Filters:
+        return replace(self, **changes)
+
+
+def characteristic_column(name: str) -> str:
+    """The mart column for a characteristic, or a FilterError naming the valid ones."""
+    if name not in CHARACTERISTICS:
+        valid = ", ".join(CHARACTERISTICS)
+        raise FilterError(f"unknown characteristic '{name}': choose one of {valid}")
+    return name
+
+
+def _where(f: Filters, month_col: str, *, area_col: str | None = "business_area_code",
+           worker_col: str | None = "worker_type") -> tuple[str, list]:
+    """A WHERE clause and its parameters for the period, area and worker-type filters."""
+    clauses, params = ["true"], []
+    if f.start is not None:
+        clauses.append(f"{month_col} >= ?")
+        params.append(f.start)
+    if f.end is not None:
+        clauses.append(f"{month_col} <= ?")
+        params.append(f.end)
+    if f.area is not None and area_col is not None:
+        clauses.append(f"{area_col} = ?")
+        params.append(f.area)
+    if f.worker_type is not None and worker_col is not None:
+        clauses.append(f"{worker_col} = ?")
+        params.append(f.worker_type)
+    return " and ".join(clauses), params
+
+
+def exposure_by_group(wh: Warehouse, f: Filters) -> pl.DataFrame:
+    """Person-years in post per group of the chosen characteristic (exposure for rates)."""
+    col = characteristic_column(f.characteristic)
+    where, params = _where(f, "month_start")
+    return wh.query(
+        f"""select {col} as "group", sum(exposure_years)::double as exposure
+            from fct_person_months where {where} group by all order by all""",
+        params,
+    )
+
+
+def event_counts(wh: Warehouse, f: Filters, *, table: str, month_col: str, flag: str | None = None) -> pl.DataFrame:
+    """Events per group in a fact table (optionally only rows where `flag` is true)."""
+    col = characteristic_column(f.characteristic)
+    where, params = _where(f, month_col)
+    if flag is not None:
+        where += f" and {flag}"
+    return wh.query(
+        f"""select {col} as "group", count(*)::bigint as events
+            from {table} where {where} group by all order by all""",
+        params,
+    )
+
+
+def rate_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str) -> pl.DataFrame:
+    """group, events, exposure: the input of a rate per person-year table."""
+    exposure = exposure_by_group(wh, f)
+    events = event_counts(wh, f, table=table, month_col=month_col)
+    return (
+        exposure.join(events, on="group", how="full", coalesce=True)
+        .with_columns(pl.col("events").fill_null(0).cast(pl.Int64), pl.col("exposure").fill_null(0.0))
+        .sort("group")
+    )
+
+
+def proportion_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str, denominator: str, numerator: str
+                     ) -> pl.DataFrame:
+    """group, n, events: rows meeting `denominator`, and of those the ones meeting `numerator`."""
+    col = characteristic_column(f.characteristic)
+    where, params = _where(f, month_col)
+    return wh.query(
+        f"""select {col} as "group",
+                   count(*) filter (where {denominator})::bigint as n,
+                   count(*) filter (where {denominator} and {numerator})::bigint as events
+            from {table} where {where} group by all having n > 0 order by all""",
+        params,
+    )
+
+
+def crosstab_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str, column: str, label: str,
+                   condition: str = "true") -> pl.DataFrame:
+    """group x category counts (long): group, category, n."""
+    col = characteristic_column(f.characteristic)
+    where, params = _where(f, month_col)
+    return wh.query(
+        f"""select {col} as "group", {label} as category, count(*)::bigint as n
+            from {table} where {where} and {condition} and {column} is not null
+            group by all order by all""",
+        params,
+    )

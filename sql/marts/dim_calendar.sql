@@ -1,0 +1,44 @@
+-- dim_calendar: the analysis window, one row per calendar month, with its financial year.
+-- Grain: month_start (unique).
+-- Upstream: stg_grievances, stg_misconduct_cases, stg_applications, stg_postings.
+-- The window runs from the first month with an event to the extract date: the latest date
+-- found in the event extracts (not the build date, so open cases are censored where data ends).
+with event_dates as (
+    select raised_date as d from stg_grievances
+    union all select outcome_date from stg_grievances
+    union all select referral_date from stg_misconduct_cases
+    union all select applied_date from stg_applications
+),
+
+posting_dates as (
+    select max(greatest(start_date, coalesce(end_date, start_date))) as d from stg_postings
+),
+
+bounds as (
+    select
+        date_trunc('month', min(e.d))::date as first_month,
+        greatest(max(e.d), any_value(p.d)) as extract_date
+    from event_dates as e
+    cross join posting_dates as p
+    where e.d is not null
+),
+
+months as (
+    select unnest(generate_series(b.first_month, date_trunc('month', b.extract_date)::date, interval 1 month))::date as month_start,
+           b.extract_date
+    from bounds as b
+),
+
+final as (
+    select
+        month_start,
+        (month_start + interval 1 month - interval 1 day)::date as month_end,
+        least((month_start + interval 1 month - interval 1 day)::date, extract_date) as month_end_in_window,
+        strftime(month_start, '%Y-%m') as month_label,
+        -- UK financial year starts 1 April: FY2016 = 2016-04-01 .. 2017-03-31
+        case when month(month_start) >= 4 then year(month_start) else year(month_start) - 1 end as financial_year,
+        extract_date
+    from months
+)
+
+select * from final

@@ -1,0 +1,75 @@
+-- fct_misconduct_referrals: every misconduct referral and how far it went through the process.
+-- Grain: case_id (unique).
+-- Upstream: stg_misconduct_cases, dim_person, fct_person_months.
+-- Decision points, in order: referred -> investigated -> meeting or hearing -> sanction. Each
+-- later flag implies the earlier ones, so each stage's denominator is the stage before.
+with cases as (
+    select * from stg_misconduct_cases
+),
+
+people as (
+    select * from dim_person
+),
+
+person_months as (
+    select * from fct_person_months
+),
+
+at_referral as (
+    select
+        c.case_id,
+        pm.rank_label,
+        pm.age_band,
+        pm.service_band
+    from cases as c
+    inner join person_months as pm
+        on pm.person_id = c.person_id
+        and pm.month_start = date_trunc('month', c.referral_date)
+    qualify row_number() over (partition by c.case_id order by pm.exposure_years desc, pm.posting_id) = 1
+),
+
+final as (
+    select
+        c.case_id,
+        c.person_id,
+        c.business_area_code,
+        c.referral_date,
+        date_trunc('month', c.referral_date)::date as referral_month,
+        case when month(c.referral_date) >= 4 then year(c.referral_date) else year(c.referral_date) - 1 end as financial_year,
+        c.source,
+        c.allegation_type,
+        c.severity,
+        c.route,
+        c.outcome,
+        c.outcome_date,
+        c.outcome is null as is_open,
+        true as is_referred,
+        c.is_investigated,
+        c.is_investigated and c.route in ('MISCONDUCT_MEETING', 'GROSS_MISCONDUCT_HEARING') as is_meeting_or_hearing,
+        c.is_investigated
+            and c.route in ('MISCONDUCT_MEETING', 'GROSS_MISCONDUCT_HEARING')
+            and c.outcome in ('WRITTEN_WARNING', 'FINAL_WRITTEN_WARNING', 'REDUCTION_IN_RANK', 'DISMISSAL')
+            as has_sanction,
+        c.failed_to_report,
+        c.failed_to_report_reason,
+        p.worker_type,
+        coalesce(r.rank_label, 'Not in post') as rank_grade,
+        coalesce(r.age_band, 'Not in post') as age_band,
+        coalesce(r.service_band, 'Not in post') as service_band,
+        p.sex,
+        p.ethnicity,
+        p.ethnicity_group,
+        p.is_black_asian_mixed_other,
+        p.ethnicity_sex,
+        p.disability,
+        p.gender_reassignment,
+        p.marital_status,
+        p.pregnancy_maternity,
+        p.religion,
+        p.sexual_orientation
+    from cases as c
+    inner join people as p using (person_id)
+    left join at_referral as r using (case_id)
+)
+
+select * from final

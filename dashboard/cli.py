@@ -163,6 +163,71 @@ def tables_cmd() -> None:
     out.print(t)
 
 
+@app.command()
+def serve(
+    role: str = typer.Option("analyst", "--role", help="board, staff_association or analyst (local use; "
+                             "in production the role comes from the OIDC login)"),
+    db: Path = typer.Option(config.DEFAULT_WAREHOUSE, "--db", help="The warehouse file"),
+    port: int = typer.Option(8501, "--port"),
+    address: str = typer.Option("127.0.0.1", "--address", help="Bind address (default: this machine only)"),
+) -> None:
+    """Start the dashboard; builds the sample warehouse first if there is none."""
+    from metrics.tables import ROLES
+
+    if role not in ROLES:
+        fail(f"unknown role '{role}': choose one of {', '.join(ROLES)}")
+    if not db.exists():
+        ensure_sample_warehouse(db)
+    from dashboard.serve import run
+
+    raise typer.Exit(run(db=db, role=role, port=port, address=address))
+
+
+def ensure_sample_warehouse(db: Path) -> None:
+    """First run: generate the small sample extracts and build a warehouse from them."""
+    from metrics.warehouse import build as build_warehouse
+    from sample_data.generate import generate
+
+    from data_contracts.errors import BlockingError
+
+    err.print(f"No warehouse at {db}: building one from the embedded sample data (profile small).")
+    data = config.DEFAULT_SAMPLE_DATA
+    with progress_bar("sample small") as progress:
+        generate("small", 2016, data, effects=True, progress=progress)
+    try:
+        with progress_bar("build") as progress:
+            report = build_warehouse(data, db, progress=progress)
+    except BlockingError as e:
+        fail(f"the sample build failed: {e}")
+    print_build_report(report)
+
+
+@app.command()
+def export(
+    month: str = typer.Option(..., "--month", help="The pack's month, YYYY-MM"),
+    area: str = typer.Option("all", "--area", help="A business area code, or all (every area plus the force)"),
+    formats: str = typer.Option("pdf,xlsx,csv", "--format", help="Comma-separated: pdf, xlsx, csv"),
+    out_dir: Path = typer.Option(Path("out/spoc"), "--out", help="Folder for the packs"),
+    db: Path = typer.Option(config.DEFAULT_WAREHOUSE, "--db", help="The warehouse file"),
+) -> None:
+    """Export the monthly SPOC packs (one per business area plus a force-wide pack)."""
+    from dashboard.exports.batch import ExportError, export_packs
+
+    month_start = _parse_month(month, "--month")
+    wanted = [x.strip() for x in formats.split(",") if x.strip()]
+    bad = sorted(set(wanted) - {"pdf", "xlsx", "csv"})
+    if bad or not wanted:
+        fail(f"--format takes pdf, xlsx and/or csv, not '{formats}'")
+    with open_warehouse(db) as wh:
+        try:
+            with progress_bar("SPOC packs") as progress:
+                written = export_packs(wh, month_start, area=area, formats=wanted, out_dir=out_dir,
+                                       progress=progress)
+        except ExportError as e:
+            fail(str(e))
+    out.print(f"Wrote {len(written)} files to {out_dir}")
+
+
 @contextmanager
 def open_warehouse(db: Path):
     from metrics.warehouse import Warehouse, WarehouseMissing

@@ -1,0 +1,208 @@
+"""Load the YAML data contracts and the shared code lists into typed, checked objects.
+
+A contract (``<extract>.yaml``) lists the extract's columns (type, required, pattern, code list,
+min/max, not_future, references), its primary key and its cross-column rules. ``codes.yaml``
+holds every code list. Loading checks the contracts against each other, so a typo in a contract
+fails here with a ContractError rather than as a puzzling validation result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from data_contracts.errors import ContractError
+
+CONTRACTS_DIR = Path(__file__).resolve().parent
+COLUMN_TYPES = ("string", "integer", "number", "date")
+# check kind -> the YAML keys naming its two columns, in message order
+RULE_CHECKS: dict[str, tuple[str, str]] = {
+    "date_order": ("later", "earlier"),
+    "not_greater": ("smaller", "larger"),
+    "both_or_neither": ("columns", "columns"),
+}
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    label: str
+    group: str | None = None
+    worker_type: str | None = None
+    sort_order: int = 0
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "string"
+    required: bool = False
+    pattern: str | None = None
+    codes: str | None = None
+    references: tuple[str, str] | None = None  # (extract, column)
+    min: float | None = None
+    max: float | None = None
+    not_future: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    check: str
+    columns: tuple[str, str]  # date_order: (later, earlier); not_greater: (smaller, larger)
+
+
+@dataclass(frozen=True)
+class Contract:
+    extract: str
+    description: str
+    grain: str
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    rules: tuple[Rule, ...] = field(default=())
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+@cache
+def load_codes(directory: Path = CONTRACTS_DIR) -> dict[str, dict[str, Code]]:
+    """Every code list: list name -> code -> Code (label, group, worker type, sort order)."""
+    path = directory / "codes.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    lists: dict[str, dict[str, Code]] = {}
+    for list_name, entries in raw.items():
+        if not isinstance(entries, dict) or not entries:
+            raise ContractError(f"{path.name}: code list {list_name!r} must be a non-empty mapping")
+        codes: dict[str, Code] = {}
+        for position, (code, spec) in enumerate(entries.items(), start=1):
+            if isinstance(code, bool) or not isinstance(code, str | int):
+                # YAML turns unquoted yes/no/on/off into booleans: insist on strings
+                raise ContractError(f"{path.name}: code {code!r} in {list_name} is not a string; quote it")
+            code = str(code)  # numeric ids (STRIDE commitments, IOPC recommendations) compare as text
+            if isinstance(spec, dict):
+                codes[code] = Code(
+                    code=code,
+                    label=str(spec["label"]),
+                    group=spec.get("group"),
+                    worker_type=spec.get("worker_type"),
+                    sort_order=int(spec.get("order", position)),
+                )
+            else:
+                codes[code] = Code(code=code, label=str(spec), sort_order=position)
+        lists[list_name] = codes
+    return lists
+
+
+def _column(extract: str, spec: dict) -> Column:
+    known = {f for f in Column.__dataclass_fields__}
+    unknown = set(spec) - known
+    if unknown:
+        raise ContractError(f"{extract}.yaml: column {spec.get('name')!r} has unknown keys {sorted(unknown)}")
+    references = spec.get("references")
+    if references is not None:
+        target, _, target_column = str(references).partition(".")
+        if not target_column:
+            raise ContractError(f"{extract}.yaml: references must be '<extract>.<column>', got {references!r}")
+        references = (target, target_column)
+    return Column(
+        name=spec["name"],
+        type=spec.get("type", "string"),
+        required=bool(spec.get("required", False)),
+        pattern=spec.get("pattern"),
+        codes=spec.get("codes"),
+        references=references,
+        min=spec.get("min"),
+        max=spec.get("max"),
+        not_future=bool(spec.get("not_future", False)),
+        description=spec.get("description", ""),
+    )
+
+
+def _rule(extract: str, spec: dict) -> Rule:
+    check = spec.get("check")
+    if check not in RULE_CHECKS:
+        raise ContractError(f"{extract}.yaml: rule {spec.get('name')!r} has unknown check {check!r}")
+    first, second = RULE_CHECKS[check]
+    if check == "both_or_neither":
+        cols = tuple(spec[first])
+        if len(cols) != 2:
+            raise ContractError(f"{extract}.yaml: rule {spec['name']!r} needs exactly two columns")
+    else:
+        cols = (spec[first], spec[second])
+    return Rule(name=spec["name"], check=check, columns=cols)  # type: ignore[arg-type]
+
+
+def load_contract(extract: str, directory: Path = CONTRACTS_DIR) -> Contract:
+    path = directory / f"{extract}.yaml"
+    if not path.exists():
+        raise ContractError(f"no contract for extract {extract!r} ({path})")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if raw.get("extract") != extract:
+        raise ContractError(f"{path.name}: 'extract' is {raw.get('extract')!r}, expected {extract!r}")
+    columns = tuple(_column(extract, c) for c in raw["columns"])
+    contract = Contract(
+        extract=extract,
+        description=raw.get("description", ""),
+        grain=raw.get("grain", ""),
+        primary_key=tuple(raw["primary_key"]),
+        columns=columns,
+        rules=tuple(_rule(extract, r) for r in raw.get("rules", []) or []),
+    )
+    _check_contract(contract, load_codes(directory))
+    return contract
+
+
+def _check_contract(contract: Contract, codes: dict[str, dict[str, Code]]) -> None:
+    name = f"{contract.extract}.yaml"
+    seen: set[str] = set()
+    for col in contract.columns:
+        if col.name in seen:
+            raise ContractError(f"{name}: column {col.name!r} listed twice")
+        seen.add(col.name)
+        if col.type not in COLUMN_TYPES:
+            raise ContractError(f"{name}: column {col.name!r} has unknown type {col.type!r}")
+        if col.codes is not None and col.codes not in codes:
+            raise ContractError(f"{name}: column {col.name!r} uses unknown code list {col.codes!r}")
+        if (col.min is not None or col.max is not None) and col.type not in ("integer", "number"):
+            raise ContractError(f"{name}: column {col.name!r} has min/max but is not numeric")
+        if col.not_future and col.type != "date":
+            raise ContractError(f"{name}: column {col.name!r} has not_future but is not a date")
+    for key in contract.primary_key:
+        if key not in seen:
+            raise ContractError(f"{name}: primary key column {key!r} is not a column")
+    for rule in contract.rules:
+        for col_name in rule.columns:
+            if col_name not in seen:
+                raise ContractError(f"{name}: rule {rule.name!r} names unknown column {col_name!r}")
+
+
+def load_contracts(extracts: Iterable[str], directory: Path = CONTRACTS_DIR) -> dict[str, Contract]:
+    """The contracts for ``extracts`` in load order; references must point to an earlier extract."""
+    contracts: dict[str, Contract] = {}
+    for extract in extracts:
+        contract = load_contract(extract, directory)
+        for col in contract.columns:
+            if col.references is None:
+                continue
+            target, target_column = col.references
+            if target not in contracts:
+                raise ContractError(
+                    f"{extract}.yaml: column {col.name!r} references {target!r}, which is not loaded before it"
+                )
+            if target_column not in contracts[target].column_names:
+                raise ContractError(f"{extract}.yaml: column {col.name!r} references unknown column {target}.{target_column}")
+        contracts[extract] = contract
+    return contracts

@@ -1,0 +1,55 @@
+-- stg_people: one row per person with every protected characteristic as its reporting label.
+-- Grain: person_id (unique).
+-- Upstream: raw_people, ref_codes.
+-- Convention for person characteristics: the label takes the plain name (sex = 'Female') because
+-- it is the group every metric table reports; the source code is kept as <name>_code.
+-- Labels match metrics/config.py CHARACTERISTICS reference groups (White, Male, Not disabled, ...).
+with people as (
+    select * from raw_people
+),
+
+codes as (
+    select code_list, code, label, group_label from ref_codes
+),
+
+final as (
+    select
+        p.person_id,
+        p.worker_type as worker_type_code,
+        wt.label as worker_type,
+        p.sex as sex_code,
+        sx.label as sex,
+        p.birth_year,
+        p.ethnicity_code,
+        eth.label as ethnicity,
+        eth.group_label as ethnicity_group,
+        p.disability as disability_code,
+        case p.disability when 'Y' then 'Disabled' when 'N' then 'Not disabled' when 'NS' then 'Not stated' end as disability,
+        p.gender_reassignment as gender_reassignment_code,
+        gr.label as gender_reassignment,
+        p.marital_status as marital_status_code,
+        ms.label as marital_status,
+        p.pregnancy_maternity as pregnancy_maternity_code,
+        pm.label as pregnancy_maternity,
+        p.religion as religion_code,
+        rel.label as religion,
+        p.sexual_orientation as sexual_orientation_code,
+        so.label as sexual_orientation,
+        p.join_date,
+        p.leave_date,
+        p.leaving_reason as leaving_reason_code,
+        lr.label as leaving_reason,
+        p.leave_date is not null as has_left
+    from people as p
+    left join codes as wt on wt.code_list = 'worker_type' and wt.code = p.worker_type
+    left join codes as sx on sx.code_list = 'sex' and sx.code = p.sex
+    left join codes as eth on eth.code_list = 'ethnicity' and eth.code = p.ethnicity_code
+    left join codes as gr on gr.code_list = 'yes_no_ns' and gr.code = p.gender_reassignment
+    left join codes as ms on ms.code_list = 'marital_status' and ms.code = p.marital_status
+    left join codes as pm on pm.code_list = 'yes_no_ns' and pm.code = p.pregnancy_maternity
+    left join codes as rel on rel.code_list = 'religion' and rel.code = p.religion
+    left join codes as so on so.code_list = 'sexual_orientation' and so.code = p.sexual_orientation
+    left join codes as lr on lr.code_list = 'leaving_reason' and lr.code = p.leaving_reason
+)
+
+select * from final

@@ -18,7 +18,6 @@ from metrics.rates import wilson_interval
 from metrics.tidy import empty_tidy, require_columns, tidy_frame
 
 PROJECTION_END = date(2030, 3, 31)  # the 2030 target is for the end of financial year 2029/30
-DAYS_PER_YEAR = 365.25
 DEFAULT_SEED = 20300331
 
 
@@ -212,16 +211,26 @@ def _check_projection_input(current, target_groups, start_date, end_date) -> Non
 
 
 def _steps(start: date, end: date) -> list[tuple[date, float]]:
-    """Each 31 March after start up to end (and end itself), with the year fraction since the last."""
+    """Each 31 March after start up to end (and end itself), with the fraction of a year since the
+    previous step: days elapsed / days in the year ending on that step, so a whole financial year
+    is exactly 1 whatever leap days it holds."""
     out, prev = [], start
     year = start.year if start < date(start.year, 3, 31) else start.year + 1
     while date(year, 3, 31) <= end:
         d = date(year, 3, 31)
-        out.append((d, (d - prev).days / DAYS_PER_YEAR))
+        out.append((d, _year_fraction(prev, d)))
         prev, year = d, year + 1
     if prev < end:
-        out.append((end, (end - prev).days / DAYS_PER_YEAR))
+        out.append((end, _year_fraction(prev, end)))
     return out
+
+
+def _year_fraction(prev: date, d: date) -> float:
+    try:
+        year_before = d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        year_before = d.replace(year=d.year - 1, day=28)
+    return (d - prev).days / (d - year_before).days
 
 
 def _reweight(share: np.ndarray, is_target: np.ndarray, target_share: float) -> np.ndarray:

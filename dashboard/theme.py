@@ -99,3 +99,88 @@ def fmt_p(p: float | None) -> str:
     if p is None:
         return "–"
     return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+# Labels for the non-tidy tables' columns (STRIDE, IOPC, SPOC, data quality, funnel, survival).
+COLUMN_LABELS.update({
+    "stage": "Stage",
+    "target_share": "Target",
+    "is_adverse_impact": "Below four-fifths",
+    "commitment_id": "No.",
+    "theme": "Theme",
+    "commitment": "Commitment",
+    "board_date": "Board date",
+    "rag_status": "RAG",
+    "previous_rag_status": "Previous RAG",
+    "percent_complete": "% complete",
+    "percent_change": "Change (points)",
+    "milestones_due": "Milestones due",
+    "milestones_met": "Milestones met",
+    "n_milestones_overdue": "Milestones overdue",
+    "senior_lead": "Senior lead",
+    "narrative": "Update",
+    "recommendation_id": "Recommendation",
+    "recommendation": "Recommendation text",
+    "action_id": "Action",
+    "action": "Action text",
+    "business_area_code": "Area code",
+    "business_area_name": "Business area",
+    "month_start": "Month",
+    "n_raised": "Raised",
+    "n_closed": "Closed",
+    "n_upheld": "Upheld",
+    "n_open": "Open at month end",
+    "n_open_overdue": "Open beyond 90 days",
+    "n_independent_assessor": "Independent assessor",
+    "median_days_to_resolve": "Median days to resolve",
+    "extract": "Extract",
+    "file": "File",
+    "rows_read": "Rows read",
+    "rows_accepted": "Accepted",
+    "rows_quarantined": "Quarantined",
+    "n_normalised": "Values normalised",
+    "rule": "Rule",
+    "column_name": "Column",
+    "n_rows": "Rows",
+    "source_row": "Row in file",
+    "value": "Value",
+    "message": "Message",
+    "category": "Category",
+    "median_days": "Median days",
+    "median_ci_low": "Median CI low",
+    "median_ci_high": "Median CI high",
+    "time": "Days since raised",
+    "survival": "Share still open",
+    "at_risk": "Still open (at risk)",
+    "n_events": "Closed that day",
+    "size": "Person-years",
+    "overall_rate": "Force rate",
+    "flag": "Funnel position",
+    "n_total": "People",
+    "n_not_stated": "Not stated",
+    "not_stated_rate": "Share not stated",
+})
+
+
+def column_label(column: str) -> str:
+    """The human label of a column; unknown columns get a readable fallback, never a raw name."""
+    if column in COLUMN_LABELS:
+        return COLUMN_LABELS[column]
+    if column.startswith(("lower_", "upper_")):
+        side, level = column.split("_", 1)
+        return f"{side.capitalize()} {level.replace('_', '.')}% limit"
+    return column.replace("_", " ").capitalize()
+
+
+# Navigation: page titles and the roles that see each page.
+PAGE_TITLES = {
+    "overview": "Overview",
+    "grievances": "Grievances",
+    "misconduct": "Misconduct",
+    "recruitment": "Recruitment and representation",
+    "stride": "STRIDE and recommendations",
+    "acting_up": "Acting-up",
+    "spoc": "SPOC monthly pack",
+    "data_quality": "Data quality and methods",
+}
+ROLE_LABELS = {"board": "Management Board", "staff_association": "Staff association", "analyst": "Analyst"}

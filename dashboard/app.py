@@ -1,0 +1,148 @@
+"""The eqdash Streamlit app: who is looking (role), which pages they get, and the shared filters.
+
+Identity: with an [auth] section in st.secrets the user signs in by OIDC (st.login) and their
+email is mapped to a role by the YAML file named in secrets `eqdash.role_map`; anyone not in it
+sees "no access". Without [auth] (local use) the role is EQDASH_ROLE, default analyst. The role is
+resolved here once per run and read by dashboard.data, which passes it to every table fetch.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the project root.
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import data, theme  # noqa: E402
+from metrics.config import CHARACTERISTICS  # noqa: E402
+from metrics.queries import Filters  # noqa: E402
+
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+
+# Which pages each role gets, in menu order. Staff associations see outcome tables only; the
+# Management Board sees the overview, STRIDE and the aggregate pages; analysts see everything.
+ROLE_PAGES: dict[str, tuple[str, ...]] = {
+    "board": ("overview", "grievances", "misconduct", "recruitment", "stride", "acting_up", "data_quality"),
+    "staff_association": ("grievances", "misconduct", "recruitment", "acting_up", "stride", "data_quality"),
+    "analyst": ("overview", "grievances", "misconduct", "recruitment", "stride", "acting_up", "spoc",
+                "data_quality"),
+}
+
+PERIODS = ("Rolling 12 months", "Financial year", "Custom month range", "All years")
+
+
+def resolve_role() -> str | None:
+    """The session's role, or None when a signed-in user is not in the role map."""
+    auth = _auth_settings()
+    if auth is None:
+        return data.env_role()
+    if not st.user.is_logged_in:
+        return "login"
+    role_map_path = auth.get("role_map")
+    if not role_map_path:
+        st.error("Sign-in is configured but secrets have no eqdash.role_map: nobody can be given a role.")
+        return None
+    return data.role_for_email(st.user.get("email"), data.load_role_map(role_map_path))
+
+
+def _auth_settings() -> dict | None:
+    try:
+        if "auth" not in st.secrets:
+            return None
+        return dict(st.secrets.get("eqdash", {}))
+    except FileNotFoundError:
+        return None
+    except Exception as e:  # a malformed secrets file must not silently fall back to a local role
+        if type(e).__name__ == "StreamlitSecretNotFoundError":
+            return None
+        raise
+
+
+def login_page() -> None:
+    st.title("eqdash")
+    st.write("Sign in with your force account to see the workforce equality dashboard.")
+    st.button("Sign in", on_click=st.login, type="primary")
+
+
+def no_access_page() -> None:
+    st.title("No access")
+    email = st.user.get("email") if _auth_settings() is not None else None
+    st.write(f"{email or 'This account'} has no role in this dashboard. Ask the workforce analytics team "
+             "to add you to the role map (Management Board, staff association or analyst).")
+    if _auth_settings() is not None:
+        st.button("Sign out", on_click=st.logout)
+
+
+def sidebar_filters() -> Filters:
+    dims = data.dimensions()
+    months: list[date] = dims["months"]
+    with st.sidebar:
+        st.markdown("### Filters")
+        period = st.selectbox("Period", PERIODS, key="period")
+        start, end = months[0], months[-1]
+        if period == "Rolling 12 months":
+            start = months[max(len(months) - 12, 0)]
+        elif period == "Financial year":
+            years = dims["financial_years"][::-1]
+            fy = st.selectbox("Financial year", years, format_func=lambda y: f"FY{y}/{(y + 1) % 100:02d}", key="fy")
+            in_fy = [m for m in months if (m.year if m.month >= 4 else m.year - 1) == fy]
+            start, end = in_fy[0], in_fy[-1]
+        elif period == "Custom month range":
+            start, end = st.select_slider("Months", options=months, value=(months[max(len(months) - 36, 0)], months[-1]),
+                                          format_func=lambda m: m.strftime("%b %Y"), key="months")
+        areas = dims["areas"]
+        area = st.selectbox("Business area", [None, *areas], key="area",
+                            format_func=lambda a: "Whole force" if a is None else f"{areas[a]} ({a})")
+        worker = st.selectbox("Worker type", [None, *data.worker_types()], key="worker_type",
+                              format_func=lambda w: "All worker types" if w is None else w)
+        characteristic = st.selectbox("Compare by", list(CHARACTERISTICS), key="characteristic",
+                                      format_func=theme.characteristic_label)
+    return Filters(start=start, end=end, area=area, worker_type=worker, characteristic=characteristic)
+
+
+def sidebar_footer(role: str) -> None:
+    with st.sidebar:
+        st.divider()
+        st.caption(f"Signed in as: **{theme.ROLE_LABELS[role]}**")
+        try:
+            info = data.build_info()
+            built = info.get("built_at")
+            built = built.strftime("%d %b %Y %H:%M") if hasattr(built, "strftime") else str(built)
+            st.caption(f"Warehouse build {info.get('build_id')} · {built}")
+        except FileNotFoundError as e:
+            st.caption(str(e))
+        if role == "staff_association":
+            st.caption("Counts of 1–4 are shown as <5 and some others hidden ([c]) so that no one can be identified.")
+        if _auth_settings() is not None and st.user.is_logged_in:
+            st.button("Sign out", on_click=st.logout)
+
+
+def main() -> None:
+    st.set_page_config(page_title="eqdash: workforce equality", layout="wide", initial_sidebar_state="expanded")
+    role = resolve_role()
+    if role == "login":
+        st.navigation([st.Page(login_page, title="Sign in")]).run()
+        return
+    if role is None:
+        st.navigation([st.Page(no_access_page, title="No access")]).run()
+        return
+    data.set_role(role)
+    pages = [st.Page(str(PAGES_DIR / f"{name}.py"), title=theme.PAGE_TITLES[name], url_path=name,
+                     default=i == 0) for i, name in enumerate(ROLE_PAGES[role])]
+    nav = st.navigation(pages)
+    try:
+        data.set_filters(sidebar_filters())
+    except FileNotFoundError as e:
+        st.error(str(e))
+        st.stop()
+    sidebar_footer(role)
+    nav.run()
+
+
+main()

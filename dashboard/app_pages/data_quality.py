@@ -1,0 +1,61 @@
+"""Data quality and methods: every input row accounted for, the rules that quarantined rows, the
+'not stated' shares, and in plain English how each statistic on the dashboard is computed."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.app_pages import common
+from metrics.config import DEFAULTS
+
+f = data.filters()
+st.title("Data quality and methods")
+
+common.section(
+    "data_quality", f, expanded=True,
+    chart=lambda t: charts.stacked_bar(t, x="extract", parts={"rows_accepted": "Accepted", "rows_quarantined": "Quarantined"},
+                                       title="Rows read per extract", axis="Rows"),
+    sentences=lambda t: [f"{r['extract']}: {r['rows_read']:,} rows read, {r['rows_accepted']:,} accepted, "
+                         f"{r['rows_quarantined']:,} quarantined." for r in t.iter_rows(named=True)])
+
+common.section(
+    "quarantine_rules", f,
+    chart=lambda t: charts.bar_chart(t.with_columns((t["extract"] + ": " + t["rule"]).alias("what")) if t.height else t,
+                                     x="what", y="n_rows", title="Quarantined rows by rule", axis="Rows"),
+    sentences=lambda t: None if t.height else "No row was quarantined in this build.")
+
+if data.allowed("quarantine"):
+    common.section("quarantine", f, title="Quarantined rows (analysts only)")
+
+common.section(
+    "not_stated", f,
+    chart=lambda t: charts.rate_chart(t, title="Share 'not stated' among people in post", axis="% not stated"))
+
+st.subheader("How each statistic is computed")
+st.markdown(f"""
+- **Rates** are computed on people whose characteristic is stated; "Not stated" is shown as its own group and its
+  share is reported above as a data-quality figure.
+- **Shares** (e.g. grievances upheld) have **Wilson** 95% intervals. **Rates per 1,000 person-years** use time in
+  post from the postings (exposure), with **exact Poisson** intervals.
+- **Ratios** compare each group with a reference group (White, Male, Not disabled, Heterosexual, Christian, …):
+  relative rates with a **Katz** log interval, rate ratios with a log interval.
+- **Tests**: **Fisher's exact test** when any expected count is below 5, otherwise the **chi-square test**; rates
+  per person-year use the **exact conditional Poisson test**. p-values are adjusted across the groups of a table by
+  **{'Holm' if DEFAULTS.adjustment == 'holm' else 'Benjamini-Hochberg'}**; both raw and adjusted p are shown, and
+  "significant" always means adjusted p < {DEFAULTS.alpha}.
+- **Adjusted comparisons**: misconduct referrals by a **Poisson regression** with a person-years offset, adjusted
+  for rank, length of service and business area (incidence-rate ratios); grievances upheld by a **logistic
+  regression** adjusted for category (odds ratios); Wald intervals and tests.
+- **Decision points**: the **relative rate index** divides each stage by the stage before (referral → investigation
+  → meeting or hearing → sanction), so a disparity shows at the decision where it arises.
+- **Recruitment**: the pass rate at each stage as a ratio to the reference group; below **0.8** fails the
+  **four-fifths rule**. Shares against targets use a **one-sided exact binomial test**.
+- **Time to resolve** grievances: **Kaplan–Meier** curves with open grievances censored, medians with a log-log
+  interval, and a **log-rank test** across groups.
+- **Business areas**: **funnel plots** with exact Poisson limits at 95% and 99.8% around the force rate.
+- **Small numbers** (staff associations and exported tables): counts of 1–{DEFAULTS.suppression_threshold - 1} are
+  shown as "<{DEFAULTS.suppression_threshold}", other cells are hidden ("[c]") where they would let a hidden count be
+  worked out from a total, and no rate, ratio or p-value is shown for a hidden or tiny group: "too few to report".
+- Groups with fewer than {DEFAULTS.min_group_for_ratio} people get no ratio ("too few to report").
+""")

@@ -1,0 +1,64 @@
+"""Grievances: who raises them, how they end, how long they take, by group and business area."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.app_pages import common
+from metrics import narrative
+
+f = data.filters()
+st.title("Grievances")
+common.period_caption(f)
+
+common.section(
+    "grievance_outcomes", f,
+    chart=lambda t: charts.ratio_chart(t, title="Upheld (in full or part): ratio to the reference group",
+                                       axis="Relative rate"),
+    sentences=lambda t: [narrative.headline(t, outcome="to have a grievance upheld")]
+    + narrative.ratio_sentences(t, outcome="to have a grievance upheld"),
+    expanded=True)
+
+common.section(
+    "grievance_discrimination_outcomes", f,
+    chart=lambda t: charts.rate_chart(t, title="Discrimination grievances upheld, % of closed", axis="% upheld"),
+    sentences=lambda t: narrative.ratio_sentences(t, outcome="to have a discrimination grievance upheld"))
+
+common.section(
+    "grievance_upheld_adjusted", f,
+    chart=lambda t: charts.ratio_chart(t, title="Odds of being upheld, adjusted for category", axis="Odds ratio"),
+    sentences=lambda t: narrative.ratio_sentences(t, outcome="of having a grievance upheld", kind="odds"))
+
+common.section(
+    "grievance_rates", f, per_1000=True,
+    chart=lambda t: charts.rate_chart(t, title="Grievances raised per 1,000 person-years",
+                                      axis="Per 1,000 person-years", per_1000=True),
+    sentences=lambda t: narrative.ratio_sentences(t, outcome="to raise a grievance", kind="rate"))
+
+left, right = st.columns(2)
+with left:
+    common.section("grievance_resolution_curve", f,
+                   chart=lambda t: charts.survival_chart(t, title="Share still open by days since raised"))
+with right:
+    common.section("grievance_resolution", f, sentences=lambda t: narrative.median_sentence(t), expanded=True)
+
+common.section(
+    "grievance_categories", f, crosstab=True,
+    chart=lambda t: charts.crosstab_chart(t, title="Grievances raised by category", axis="Grievances raised"))
+
+common.section(
+    "grievance_outcome_mix", f, crosstab=True,
+    chart=lambda t: charts.crosstab_chart(t, title="How closed grievances ended", axis="Grievances closed"))
+
+common.section(
+    "grievance_independent_assessor", f,
+    chart=lambda t: charts.rate_chart(t, title="Assessed by someone independent of local line management",
+                                      axis="% of grievances"),
+    sentences=lambda t: narrative.ratio_sentences(t, outcome="to have an independent assessor"))
+
+areas = data.dimensions()["areas"]
+common.section(
+    "grievance_funnel", f,
+    chart=lambda t: charts.funnel_chart(t, title="Business areas: grievances per 1,000 person-years", names=areas),
+    sentences=lambda t: narrative.funnel_sentence(t, what="grievance rates", area_names=areas))

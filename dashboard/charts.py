@@ -1,0 +1,433 @@
+"""Plotly figures and their number tables, drawn from metric tables exactly as get_table returns them.
+
+No streamlit here and no statistics: a chart only places the numbers a frame already holds. Hover
+text is built from the same visible columns, so a chart of a suppressed frame can never reveal a
+hidden cell. Colours come from theme.py by meaning; meaning is also in text (legend names, labels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboard import theme
+from metrics.narrative import is_too_few
+from metrics.tidy import TOO_FEW
+
+# Passed to every st.plotly_chart: nothing fetched from the internet (no MathJax), no plotly logo.
+PLOTLY_CONFIG = {"typesetMath": False, "displaylogo": False, "responsive": True,
+                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+SIGNIFICANCE_NAMES = {
+    theme.HIGHER_SIGNIFICANT: "Higher than reference, significant after adjustment",
+    theme.LOWER_SIGNIFICANT: "Lower than reference, significant after adjustment",
+    theme.NOT_SIGNIFICANT: "Not significant after adjustment",
+    theme.REFERENCE: "Reference group",
+}
+
+
+def _layout(fig: go.Figure, *, title: str, x: str = "", y: str = "", height: int | None = None) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        font={"family": FONT, "size": 12},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
+        plot_bgcolor="white",
+        height=height,
+        hoverlabel={"font": {"family": FONT}},
+    )
+    fig.update_xaxes(title_text=x, showgrid=True, gridcolor="#EEEEEE", zeroline=False)
+    fig.update_yaxes(title_text=y, showgrid=True, gridcolor="#EEEEEE", zeroline=False)
+    return fig
+
+
+def _shown(frame: pl.DataFrame) -> tuple[list[dict], list[dict]]:
+    """Rows that may be drawn, and rows that are 'too few to report' (drawn as a label only)."""
+    shown, hidden = [], []
+    for r in frame.iter_rows(named=True):
+        (hidden if is_too_few(r) else shown).append(r)
+    return shown, hidden
+
+
+def _too_few_note(fig: go.Figure, hidden: Sequence[dict], *, key: str = "group") -> None:
+    if hidden:
+        names = ", ".join(dict.fromkeys(str(r[key]) for r in hidden))
+        fig.add_annotation(text=f"{TOO_FEW}: {names}", xref="paper", yref="paper", x=0, y=1.0,
+                           yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555555"})
+
+
+def empty_figure(title: str, message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title=title, height=220)
+
+
+# ---------------------------------------------------------------------------------------------
+# Group comparisons (tidy tables)
+# ---------------------------------------------------------------------------------------------
+
+def ratio_chart(frame: pl.DataFrame, *, title: str, axis: str = "Ratio to reference group",
+                threshold: float | None = None, stage: str | None = None) -> go.Figure:
+    """Forest plot: each group's ratio to the reference with its interval, coloured by significance
+    after adjustment; a line at 1 (parity) and optionally at a threshold (0.8, four-fifths)."""
+    if stage is not None and "stage" in frame.columns:
+        frame = frame.filter(pl.col("stage") == stage)
+    shown, hidden = _shown(frame)
+    fig = go.Figure()
+    by_colour: dict[str, list[dict]] = {}
+    for r in shown:
+        if r.get("ratio") is None:
+            continue
+        colour = theme.significance_colour(r["ratio"], r.get("is_significant"), bool(r.get("is_reference")))
+        by_colour.setdefault(colour, []).append(r)
+    for colour, rows in by_colour.items():
+        lows = [r.get("ratio_ci_low") for r in rows]
+        highs = [r.get("ratio_ci_high") for r in rows]
+        fig.add_trace(go.Scatter(
+            x=[r["ratio"] for r in rows], y=[r["group"] for r in rows], mode="markers",
+            name=SIGNIFICANCE_NAMES[colour], marker={"color": colour, "size": 11, "symbol": "diamond",
+                                                      "line": {"color": "#333333", "width": 0.5}},
+            error_x={"type": "data", "symmetric": False,
+                     "array": [(h - r["ratio"]) if h is not None else 0 for r, h in zip(rows, highs, strict=True)],
+                     "arrayminus": [(r["ratio"] - lo) if lo is not None else 0 for r, lo in zip(rows, lows, strict=True)],
+                     "color": colour, "thickness": 1.5},
+            customdata=[[theme.fmt_ratio(lo), theme.fmt_ratio(h), theme.fmt_p(r.get("p_adjusted"))]
+                        for r, lo, h in zip(rows, lows, highs, strict=True)],
+            hovertemplate="%{y}: %{x:.2f} (95% CI %{customdata[0]}–%{customdata[1]}); adjusted p %{customdata[2]}"
+                          "<extra></extra>",
+        ))
+    fig.add_vline(x=1, line={"color": theme.TARGET, "width": 1})
+    if threshold is not None:
+        fig.add_vline(x=threshold, line={"color": theme.TARGET, "width": 1, "dash": "dash"},
+                      annotation_text=f"{threshold:g}", annotation_position="top")
+    groups = [str(r["group"]) for r in frame.iter_rows(named=True)]
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(groups)), type="category")
+    fig.update_xaxes(type="log")
+    _too_few_note(fig, hidden)
+    return _layout(fig, title=title, x=f"{axis} (log scale)", height=120 + 32 * max(len(groups), 2))
+
+
+def rate_chart(frame: pl.DataFrame, *, title: str, axis: str, per_1000: bool = False,
+               stage: str | None = None) -> go.Figure:
+    """Each group's rate with its interval as bars (percent, or per 1,000 person-years)."""
+    if stage is not None and "stage" in frame.columns:
+        frame = frame.filter(pl.col("stage") == stage)
+    shown, hidden = _shown(frame)
+    shown = [r for r in shown if r.get("rate") is not None]
+    scale = 1000 if per_1000 else 100
+    fig = go.Figure()
+    for i, r in enumerate(shown):
+        value = r["rate"] * scale
+        lo = r["ci_low"] * scale if r.get("ci_low") is not None else value
+        hi = r["ci_high"] * scale if r.get("ci_high") is not None else value
+        colour = theme.REFERENCE if r.get("is_reference") else theme.group_colour(str(r["group"]), i)
+        fig.add_trace(go.Bar(
+            x=[r["group"]], y=[value], name=str(r["group"]), marker_color=colour, showlegend=False,
+            error_y={"type": "data", "symmetric": False, "array": [hi - value], "arrayminus": [value - lo],
+                     "color": "#333333"},
+            hovertemplate=f"%{{x}}: %{{y:.{1 if not per_1000 else 2}f}}{'%' if not per_1000 else ''} "
+                          f"(95% CI {lo:.2f}–{hi:.2f})<extra></extra>",
+        ))
+    groups = [str(r["group"]) for r in frame.iter_rows(named=True)]
+    fig.update_xaxes(categoryorder="array", categoryarray=groups, type="category")
+    _too_few_note(fig, hidden)
+    return _layout(fig, title=title, y=axis, height=380)
+
+
+def stage_chart(frame: pl.DataFrame, *, title: str, axis: str, threshold: float | None = None,
+                stages: Sequence[str] | None = None) -> go.Figure:
+    """Ratio to the reference at each stage (decision point or funnel stage), a line per group."""
+    shown, hidden = _shown(frame)
+    shown = [r for r in shown if r.get("ratio") is not None and not r.get("is_reference")]
+    order = list(stages) if stages else list(dict.fromkeys(r["stage"] for r in frame.iter_rows(named=True)))
+    fig = go.Figure()
+    groups = list(dict.fromkeys(r["group"] for r in shown))
+    for i, g in enumerate(groups):
+        rows = sorted((r for r in shown if r["group"] == g), key=lambda r: order.index(r["stage"]))
+        fig.add_trace(go.Scatter(
+            x=[r["stage"] for r in rows], y=[r["ratio"] for r in rows], mode="lines+markers", name=str(g),
+            line={"color": theme.group_colour(str(g), i), "width": 2},
+            marker={"size": [11 if r.get("is_significant") else 7 for r in rows],
+                    "symbol": ["diamond" if r.get("is_significant") else "circle" for r in rows]},
+            error_y={"type": "data", "symmetric": False,
+                     "array": [(r["ratio_ci_high"] - r["ratio"]) if r.get("ratio_ci_high") is not None else 0 for r in rows],
+                     "arrayminus": [(r["ratio"] - r["ratio_ci_low"]) if r.get("ratio_ci_low") is not None else 0
+                                    for r in rows], "thickness": 1},
+            customdata=[["significant" if r.get("is_significant") else "not significant"] for r in rows],
+            hovertemplate=f"{g} · %{{x}}: %{{y:.2f}} (%{{customdata[0]}} after adjustment)<extra></extra>",
+        ))
+    fig.add_hline(y=1, line={"color": theme.TARGET, "width": 1})
+    if threshold is not None:
+        fig.add_hline(y=threshold, line={"color": theme.TARGET, "width": 1, "dash": "dash"},
+                      annotation_text=f"{threshold:g} (four-fifths)", annotation_position="bottom right")
+    fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
+    fig.update_yaxes(type="log")
+    _too_few_note(fig, [r for r in hidden if not r.get("is_reference")])
+    return _layout(fig, title=title, y=f"{axis} (log scale; larger marker = significant)", height=420)
+
+
+def trend_chart(frame: pl.DataFrame, *, title: str, axis: str) -> go.Figure:
+    """The ratio to the reference group by financial year (stage column), a line per group."""
+    return stage_chart(frame, title=title, axis=axis)
+
+
+def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: str = "category",
+                   value: str = "n", axis: str = "Number") -> go.Figure:
+    """Stacked counts: one bar per group, a segment per category. Hidden cells are not drawn."""
+    if frame.height == 0:
+        return empty_figure(title, "Nothing to show for this selection.")
+    visible = frame.filter(pl.col(value).is_not_null())
+    if "is_suppressed" in frame.columns:
+        visible = visible.filter(~pl.col("is_suppressed").fill_null(False))
+    fig = go.Figure()
+    rows = list(dict.fromkeys(frame[row].to_list()))
+    for i, cat in enumerate(dict.fromkeys(frame[col].to_list())):
+        part = visible.filter(pl.col(col) == cat)
+        fig.add_trace(go.Bar(y=part[row].to_list(), x=part[value].to_list(), name=str(cat), orientation="h",
+                             marker_color=theme.SEQUENCE[i % len(theme.SEQUENCE)],
+                             hovertemplate=f"%{{y}} · {cat}: %{{x}}<extra></extra>"))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(rows)), type="category")
+    n_hidden = frame.height - visible.height
+    if n_hidden:
+        fig.add_annotation(text=f"{n_hidden} cell(s) {TOO_FEW} (not drawn)", xref="paper", yref="paper", x=0,
+                           y=1.0, yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555555"})
+    return _layout(fig, title=title, x=axis, height=140 + 34 * max(len(rows), 2))
+
+
+def survival_chart(curve: pl.DataFrame, *, title: str, time: str = "time", survival: str = "survival") -> go.Figure:
+    """Kaplan-Meier step curves: share of grievances still open by days since raised."""
+    if curve.height == 0:
+        return empty_figure(title, "No grievances for this selection.")
+    fig = go.Figure()
+    for i, g in enumerate(dict.fromkeys(curve["group"].to_list())):
+        part = curve.filter(pl.col("group") == g).sort(time)
+        fig.add_trace(go.Scatter(x=part[time].to_list(), y=[100 * s for s in part[survival].to_list()],
+                                 mode="lines", line_shape="hv", name=str(g),
+                                 line={"color": theme.group_colour(str(g), i), "width": 2},
+                                 hovertemplate=f"{g}: %{{y:.1f}}% still open at day %{{x:.0f}}<extra></extra>"))
+    return _layout(fig, title=title, x="Days since raised", y="% still open", height=400)
+
+
+def funnel_chart(frame: pl.DataFrame, *, title: str, size: str = "size", rate: str = "rate", scale: float = 1000,
+                 names: dict[str, str] | None = None, axis: str = "Per 1,000 person-years") -> go.Figure:
+    """Funnel plot: each area's rate against its size, with the 95% and 99.8% limits around the force."""
+    if frame.height == 0:
+        return empty_figure(title, "No business areas for this selection.")
+    names = names or {}
+    data = frame.filter(pl.col(rate).is_not_null()).sort(size)
+    fig = go.Figure()
+    limit_cols = [c for c in data.columns if c.startswith(("lower_", "upper_"))]
+    for c in limit_cols:
+        level = c.split("_", 1)[1].replace("_", ".")
+        fig.add_trace(go.Scatter(x=data[size].to_list(), y=[None if v is None else v * scale for v in data[c].to_list()],
+                                 mode="lines", name=f"{level}% limit",
+                                 line={"color": theme.TARGET, "width": 1, "dash": "dot" if level == "95" else "dash"},
+                                 legendgroup=level, showlegend=c.startswith("upper_"), hoverinfo="skip"))
+    if "overall_rate" in data.columns and data.height:
+        fig.add_hline(y=data["overall_rate"][0] * scale, line={"color": theme.FORCE, "width": 1},
+                      annotation_text="force", annotation_position="right")
+    flags = data["flag"].to_list() if "flag" in data.columns else ["within"] * data.height
+    colour = {"alarm": theme.HIGHER_SIGNIFICANT, "alert": theme.ORANGE, "low alarm": theme.LOWER_SIGNIFICANT,
+              "low alert": theme.SKY}
+    fig.add_trace(go.Scatter(
+        x=data[size].to_list(), y=[v * scale for v in data[rate].to_list()], mode="markers", name="Business area",
+        marker={"color": [colour.get(f, theme.NOT_SIGNIFICANT) for f in flags], "size": 9,
+                "line": {"color": "#333333", "width": 0.5}},
+        text=[names.get(g, g) for g in data["group"].to_list()], customdata=flags,
+        hovertemplate="%{text}: %{y:.2f} (%{customdata})<extra></extra>"))
+    return _layout(fig, title=title, x="Person-years in post", y=axis, height=420)
+
+
+def target_chart(frame: pl.DataFrame, *, title: str, axis: str = "% of officers") -> go.Figure:
+    """Share by ethnic group over time, the aggregate and its target trajectory (all groups shown)."""
+    if frame.height == 0:
+        return empty_figure(title, "No data for this selection.")
+    fig = go.Figure()
+    shown, hidden = _shown(frame)
+    for i, g in enumerate(dict.fromkeys(frame["group"].to_list())):
+        rows = sorted((r for r in shown if r["group"] == g and r.get("rate") is not None), key=lambda r: r["stage"])
+        is_aggregate = g == theme.AGGREGATE_LABEL
+        fig.add_trace(go.Scatter(
+            x=[r["stage"] for r in rows], y=[100 * r["rate"] for r in rows], mode="lines+markers", name=str(g),
+            line={"color": theme.group_colour(str(g), i), "width": 3 if is_aggregate else 1.5},
+            hovertemplate=f"{g}: %{{y:.1f}}% at %{{x}}<extra></extra>"))
+    targets = sorted((r for r in frame.iter_rows(named=True) if r.get("target_share") is not None),
+                     key=lambda r: r["stage"])
+    targets = list({r["stage"]: r for r in targets}.values())
+    if targets:
+        fig.add_trace(go.Scatter(x=[r["stage"] for r in targets], y=[100 * r["target_share"] for r in targets],
+                                 mode="lines", name="Target trajectory (aggregate)",
+                                 line={"color": theme.TARGET, "dash": "dash", "width": 2},
+                                 hovertemplate="target %{y:.1f}% at %{x}<extra></extra>"))
+    _too_few_note(fig, hidden)
+    return _layout(fig, title=title, y=axis, height=420)
+
+
+def line_chart(frame: pl.DataFrame, *, x: str, ys: dict[str, str], title: str, axis: str,
+               band: tuple[str, str] | None = None, scale: float = 1.0) -> go.Figure:
+    """Plain lines of named columns over x (e.g. a projection with its interval band)."""
+    if frame.height == 0:
+        return empty_figure(title, "No data for this selection.")
+    fig = go.Figure()
+    if band is not None and all(c in frame.columns for c in band):
+        fig.add_trace(go.Scatter(x=frame[x].to_list() + frame[x].to_list()[::-1],
+                                 y=[v * scale if v is not None else None for v in frame[band[1]].to_list()]
+                                 + [v * scale if v is not None else None for v in frame[band[0]].to_list()[::-1]],
+                                 fill="toself", fillcolor="rgba(0,114,178,0.15)", line={"width": 0},
+                                 name="Interval", hoverinfo="skip"))
+    for i, (col, name) in enumerate(ys.items()):
+        if col not in frame.columns:
+            continue
+        fig.add_trace(go.Scatter(x=frame[x].to_list(), y=[v * scale if v is not None else None for v in frame[col].to_list()],
+                                 mode="lines+markers", name=name,
+                                 line={"color": [theme.FORCE, theme.TARGET, theme.ORANGE, theme.GREEN][i % 4],
+                                       "dash": "dash" if "target" in col else "solid"}))
+    return _layout(fig, title=title, y=axis, height=400)
+
+
+# ---------------------------------------------------------------------------------------------
+# STRIDE, IOPC, data quality, SPOC
+# ---------------------------------------------------------------------------------------------
+
+def progress_chart(frame: pl.DataFrame, *, title: str, label: str, key: str) -> go.Figure:
+    """Percent complete per commitment or action, coloured by RAG status (also written as text)."""
+    if frame.height == 0:
+        return empty_figure(title, "No status reported yet.")
+    rows = list(frame.iter_rows(named=True))
+    fig = go.Figure()
+    for rag in ("R", "A", "G", "C"):
+        part = [r for r in rows if r.get("rag_status") == rag]
+        if not part:
+            continue
+        fig.add_trace(go.Bar(
+            y=[f"{r[key]}. {_short(r[label])}" for r in part], x=[r["percent_complete"] for r in part],
+            orientation="h", name=theme.RAG_LABEL[rag], marker_color=theme.RAG[rag],
+            text=[theme.RAG_LABEL[rag] for _ in part], textposition="inside", insidetextanchor="start",
+            hovertemplate="%{y}: %{x}% complete (" + theme.RAG_LABEL[rag] + ")<extra></extra>"))
+    order = [f"{r[key]}. {_short(r[label])}" for r in rows]
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(order)), type="category")
+    fig.update_xaxes(range=[0, 100])
+    return _layout(fig, title=title, x="% complete", height=140 + 26 * len(rows))
+
+
+def rag_history_chart(frame: pl.DataFrame, *, title: str, key: str = "commitment_id") -> go.Figure:
+    """RAG status at every board: a square per commitment per board date, with its letter."""
+    if frame.height == 0:
+        return empty_figure(title, "No status reported yet.")
+    fig = go.Figure()
+    for rag in ("R", "A", "G", "C"):
+        part = frame.filter(pl.col("rag_status") == rag)
+        if part.height == 0:
+            continue
+        fig.add_trace(go.Scatter(
+            x=part["board_date"].to_list(), y=[str(v) for v in part[key].to_list()], mode="markers+text",
+            name=theme.RAG_LABEL[rag], text=[rag] * part.height, textfont={"color": "white", "size": 9},
+            marker={"symbol": "square", "size": 16, "color": theme.RAG[rag]},
+            hovertemplate="%{y} at %{x}: " + theme.RAG_LABEL[rag] + "<extra></extra>"))
+    ids = [str(v) for v in dict.fromkeys(frame[key].to_list())]
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(ids)), type="category")
+    return _layout(fig, title=title, x="Management Board date", y="Commitment", height=140 + 22 * len(ids))
+
+
+def bar_chart(frame: pl.DataFrame, *, x: str, y: str, title: str, axis: str, colour: str = theme.FORCE,
+              horizontal: bool = True, percent: bool = False) -> go.Figure:
+    if frame.height == 0:
+        return empty_figure(title, "Nothing to show.")
+    values = [v * 100 if (percent and v is not None) else v for v in frame[y].to_list()]
+    labels = [str(v) for v in frame[x].to_list()]
+    bar = go.Bar(x=values, y=labels, orientation="h") if horizontal else go.Bar(x=labels, y=values)
+    bar.update(marker_color=colour, hovertemplate="%{y}: %{x}<extra></extra>" if horizontal else
+               "%{x}: %{y}<extra></extra>")
+    fig = go.Figure(bar)
+    if horizontal:
+        fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)), type="category")
+        return _layout(fig, title=title, x=axis, height=140 + 26 * len(labels))
+    return _layout(fig, title=title, y=axis, height=380)
+
+
+def stacked_bar(frame: pl.DataFrame, *, x: str, parts: dict[str, str], title: str, axis: str) -> go.Figure:
+    if frame.height == 0:
+        return empty_figure(title, "Nothing to show.")
+    fig = go.Figure()
+    colours = [theme.GREEN, theme.VERMILLION, theme.ORANGE, theme.BLUE]
+    for i, (col, name) in enumerate(parts.items()):
+        fig.add_trace(go.Bar(y=[str(v) for v in frame[x].to_list()], x=frame[col].to_list(), name=name,
+                             orientation="h", marker_color=colours[i % 4],
+                             hovertemplate=f"%{{y}} · {name}: %{{x:,}}<extra></extra>"))
+    fig.update_layout(barmode="stack")
+    return _layout(fig, title=title, x=axis, height=140 + 30 * frame.height)
+
+
+def heatmap(frame: pl.DataFrame, *, x: str, y: str, z: str, title: str, axis: str) -> go.Figure:
+    """Counts on a grid (e.g. open grievances by business area and month); hidden cells stay blank."""
+    if frame.height == 0:
+        return empty_figure(title, "Nothing to show.")
+    wide = frame.select(y, x, z).pivot(on=x, index=y, values=z, aggregate_function="first").sort(y)
+    xs = wide.columns[1:]
+    fig = go.Figure(go.Heatmap(z=wide.select(xs).rows(), x=xs, y=wide[y].to_list(),
+                               colorscale=[[0, "#F7FBFF"], [1, theme.BLUE]], colorbar={"title": axis},
+                               hovertemplate="%{y} · %{x}: %{z}<extra></extra>", hoverongaps=False))
+    return _layout(fig, title=title, height=160 + 18 * wide.height)
+
+
+def _short(text: str | None, n: int = 60) -> str:
+    text = text or ""
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# The numbers beside every chart
+# ---------------------------------------------------------------------------------------------
+
+# Columns never shown in a number table (internal flags the text already carries).
+_HIDDEN_COLUMNS = {"characteristic", "is_reference", "is_not_stated", "reference_group", "n_display",
+                   "events_display"}
+
+# Per column: how st.dataframe should format it ("percent" multiplies by 100).
+PERCENT_COLUMNS = {"rate", "ci_low", "ci_high", "target_share", "not_stated_rate"}
+
+
+def display_frame(frame: pl.DataFrame, *, per_1000: bool = False) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The frame with human column labels, and a format per label for st.column_config.
+
+    Values are not rounded here (the table shows get_table's numbers; formatting is display only).
+    Where disclosure control produced display strings ("<5"), they replace the counts.
+    """
+    out = frame
+    for col, disp in (("n", "n_display"), ("events", "events_display")):
+        if disp in out.columns and col in out.columns:
+            out = out.with_columns(pl.coalesce(pl.col(disp), pl.col(col).cast(pl.String)).alias(col))
+    if per_1000 and "rate_per_1000" in out.columns:
+        out = out.drop([c for c in ("rate",) if c in out.columns])
+    keep = [c for c in out.columns if c not in _HIDDEN_COLUMNS]
+    if "stage" in keep:
+        keep.remove("stage")
+        keep.insert(0, "stage")
+    out = out.select(keep)
+    formats: dict[str, str] = {}
+    labels = {}
+    for c in keep:
+        label = theme.column_label(c)
+        labels[c] = label
+        dtype = out.schema[c]
+        if c in PERCENT_COLUMNS and dtype.is_float():
+            formats[label] = "percent"
+        elif c in ("p_value", "p_adjusted"):
+            formats[label] = "%.4f"
+        elif dtype.is_float():
+            formats[label] = "%.2f"
+    if per_1000 and "ci_low" in keep and "rate_per_1000" in frame.columns:
+        # The interval of a rate per person-year is shown in the same unit as the rate beside it.
+        out = out.with_columns(pl.col("ci_low") * 1000, pl.col("ci_high") * 1000)
+        for c in ("ci_low", "ci_high"):
+            formats.pop(labels[c], None)
+            labels[c] = f"{labels[c]} (per 1,000)"
+            formats[labels[c]] = "%.2f"
+    return out.rename(labels), formats

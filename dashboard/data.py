@@ -1,0 +1,211 @@
+"""Everything a page may read, fetched for the session's role: the only module with st.cache_*.
+
+Roles are enforced here, where data is fetched: `table()` always passes the role resolved for this
+session (never one a page chooses) to metrics.tables.get_table, which suppresses small numbers for
+staff associations and refuses person-level tables to anyone but analysts. Results are cached on
+(build id, table, filters, role), so a new warehouse build is never served from an old cache and
+one role's frame is never served to another.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from metrics import config
+from metrics.queries import Filters
+
+ROLE_KEY = "eqdash_role"
+FILTERS_KEY = "eqdash_filters"
+ROLES = ("board", "staff_association", "analyst")
+
+
+class NoRole(RuntimeError):
+    """The session has no role yet: nothing may be fetched."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The warehouse
+# ---------------------------------------------------------------------------------------------
+
+def db_path() -> Path:
+    return Path(os.environ.get("EQDASH_DB") or config.DEFAULT_WAREHOUSE)
+
+
+def _stamp(path: Path) -> int:
+    # The build replaces the file atomically, so its mtime changes with every build.
+    return path.stat().st_mtime_ns
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _warehouse(path: str, stamp: int):
+    """One read-only connection per warehouse file version, shared by the sessions of this server
+    (each query runs on its own cursor, so sessions do not block each other)."""
+    from metrics.warehouse import Warehouse
+
+    return Warehouse(Path(path))
+
+
+def warehouse():
+    path = db_path()
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `eqdash build --db {path}` (or `eqdash serve`, "
+                                "which builds the sample warehouse on first run)")
+    return _warehouse(str(path), _stamp(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _build_info(path: str, stamp: int) -> dict:
+    return dict(_warehouse(path, stamp).build_info())
+
+
+def build_info() -> dict:
+    path = db_path()
+    return _build_info(str(path), _stamp(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _dimensions(path: str, stamp: int) -> dict:
+    """Filter choices: business areas, months and financial years in the warehouse."""
+    wh = _warehouse(path, stamp)
+    areas = wh.table("stg_business_areas").select("business_area_code", "business_area_name").sort("business_area_code")
+    calendar = wh.table("dim_calendar").select("month_start", "financial_year").sort("month_start")
+    return {"areas": dict(areas.iter_rows()), "months": calendar["month_start"].to_list(),
+            "financial_years": sorted(set(calendar["financial_year"].to_list()))}
+
+
+def dimensions() -> dict:
+    path = db_path()
+    return _dimensions(str(path), _stamp(path))
+
+
+def worker_types() -> list[str]:
+    """Worker-type labels as the marts hold them (from the shared code list)."""
+    codes = config.code_lists().get("worker_type", {})
+    values = codes.get("codes", codes) if isinstance(codes, Mapping) else codes
+    if isinstance(values, Mapping):
+        return [str(v.get("label", k)) if isinstance(v, Mapping) else str(v) for k, v in values.items()]
+    return [str(v.get("label")) if isinstance(v, Mapping) else str(v) for v in values or []]
+
+
+# ---------------------------------------------------------------------------------------------
+# Roles
+# ---------------------------------------------------------------------------------------------
+
+def role_for_email(email: str | None, role_map: Mapping[str, list[str]]) -> str | None:
+    """The role a signed-in user has in the role-mapping file ({role: [emails]}), or None.
+
+    Emails compare case-insensitively; a user listed under two roles gets the most restricted one
+    (staff association, then board, then analyst), so a mapping mistake never widens access.
+    """
+    if not email:
+        return None
+    email = email.strip().lower()
+    found = [role for role, emails in (role_map or {}).items()
+             if role in ROLES and email in {str(e).strip().lower() for e in (emails or [])}]
+    for role in ("staff_association", "board", "analyst"):
+        if role in found:
+            return role
+    return None
+
+
+def load_role_map(path: str | os.PathLike) -> dict[str, list[str]]:
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{path}: the role map must be a mapping of role -> list of emails")
+    unknown = sorted(set(data) - set(ROLES))
+    if unknown:
+        raise ValueError(f"{path}: unknown role(s) {unknown}; roles are {', '.join(ROLES)}")
+    return {role: list(emails or []) for role, emails in data.items()}
+
+
+def set_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+    st.session_state[ROLE_KEY] = role
+
+
+def role() -> str:
+    r = st.session_state.get(ROLE_KEY)
+    if r not in ROLES:
+        raise NoRole("no role has been resolved for this session")
+    return r
+
+
+def env_role() -> str:
+    r = os.environ.get("EQDASH_ROLE") or "analyst"
+    if r not in ROLES:
+        raise ValueError(f"EQDASH_ROLE={r!r} is not a role: choose one of {', '.join(ROLES)}")
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters and tables
+# ---------------------------------------------------------------------------------------------
+
+def set_filters(filters: Filters) -> None:
+    st.session_state[FILTERS_KEY] = filters
+
+
+def filters() -> Filters:
+    return st.session_state.get(FILTERS_KEY) or Filters()
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _table(build_id: str, name: str, key: tuple, role: str, path: str, stamp: int) -> pl.DataFrame:
+    from metrics.tables import get_table
+
+    start, end, area, worker_type, characteristic = key
+    f = Filters(start=start, end=end, area=area, worker_type=worker_type, characteristic=characteristic)
+    return get_table(_warehouse(path, stamp), name, f, role=role)
+
+
+def table(name: str, f: Filters | None = None) -> pl.DataFrame:
+    """A metric table for this session's role: exactly get_table's output for these filters."""
+    f = f or filters()
+    path = db_path()
+    stamp = _stamp(path)
+    build_id = str(_build_info(str(path), stamp).get("build_id"))
+    key = (f.start, f.end, f.area, f.worker_type, f.characteristic)
+    return _table(build_id, name, key, role(), str(path), stamp)
+
+
+def spec(name: str):
+    from metrics.tables import REGISTRY
+
+    return REGISTRY[name]
+
+
+def allowed(name: str) -> bool:
+    """Whether this session's role may see a table (the page hides what it may not)."""
+    return spec(name).allowed(role())
+
+
+def spoc_pack(month_start: date, area: str | None, formats: tuple[str, ...]) -> dict[str, bytes] | None:
+    """The SPOC pack files, or None while dashboard.exports.pack is not available."""
+    if role() != "analyst":
+        raise PermissionError("only analysts export SPOC packs")
+    import importlib.util
+
+    try:
+        available = importlib.util.find_spec("dashboard.exports.pack") is not None
+    except ModuleNotFoundError:
+        available = False
+    if not available:
+        return None
+    return _spoc_pack(str(build_info().get("build_id")), month_start, area, formats, str(db_path()), _stamp(db_path()))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _spoc_pack(build_id: str, month_start: date, area: str | None, formats: tuple[str, ...], path: str,
+               stamp: int) -> dict[str, bytes]:
+    from dashboard.exports.pack import build_pack_files
+
+    return build_pack_files(_warehouse(path, stamp), month_start, area, list(formats))

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from metrics.config import DEFAULTS
 
@@ -99,7 +98,9 @@ def adjust_pvalues(p_values: Sequence[float | None], method: str = DEFAULTS.adju
     """Adjust a family of p-values; missing (None/NaN) p-values stay missing and are not counted.
 
     method: "holm" (family-wise error), "fdr_bh" (Benjamini-Hochberg false discovery rate) or
-    "none". statsmodels' multipletests does the arithmetic; it does not accept NaN, hence this.
+    "none". Same arithmetic as statsmodels' multipletests (the tests check both against R's
+    p.adjust), written out here because multipletests rejects NaN and runs gc.collect() on every
+    call, which made a table of ten groups take a tenth of a second.
     """
     if method not in ADJUSTMENT_LABELS:
         raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {method!r}")
@@ -107,10 +108,21 @@ def adjust_pvalues(p_values: Sequence[float | None], method: str = DEFAULTS.adju
     present = [i for i, p in enumerate(values) if p is not None]
     if not present or method == "none":
         return values
-    adjusted = multipletests([values[i] for i in present], method=method)[1]
+    p = np.array([values[i] for i in present])
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    ranked = p[order]
+    if method == "holm":
+        # step-down: p_(i) x (m - i + 1), made monotone from the smallest upwards
+        adjusted_sorted = np.maximum.accumulate(ranked * (m - np.arange(m)))
+    else:
+        # step-up: p_(i) x m / i, made monotone from the largest downwards
+        adjusted_sorted = np.minimum.accumulate((ranked * m / np.arange(1, m + 1))[::-1])[::-1]
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(adjusted_sorted, 1.0)
     out: list[float | None] = [None] * len(values)
-    for i, p in zip(present, adjusted, strict=True):
-        out[i] = float(p)
+    for i, q in zip(present, adjusted, strict=True):
+        out[i] = float(q)
     return out
 
 

@@ -111,3 +111,11 @@ def test_tidy_helpers_enforce_schema_and_order():
     assert stacked.columns == [*TIDY_COLUMNS, "stage", "note"]
     with pytest.raises(ValueError, match="must start with columns"):
         validate_tidy(table.select(["group", "characteristic"]))
+
+
+@pytest.mark.parametrize("method", ["holm", "fdr_bh"])
+def test_adjustment_agrees_with_statsmodels_multipletests(method):
+    from statsmodels.stats.multitest import multipletests
+
+    p = [0.2, 0.001, 0.04, 0.04, 0.7, 0.013, 0.5]
+    assert adjust_pvalues(p, method) == pytest.approx(list(multipletests(p, method=method)[1]), rel=1e-12)

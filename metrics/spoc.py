@@ -196,13 +196,11 @@ def assemble_pack(wh: Warehouse, month_start: date, area: str, *, settings: Sett
     for c in BREAKDOWN_CHARACTERISTICS:
         tables.append(registry(f"upheld_by_{c}", "grievance_outcomes",
                                "Grievances upheld, of those closed", year.with_(characteristic=c)))
-    funnel_filters = year.with_(area=None)
-    funnel = cache.get(("funnel", month_start),
-                       lambda: get_table(wh, "grievance_funnel", funnel_filters, suppressed=True,
-                                         settings=settings))
+    funnel = cache.get(("funnel", month_start), lambda: area_funnel(wh, month_start, settings))
     tables.append(PackTable("funnel", "Business areas against the force (funnel plot)",
-                            _description("grievance_funnel"), year_label, funnel, "grievance_funnel",
-                            funnel_filters, "funnel"))
+                            "Each business area's grievances per person-year in post over the 12 months, "
+                            "with exact Poisson funnel limits (95% and 99.8%) around the force rate.",
+                            year_label, funnel, None, None, "funnel"))
     tables.append(registry("misconduct_referrals", "misconduct_rates",
                            "Misconduct referrals per 1,000 person-years, by ethnic group", year))
 
@@ -343,6 +341,36 @@ def resolution_curves(wh: Warehouse, month_start: date, code: str, settings: Set
         "group", "time", "survival")
 
 
+def area_funnel(wh: Warehouse, month_start: date, settings: Settings = DEFAULTS) -> pl.DataFrame:
+    """Every area's grievance rate over the 12 months with exact Poisson funnel limits and its
+    flag; events under the threshold hidden with the rate and flag (the areas' events add up to
+    the force total, so secondary suppression applies across areas)."""
+    from metrics.funnel import funnel_flags
+    from metrics.suppression import suppress_counts
+
+    start = add_months(month_start, -11)
+    cells = wh.query(
+        """with exposure as (
+               select business_area_code as "group", sum(exposure_years)::double as exposure
+               from fct_person_months where month_start between ? and ? group by all),
+           events as (
+               select business_area_code as "group", count(*)::bigint as events
+               from fct_grievance_outcomes where raised_month between ? and ? group by all)
+           select x."group", coalesce(e.events, 0)::bigint as events, x.exposure
+           from exposure as x left join events as e using ("group") order by x."group" """,
+        [start, month_start, start, month_start])
+    flags = funnel_flags(cells, kind="rate")
+    if flags.height == 0:
+        return flags.with_columns(pl.lit(None, dtype=pl.String).alias("value_display"),
+                                  pl.lit(None, dtype=pl.Boolean).alias("is_suppressed"))
+    out = suppress_counts(flags, by=[], value="events", threshold=settings.suppression_threshold,
+                          style=settings.suppression_style)
+    hidden = pl.col("is_suppressed")
+    return out.with_columns(
+        pl.when(hidden).then(None).otherwise(pl.col("rate")).alias("rate"),
+        pl.when(hidden).then(pl.lit("too few to report")).otherwise(pl.col("flag")).alias("flag"))
+
+
 def funnel_position(funnel: pl.DataFrame, code: str, name: str) -> str:
     """One sentence: where the area sits on the force's funnel plot (or, for the force, which
     areas are outside the limits)."""
@@ -361,7 +389,7 @@ def funnel_position(funnel: pl.DataFrame, code: str, name: str) -> str:
     if row.height == 0:
         return f"{name} had no person-years in the 12 months, so it is not on the funnel plot."
     flag = row["flag"][0]
-    if flag is None:
+    if flag is None or flag == "too few to report":
         return f"{name}'s position on the funnel plot is withheld (too few to report)."
     return (f"{name}'s grievance rate over the 12 months is {words.get(flag, flag)} of the force "
             "(exact Poisson funnel limits).")

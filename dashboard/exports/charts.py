@@ -114,7 +114,9 @@ def funnel_chart(funnel: pl.DataFrame, highlight: str | None) -> str | None:
                        color=theme.BLACK, label="This area", zorder=4)
         ax.set_xlabel("Person-years in post (12 months)")
         ax.set_ylabel("Grievances per 1,000 person-years")
-        ax.set_ylim(bottom=0)
+        # Limits explode at tiny sizes; keep the areas, not the funnel's mouth, in view.
+        top = max([overall * 3, *(r * 1000 for r in placed["rate"].to_list())]) * 1.15
+        ax.set_ylim(0, top)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=7)
         return _svg(fig)
 

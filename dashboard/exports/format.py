@@ -12,6 +12,7 @@ from dashboard.theme import COLUMN_LABELS, fmt_p, fmt_pct, fmt_ratio
 # A count column and the column carrying its display text when hidden.
 DISPLAY_OF = {"n": "n_display", "events": "events_display"}
 DISPLAY_COLUMNS = ("n_display", "events_display", "value_display")
+COUNT_COLUMNS = ("n", "events", "value")
 
 LABELS = {
     **COLUMN_LABELS,
@@ -56,13 +57,11 @@ def cell_value(row: dict[str, Any], column: str) -> Any:
     """The value a reader sees: the number, or, for a hidden count, its display text."""
     value = row[column]
     if value is None:
-        twin = DISPLAY_OF.get(column)
-        if twin is None and column in ("n", "value") and "value_display" in row:
-            twin = "value_display"
+        twin = DISPLAY_OF.get(column) if DISPLAY_OF.get(column) in row else None
+        if twin is None and column in COUNT_COLUMNS:
+            twin = "value_display"  # one-way and two-way count tables carry a single display column
         if twin is not None and row.get(twin) is not None:
             return row[twin]
-        if column == "n" and row.get("value_display") is not None:
-            return row["value_display"]
     return value
 
 

@@ -38,8 +38,11 @@ def render_pack(wh: Warehouse, pack: SpocPack, formats, *, cache: ForceCache | N
         from dashboard.exports.pdf import render_pdf
 
         cache = cache or ForceCache()
-        curves = cache.get(("curves", pack.month_start, pack.area_code),
-                           lambda: resolution_curves(wh, pack.month_start, pack.area_code, pack.settings))
+        # A curve steps at each closure: drawn only when no row of its table is hidden.
+        curves = None
+        if not pack.table("time_to_resolve").frame["is_suppressed"].any():
+            curves = cache.get(("curves", pack.month_start, pack.area_code),
+                               lambda: resolution_curves(wh, pack.month_start, pack.area_code, pack.settings))
         files[f"{stem}.pdf"] = render_pdf(pack, curves=curves)
     if "xlsx" in formats:
         from dashboard.exports.xlsx import render_xlsx

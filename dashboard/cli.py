@@ -230,12 +230,12 @@ def export(
 
 @contextmanager
 def open_warehouse(db: Path):
-    from metrics.warehouse import Warehouse, WarehouseMissing
+    from metrics.warehouse import Warehouse
 
     try:
         wh = Warehouse(db)
-    except WarehouseMissing as e:
-        fail(f"{e}. Build it first: eqdash build --data DIR --db {db}")
+    except FileNotFoundError:
+        fail(f"no warehouse at {db}. Build it first: eqdash build --data DIR --db {db}")
     with wh:
         yield wh
 

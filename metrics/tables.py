@@ -193,7 +193,7 @@ def grievance_resolution(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame
 def grievance_resolution_curve(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.survival import km_curve
 
-    return km_curve(_resolution_rows(wh, f), alpha=s.alpha)
+    return km_curve(_resolution_rows(wh, f), characteristic=f.characteristic, alpha=s.alpha)
 
 
 def _resolution_rows(wh: Warehouse, f: Filters) -> pl.DataFrame:
@@ -428,7 +428,7 @@ def recruit_share(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
        "groups, from the latest year's joiners and leaver rates, with a simulation interval.",
        disclosure=NO_PEOPLE, uses_characteristic=False)
 def representation_projection(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
-    from metrics.targets import project_representation
+    from metrics.targets import representation_projection as project
 
     flows = wh.query(
         """select financial_year, is_black_asian_mixed_other as is_aggregate,
@@ -437,8 +437,10 @@ def representation_projection(wh: Warehouse, f: Filters, s: Settings) -> pl.Data
                   sum(n_headcount_end)::bigint as n_headcount_end
            from (select *, ethnicity_group in ('Asian', 'Black', 'Mixed', 'Other') as is_black_asian_mixed_other
                  from fct_workforce_flows where worker_type_code = 'OFFICER' and ethnicity_group <> 'Not stated')
+           -- complete financial years only: a part-year would understate annual joiners and leavers
+           where financial_year in (select financial_year from dim_calendar group by all having count(*) = 12)
            group by all order by all""")
-    return project_representation(flows, _targets(wh), alpha=s.alpha)
+    return project(flows, _targets(wh), alpha=s.alpha)
 
 
 def _targets(wh: Warehouse) -> pl.DataFrame:

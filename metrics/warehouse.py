@@ -348,16 +348,19 @@ class Warehouse:
 
     def tables(self) -> frozenset[str]:
         if self._tables is None:
-            rows = self.con.execute("select table_name from information_schema.tables where table_schema = 'main'").fetchall()
-            self._tables = frozenset(r[0] for r in rows)
+            names = self.query("select table_name from information_schema.tables where table_schema = 'main'")
+            self._tables = frozenset(names["table_name"].to_list())
         return self._tables
 
     def query(self, sql: str, params: list | tuple | dict | None = None) -> pl.DataFrame:
         """Run one statement; values go in as parameters (``?`` or ``$name``), never formatted in."""
-        cursor = self.con.cursor()  # its own cursor, so each result is read whole and closed
+        # A cursor per query: its own DuckDB connection handle, so pages on several threads can
+        # share one Warehouse. In DuckDB 2.0 execute() leaves an unfinished result holding the
+        # connection (and its Arrow export warns of a copy); a relation read whole by .pl() does not.
+        cursor = self.con.cursor()
         try:
-            result = cursor.execute(sql, params) if params is not None else cursor.execute(sql)
-            return result.pl()
+            relation = cursor.sql(sql, params=params)
+            return relation.pl() if relation is not None else pl.DataFrame()
         finally:
             cursor.close()
 

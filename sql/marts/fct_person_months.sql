@@ -26,7 +26,7 @@ spells as (
     from postings
 ),
 
-overlaps as (
+spell_months as (
     select
         s.*,
         c.month_start,
@@ -79,7 +79,7 @@ final as (
         p.pregnancy_maternity,
         p.religion,
         p.sexual_orientation
-    from overlaps as o
+    from spell_months as o
     inner join people as p using (person_id)
 )
 

@@ -1,0 +1,247 @@
+"""The warehouse build: typed raw tables, audit, quarantine, SQL models in dependency order, and
+atomic replacement (a failed or killed build leaves the previous warehouse serving)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import AS_OF, valid_rows, write_dataset
+
+from data_contracts.contract import load_codes
+from data_contracts.errors import BlockingError
+from metrics import config
+from metrics.warehouse import ModelError, Warehouse, build
+
+
+@pytest.fixture
+def sql_dir(tmp_path: Path) -> Path:
+    """The real staging models and an empty marts folder (tests add marts of their own)."""
+    target = tmp_path / "sql"
+    shutil.copytree(config.SQL_DIR / "staging", target / "staging")
+    (target / "marts").mkdir()
+    return target
+
+
+def _build(data: Path, db: Path, sql_dir: Path, **kw):
+    return build(data, db, as_of=AS_OF, sql_dir=sql_dir, **kw)
+
+
+def _temps(db: Path) -> list[Path]:
+    return sorted(db.parent.glob(f"{db.name}.building-*"))
+
+
+def test_build_loads_typed_tables_audit_quarantine_and_build_info(valid_extracts, tmp_path, sql_dir):
+    db = tmp_path / "wh" / "eq.duckdb"
+    seen = []
+    report = _build(valid_extracts, db, sql_dir, progress=lambda label, i, n: seen.append((label, i, n)))
+    assert report.db_path == db and db.exists() and _temps(db) == []
+    assert len(report.build_id) == 12
+    assert [r["extract"] for r in report.extracts] == list(config.EXTRACTS)
+    assert report.quarantine_counts == {} and report.n_normalised == 0
+    assert ("validate people", 2, 10) in seen and ("load raw_people", 2, 10) in seen
+    with Warehouse(db) as wh:
+        for extract, rows in valid_rows().items():
+            n = wh.query(f'select count(*)::bigint as n from "raw_{extract}"')["n"][0]  # noqa: S608 - fixed names
+            assert n == len(rows)
+        audit = wh.table("load_audit")
+        assert audit.columns[:7] == ["extract", "file", "sha256", "rows_read", "rows_accepted", "rows_quarantined", "n_normalised"]
+        assert audit.filter(audit["extract"] == "people")["rows_accepted"].to_list() == [6]
+        info = wh.build_info()
+        assert info["build_id"] == report.build_id
+        assert str(info["as_of"]) == "2026-10-31"
+        assert info["data_dir"] == str(valid_extracts.resolve())
+        types = dict(wh.query("select column_name, data_type from information_schema.columns where table_name = ?",
+                              ["raw_people"]).iter_rows())
+        assert (types["join_date"], types["birth_year"], types["sex"]) == ("DATE", "BIGINT", "VARCHAR")
+        assert wh.table("quarantine").columns == ["extract", "file", "source_row", "rule", "column_name", "value", "message"]
+
+
+def test_ref_codes_hold_every_code_with_labels_groups_and_order(valid_extracts, tmp_path, sql_dir):
+    db = tmp_path / "eq.duckdb"
+    _build(valid_extracts, db, sql_dir)
+    codes = load_codes()
+    with Warehouse(db) as wh:
+        ref = wh.table("ref_codes")
+        assert ref.height == sum(len(c) for c in codes.values())
+        ps = ref.filter((ref["code_list"] == "rank_grade") & (ref["code"] == "PS")).row(0, named=True)
+        assert (ps["label"], ps["worker_type"], ps["sort_order"]) == ("Sergeant", "OFFICER", 2)
+        b1 = wh.query("select group_label from ref_codes where code_list = ? and code = ?", ["ethnicity", "B1"])
+        assert b1["group_label"].to_list() == ["Black"]
+
+
+def test_quarantine_table_matches_the_report(valid_extracts, tmp_path, sql_dir):
+    rows = valid_rows()
+    rows["people"][1]["sex"] = "X"  # P0000002: their posting, 2 grievances, 1 case go too
+    write_dataset(valid_extracts, rows)
+    db = tmp_path / "eq.duckdb"
+    report = _build(valid_extracts, db, sql_dir)
+    assert report.quarantine_counts == {
+        ("people", "codes"): 1,
+        ("postings", "references"): 1,
+        ("grievances", "references"): 2,
+        ("misconduct_cases", "references"): 1,
+    }
+    with Warehouse(db) as wh:
+        q = wh.query("select extract, source_row, rule from quarantine where extract = ? order by source_row", ["grievances"])
+        assert q.rows() == [("grievances", 2, "references"), ("grievances", 5, "references")]
+        assert wh.query("select count(*)::bigint as n from raw_people")["n"][0] == 5
+
+
+def test_build_id_is_stable_for_the_same_inputs_and_changes_with_the_data(valid_extracts, tmp_path, sql_dir):
+    first = _build(valid_extracts, tmp_path / "a.duckdb", sql_dir).build_id
+    again = _build(valid_extracts, tmp_path / "b.duckdb", sql_dir).build_id
+    rows = valid_rows()
+    rows["targets"][2]["source"] = "Police Race Action Plan"
+    write_dataset(valid_extracts, rows)
+    changed = _build(valid_extracts, tmp_path / "c.duckdb", sql_dir).build_id
+    assert first == again != changed
+
+
+def test_blocking_failure_leaves_the_previous_warehouse_serving(valid_extracts, tmp_path, sql_dir):
+    db = tmp_path / "eq.duckdb"
+    old = _build(valid_extracts, db, sql_dir).build_id
+    (valid_extracts / "people.csv").write_text("person_id;sex\nP0000001;M\n", encoding="utf-8")
+    with pytest.raises(BlockingError) as info:
+        _build(valid_extracts, db, sql_dir)
+    assert info.value.rule == "delimiter"
+    assert _temps(db) == []
+    with Warehouse(db) as wh:
+        assert wh.build_info()["build_id"] == old
+
+
+def test_sql_error_names_the_model_file_and_keeps_the_previous_warehouse(valid_extracts, tmp_path, sql_dir):
+    db = tmp_path / "eq.duckdb"
+    old = _build(valid_extracts, db, sql_dir).build_id
+    (sql_dir / "marts" / "fct_broken.sql").write_text("select no_such_column from stg_people\n")
+    with pytest.raises(ModelError) as info:
+        _build(valid_extracts, db, sql_dir)
+    assert info.value.file == "sql/marts/fct_broken.sql" and info.value.rule == "sql"
+    assert str(info.value).startswith("sql/marts/fct_broken.sql: rule sql — model fct_broken failed: Binder Error")
+    assert isinstance(info.value, BlockingError)  # the CLI prints it like any blocking failure
+    assert _temps(db) == []
+    with Warehouse(db) as wh:
+        assert wh.build_info()["build_id"] == old
+        assert "fct_broken" not in wh.tables()
+
+
+def test_marts_run_in_dependency_order_not_file_order(valid_extracts, tmp_path, sql_dir):
+    marts = sql_dir / "marts"
+    # a_summary reads z_base, which sorts after it: only dependency order can build it
+    (marts / "a_summary.sql").write_text(
+        "-- a_summary: headcount by sex\nwith base as (select * from z_base)\nselect sex, count(*)::bigint as n from base group by sex;\n"
+    )
+    (marts / "z_base.sql").write_text("select person_id, sex from stg_people\n")
+    db = tmp_path / "eq.duckdb"
+    _build(valid_extracts, db, sql_dir)
+    with Warehouse(db) as wh:
+        assert dict(wh.query("select sex, n from a_summary").iter_rows()) == {"Female": 3, "Male": 3}
+
+
+def test_model_cycle_is_a_clear_error(valid_extracts, tmp_path, sql_dir):
+    (sql_dir / "marts" / "fct_a.sql").write_text("select * from fct_b\n")
+    (sql_dir / "marts" / "fct_b.sql").write_text("select * from fct_a\n")
+    with pytest.raises(ModelError) as info:
+        _build(valid_extracts, tmp_path / "eq.duckdb", sql_dir)
+    assert info.value.rule == "model_cycle"
+    assert "models depend on each other in a cycle: fct_a -> fct_b -> fct_a" in str(info.value)
+
+
+def test_missing_model_is_a_clear_error(valid_extracts, tmp_path, sql_dir):
+    (sql_dir / "marts" / "fct_a.sql").write_text("select * from stg_nowhere\n")
+    with pytest.raises(ModelError) as info:
+        _build(valid_extracts, tmp_path / "eq.duckdb", sql_dir)
+    assert str(info.value) == (
+        "sql/marts/fct_a.sql: rule missing_model — model fct_a reads stg_nowhere, which is neither a model "
+        "(sql/staging, sql/marts) nor a loaded table"
+    )
+
+
+def test_reader_takes_parameters_and_only_existing_table_names(valid_extracts, tmp_path, sql_dir):
+    db = tmp_path / "eq.duckdb"
+    _build(valid_extracts, db, sql_dir)
+    with Warehouse(db) as wh:
+        hostile = "P0000001' or '1'='1"
+        assert wh.query("select * from raw_people where person_id = ?", [hostile]).height == 0
+        assert wh.query("select * from raw_people where person_id = $id", {"id": "P0000002"})["sex"].to_list() == ["F"]
+        with pytest.raises(KeyError):
+            wh.table('raw_people"; drop table raw_people; --')
+        # two results in a row: the first must not block the second
+        assert wh.query("select 1 as x")["x"][0] == 1 and wh.query("select 2 as x")["x"][0] == 2
+    with pytest.raises(RuntimeError):
+        wh.query("select 1")
+
+
+_KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from datetime import date
+    from pathlib import Path
+    from metrics.warehouse import build
+
+    def progress(label, i, n):
+        if label == "load raw_postings":  # mid-load: the temp database is open and half written
+            print("LOADING", flush=True)
+            time.sleep(120)
+
+    build(Path(sys.argv[1]), Path(sys.argv[2]), as_of=date(2026, 10, 31), progress=progress, sql_dir=Path(sys.argv[3]))
+    """
+)
+
+
+def test_killed_build_leaves_the_previous_warehouse_and_the_next_build_cleans_up(valid_extracts, tmp_path, sql_dir):
+    db = tmp_path / "eq.duckdb"
+    old = _build(valid_extracts, db, sql_dir).build_id
+    rows = valid_rows()
+    rows["targets"][2]["source"] = "changed, so the new build would have a new id"
+    write_dataset(valid_extracts, rows)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILL_SCRIPT, str(valid_extracts), str(db), str(sql_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=config.ROOT,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == "LOADING", proc.stderr.read()
+        assert _temps(db), "the build should be writing its temp file now"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+
+    stale = _temps(db)
+    assert stale  # the killed build could not clean up after itself
+    with Warehouse(db) as wh:
+        assert wh.build_info()["build_id"] == old
+        assert wh.query("select count(*)::bigint as n from raw_targets")["n"][0] == 3
+
+    new = _build(valid_extracts, db, sql_dir).build_id
+    assert new != old
+    assert _temps(db) == []  # stale temp files of the dead build removed
+    with Warehouse(db) as wh:
+        assert wh.build_info()["build_id"] == new
+
+
+def test_reader_opened_before_a_rebuild_keeps_reading_its_snapshot(valid_extracts, tmp_path, sql_dir):
+    db = tmp_path / "eq.duckdb"
+    old = _build(valid_extracts, db, sql_dir).build_id
+    with Warehouse(db) as before:
+        rows = valid_rows()
+        rows["people"].pop()
+        write_dataset(valid_extracts, rows)
+        new = _build(valid_extracts, db, sql_dir).build_id
+        assert before.build_info()["build_id"] == old  # os.replace swapped the file under it, safely
+    with Warehouse(db) as after:
+        assert after.build_info()["build_id"] == new
+        assert after.query("select count(*)::bigint as n from raw_people")["n"][0] == 5

@@ -989,8 +989,9 @@ def _stride_updates(rng, effects: bool) -> pl.DataFrame:
         lag = (rng.random(n) < 0.12).astype(np.int64)  # an occasional milestone a board late
         if effects and cid == 11:
             # stalled from 2024: milestones keep falling due, few are met
+            # (milestones fall due faster than the lag grows, so the gap is the lag: Red)
             lag = np.where(in_2024, 2 + np.minimum(np.cumsum(in_2024) // 8, 3), lag)
-            finish = n + 10
+            n_ms, finish = 20, n
         elif effects and cid == 9:
             lag = np.ones(n, dtype=np.int64)
             finish = n + 10

@@ -17,7 +17,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from metrics.tidy import require_columns
+from metrics.config import DEFAULTS
+from metrics.tidy import TIDY_SCHEMA, empty_tidy, require_columns, tidy_frame
 
 LEVELS = (0.95, 0.998)
 KINDS = ("proportion", "rate")
@@ -129,3 +130,66 @@ def funnel_flags(
 def _label(level: float) -> str:
     """0.95 -> "95", 0.998 -> "99_8" (column-name safe)."""
     return f"{level * 100:g}".replace(".", "_")
+
+
+FUNNEL_EXTRAS = ("exposure", "rate_per_1000", "overall_rate", "lower_99_8", "lower_95", "upper_95", "upper_99_8",
+                 "flag", "note")
+
+
+def poisson_funnel(
+    frame: pl.DataFrame, *, characteristic: str, overall_rate: float | None = None, alpha: float = DEFAULTS.alpha
+) -> pl.DataFrame:
+    """Funnel table for rates per person-year, as a tidy table (so it can be suppressed/exported).
+
+    Input: group (business area), exposure, events. rate with exact Poisson CI; ratio = area rate
+    / force rate; p_value = exact test of the area's count against the force rate (doubled
+    smaller tail), not adjusted: the funnel's fixed 95%/99.8% limits are the multiplicity guard.
+    Extras: the limits at the area's size and its flag.
+    """
+    return _funnel_table(frame, characteristic=characteristic, overall_rate=overall_rate, alpha=alpha, kind="rate")
+
+
+def proportion_funnel(
+    frame: pl.DataFrame, *, characteristic: str, overall_rate: float | None = None, alpha: float = DEFAULTS.alpha
+) -> pl.DataFrame:
+    """As poisson_funnel for proportions: input group, n, events; Wilson CI; exact binomial test
+    (scipy.stats.binomtest, two-sided) against the force rate."""
+    return _funnel_table(frame, characteristic=characteristic, overall_rate=overall_rate, alpha=alpha,
+                         kind="proportion")
+
+
+def _funnel_table(frame, *, characteristic, overall_rate, alpha, kind) -> pl.DataFrame:
+    from metrics.rates import poisson_exact_interval, wilson_interval
+
+    extras = FUNNEL_EXTRAS if kind == "rate" else tuple(e for e in FUNNEL_EXTRAS if e not in ("exposure", "rate_per_1000"))
+    flags = funnel_flags(frame, kind=kind, overall_rate=overall_rate)
+    if flags.height == 0:
+        return empty_tidy(extras)
+    theta = flags["overall_rate"][0]
+    records = []
+    for r in flags.iter_rows(named=True):
+        k, size = r["events"], r["size"]
+        if kind == "rate":
+            low, high = poisson_exact_interval(k, size, alpha)
+            mu = theta * size
+            p = min(1.0, 2 * min(stats.poisson.cdf(k, mu), stats.poisson.sf(k - 1, mu))) if size > 0 and mu > 0 else None
+            test = "exact Poisson test vs force rate (doubled tail)"
+        else:
+            low, high = wilson_interval(k, int(size), alpha)
+            p = stats.binomtest(k, int(size), theta).pvalue if size > 0 and 0 < theta < 1 else None
+            test = "exact binomial test vs force rate"
+        has_ratio = r["rate"] is not None and theta > 0
+        records.append({
+            "characteristic": characteristic, "group": r["group"], "n": int(round(size)), "events": k,
+            "rate": r["rate"], "ci_low": low, "ci_high": high,
+            "ratio": r["rate"] / theta if has_ratio else None,
+            "ratio_ci_low": low / theta if has_ratio and low is not None else None,
+            "ratio_ci_high": high / theta if has_ratio and high is not None else None,
+            "p_value": p, "p_adjusted": p, "is_significant": p is not None and p < alpha, "is_suppressed": False,
+            "method": f"{'exact Poisson' if kind == 'rate' else 'Wilson'}; ratio to force rate; {test}; "
+                      "funnel limits exact with Spiegelhalter interpolation; not adjusted",
+            "exposure": size, "rate_per_1000": r["rate"] * 1000 if r["rate"] is not None else None,
+            "overall_rate": theta, "lower_99_8": r["lower_99_8"], "lower_95": r["lower_95"],
+            "upper_95": r["upper_95"], "upper_99_8": r["upper_99_8"], "flag": r["flag"],
+        })
+    return tidy_frame([{k: v for k, v in rec.items() if k in TIDY_SCHEMA or k in extras} for rec in records], extras)

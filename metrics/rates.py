@@ -213,18 +213,19 @@ def not_stated_share(
 ) -> pl.DataFrame:
     """Data-quality figure: the share of people whose characteristic is not stated, with Wilson CI.
 
-    Input: one row per group with columns group, n. Returns one row: characteristic, n_total,
-    n_not_stated, not_stated_rate, ci_low, ci_high.
+    Input: one row per group with columns group, n. Returns one tidy row: group = the not-stated
+    label, n = everyone, events = not stated, rate = their share (no ratio or test).
     """
     require_columns(frame, ["group", "n"], "not_stated_share")
     total = int(frame["n"].sum()) if frame.height else 0
     missing = int(frame.filter(pl.col("group") == not_stated)["n"].sum()) if frame.height else 0
     low, high = wilson_interval(missing, total, alpha)
-    return pl.DataFrame(
-        [{"characteristic": characteristic, "n_total": total, "n_not_stated": missing,
-          "not_stated_rate": missing / total if total else None, "ci_low": low, "ci_high": high}],
-        schema={"characteristic": pl.String, "n_total": pl.Int64, "n_not_stated": pl.Int64,
-                "not_stated_rate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64},
+    return tidy_frame(
+        [{"characteristic": characteristic, "group": not_stated, "n": total, "events": missing,
+          "rate": missing / total if total else None, "ci_low": low, "ci_high": high,
+          "is_significant": False, "is_suppressed": False, "is_not_stated": True,
+          "method": "Wilson; share not stated (data quality)"}],
+        ("is_not_stated", "note"),
     )
 
 

@@ -34,7 +34,8 @@ SECONDARY_NOTE = "hidden so that a small group cannot be worked out from the tot
 REFERENCE_NOTE = "reference group too small: ratios not shown"
 STATISTIC_COLUMNS = ("rate", "ci_low", "ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "p_value", "p_adjusted")
 RATIO_COLUMNS = ("ratio", "ratio_ci_low", "ratio_ci_high", "p_value", "p_adjusted")
-EXTRA_STATISTICS = ("exposure", "rate_per_1000", "is_adverse_impact")
+EXTRA_STATISTICS = ("exposure", "rate_per_1000", "is_adverse_impact", "flag", "median_days", "median_ci_low",
+                    "median_ci_high")
 STYLES = ("mask", "round")
 
 

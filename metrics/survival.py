@@ -17,7 +17,9 @@ from scipy import stats
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from metrics.config import DEFAULTS
-from metrics.tidy import require_columns
+from metrics.rates import NOT_STATED, wilson_interval
+from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues
+from metrics.tidy import TOO_FEW, empty_tidy, require_columns, tidy_frame
 
 CURVE_SCHEMA = {
     "characteristic": pl.String, "group": pl.String, "time": pl.Float64, "survival": pl.Float64,
@@ -124,7 +126,82 @@ def log_rank(frame: pl.DataFrame, *, characteristic: str) -> pl.DataFrame:
     return row(float(stat), len(groups) - 1, float(p), "log-rank")
 
 
+def km_curve(frame: pl.DataFrame, *, characteristic: str = "", alpha: float = DEFAULTS.alpha) -> pl.DataFrame:
+    """kaplan_meier under the name the table registry uses; characteristic is optional here."""
+    return kaplan_meier(frame, characteristic=characteristic, alpha=alpha)
+
+
+MEDIAN_EXTRAS = ("reference_group", "median_days", "median_ci_low", "median_ci_high", "is_reference",
+                 "is_not_stated", "note")
+
+
+def median_table(
+    frame: pl.DataFrame,
+    *,
+    characteristic: str,
+    reference_group: str,
+    alpha: float = DEFAULTS.alpha,
+    adjustment: str = DEFAULTS.adjustment,
+    min_n: int = DEFAULTS.min_group_for_ratio,
+    not_stated: str | None = NOT_STATED,
+) -> pl.DataFrame:
+    """Time to resolution as a tidy table, so it can be suppressed and exported like the others.
+
+    n = cases, events = closed by the as-of date, rate = share closed (Wilson CI); median_days
+    with its Brookmeyer-Crowley CI in the extras; p_value = two-group log-rank test against the
+    reference group, adjusted across the stated groups. ratio is not used (null).
+    """
+    if adjustment not in ADJUSTMENT_LABELS:
+        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
+    groups = _groups(frame)
+    if not groups:
+        return empty_tidy(MEDIAN_EXTRAS)
+    medians = {r["group"]: r for r in km_median(frame, characteristic=characteristic, alpha=alpha).iter_rows(named=True)}
+    ref = next((g for g in groups if g[0] == reference_group), None)
+    records, family = [], []
+    for group, time, status in groups:
+        m = medians[group]
+        n, events = len(time), int(status.sum())
+        low, high = wilson_interval(events, n, alpha)
+        is_ref, is_ns = group == reference_group, not_stated is not None and group == not_stated
+        method = ["share closed: Wilson", m["method"]]
+        notes = [TOO_FEW] if n < min_n else []
+        p = None
+        if is_ref:
+            method.append("reference group")
+        elif ref is None:
+            method.append(f"reference group {reference_group!r} not in table")
+        elif status.any() or ref[2].any():
+            stat, p = survdiff(np.concatenate([time, ref[1]]), np.concatenate([status, ref[2]]).astype(int),
+                               np.array([1] * n + [0] * len(ref[1])))
+            p = float(p)
+            method.append("log-rank vs reference")
+            if is_ns:
+                notes.append("not stated: shown for data quality, not in the comparison family")
+            else:
+                family.append(len(records))
+        else:
+            method.append("no test (no closed cases)")
+        records.append({
+            "characteristic": characteristic, "group": group, "n": n, "events": events,
+            "rate": events / n if n else None, "ci_low": low, "ci_high": high, "p_value": p,
+            "is_suppressed": False, "reference_group": reference_group, "median_days": m["median_days"],
+            "median_ci_low": m["median_ci_low"], "median_ci_high": m["median_ci_high"], "is_reference": is_ref,
+            "is_not_stated": is_ns, "note": "; ".join(notes) or None, "_method": method,
+        })
+    adjusted = adjust_pvalues([records[i]["p_value"] for i in family], adjustment)
+    for i, q in zip(family, adjusted, strict=True):
+        records[i]["p_adjusted"] = q
+        records[i]["_method"].append(ADJUSTMENT_LABELS[adjustment])
+    for r in records:
+        r["method"] = "; ".join(r.pop("_method"))
+        r["is_significant"] = r.get("p_adjusted") is not None and r["p_adjusted"] < alpha
+    return tidy_frame(records, MEDIAN_EXTRAS)
+
+
 def _groups(frame: pl.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    if "duration_days" not in frame.columns and "duration" in frame.columns:
+        frame = frame.rename({"duration": "duration_days"})  # marts may call it plain "duration"
     require_columns(frame, ["group", "duration_days", "is_event"], "survival")
     for col in ("group", "duration_days", "is_event"):
         nulls = frame[col].is_null()

@@ -64,7 +64,7 @@ def target_trajectory(
     )
 
 
-def share_vs_target(
+def observed_vs_target(
     observed: pl.DataFrame,
     *,
     targets: pl.DataFrame,
@@ -82,11 +82,11 @@ def share_vs_target(
     year's figure below this year's target?), so p-values are not adjusted across periods.
     """
     extras = ("stage", "target_share", "note")
-    require_columns(observed, ["period_date", "n", "events"], "share_vs_target")
+    require_columns(observed, ["period_date", "n", "events"], "observed_vs_target")
     rows = []
     for i, (period, n, k) in enumerate(observed.select("period_date", "n", "events").iter_rows(), start=1):
         if n is None or k is None or k < 0 or k > n:
-            raise ValueError(f"share_vs_target: row {i}: events must be between 0 and n; got {k} of {n}")
+            raise ValueError(f"observed_vs_target: row {i}: events must be between 0 and n; got {k} of {n}")
         target = target_share_at(targets, measure=measure, target_group=target_group, at_date=period,
                                  before_first=before_first)
         low, high = wilson_interval(k, n, alpha)
@@ -108,6 +108,55 @@ def share_vs_target(
     return tidy_frame(rows, extras) if rows else empty_tidy(extras)
 
 
+def share_vs_target(
+    counts: pl.DataFrame,
+    targets: pl.DataFrame,
+    *,
+    measure: str,
+    aggregate_groups: Sequence[str],
+    aggregate_label: str,
+    target_group: str = "BLACK_ASIAN_MIXED_OTHER",
+    not_stated: str | None = "Not stated",
+    alpha: float = DEFAULTS.alpha,
+    before_first: str = "null",
+) -> pl.DataFrame:
+    """Representation (or recruit share) by period against the target, from per-group counts.
+
+    Input: one row per period and group: as_at (date the period is measured), group, n
+    (officers or joiners), and optionally financial_year (used for the period label). Shares are
+    of people with a stated group (Not stated is left out of the denominator, as DOMAIN.md says).
+    Per period: one row for the aggregate (group = aggregate_label) tested against the target
+    (see observed_vs_target), then one row per ethnic group with its share and Wilson CI only,
+    because the five groups differ and the aggregate must never be shown alone.
+    """
+    require_columns(counts, ["as_at", "group", "n"], "share_vs_target")
+    extras = ("stage", "target_share", "note")
+    if counts.height == 0:
+        return empty_tidy(extras)
+    stated = counts if not_stated is None else counts.filter(pl.col("group") != not_stated)
+    has_fy = "financial_year" in counts.columns
+    frames = []
+    for (as_at,), part in stated.group_by(["as_at"], maintain_order=True):
+        total = int(part["n"].sum())
+        k = int(part.filter(pl.col("group").is_in(list(aggregate_groups)))["n"].sum())
+        label = as_at.isoformat()
+        if has_fy:
+            fy = int(part["financial_year"][0])
+            label = f"FY{fy}/{(fy + 1) % 100:02d}"
+        observed = pl.DataFrame({"period_date": [as_at], "n": [total], "events": [k]})
+        agg = observed_vs_target(observed, targets=targets, measure=measure, target_group=target_group,
+                                 alpha=alpha, before_first=before_first)
+        rows = [{**agg.row(0, named=True), "group": aggregate_label, "stage": label}]
+        for group, n in part.select("group", "n").sort("group").iter_rows():
+            low, high = wilson_interval(int(n), total, alpha)
+            rows.append({"characteristic": measure, "group": group, "n": total, "events": int(n),
+                         "rate": n / total if total else None, "ci_low": low, "ci_high": high,
+                         "is_significant": False, "is_suppressed": False, "stage": label,
+                         "method": "Wilson; share of stated total (target applies to the aggregate only)"})
+        frames.append(tidy_frame(rows, extras))
+    return pl.concat(frames, how="vertical")
+
+
 @dataclass(frozen=True)
 class Projection:
     """trajectory: one row per projection date (date, headcount, target_group_share, share_low,
@@ -118,7 +167,7 @@ class Projection:
     summary: pl.DataFrame
 
 
-def project_representation(
+def project_stock_and_flow(
     current: pl.DataFrame,
     *,
     target_groups: Sequence[str],
@@ -144,7 +193,7 @@ def project_representation(
     joiner_share_needed: the constant target-group share of joiners from start_date that makes
     the central line reach target_share at end_date, or null if even 100% would not.
     """
-    require_columns(current, ["group", "headcount", "joiners", "leavers"], "project_representation")
+    require_columns(current, ["group", "headcount", "joiners", "leavers"], "project_stock_and_flow")
     _check_projection_input(current, target_groups, start_date, end_date)
     groups = current["group"].to_list()
     head = current["headcount"].to_numpy().astype(float)
@@ -193,21 +242,21 @@ def project_representation(
 
 def _check_projection_input(current, target_groups, start_date, end_date) -> None:
     if current.height == 0:
-        raise ValueError("project_representation: no groups in the current headcount")
+        raise ValueError("project_stock_and_flow: no groups in the current headcount")
     for col in ("headcount", "joiners", "leavers"):
         bad = current[col].is_null() | (current[col] < 0)
         if bad.any():
-            raise ValueError(f"project_representation: row {int(bad.arg_true()[0]) + 1}, column {col!r}: "
+            raise ValueError(f"project_stock_and_flow: row {int(bad.arg_true()[0]) + 1}, column {col!r}: "
                              "must be present and not negative")
     bad = current["leavers"] > current["headcount"]
     if bad.any():
-        raise ValueError(f"project_representation: row {int(bad.arg_true()[0]) + 1}: leavers exceed headcount")
+        raise ValueError(f"project_stock_and_flow: row {int(bad.arg_true()[0]) + 1}: leavers exceed headcount")
     if current["joiners"].sum() <= 0:
-        raise ValueError("project_representation: no joiners, so joiner shares are undefined")
+        raise ValueError("project_stock_and_flow: no joiners, so joiner shares are undefined")
     if not set(target_groups) & set(current["group"].to_list()):
-        raise ValueError(f"project_representation: none of the target groups {list(target_groups)} is in the data")
+        raise ValueError(f"project_stock_and_flow: none of the target groups {list(target_groups)} is in the data")
     if end_date <= start_date:
-        raise ValueError(f"project_representation: end date {end_date} is not after start date {start_date}")
+        raise ValueError(f"project_stock_and_flow: end date {end_date} is not after start date {start_date}")
 
 
 def _steps(start: date, end: date) -> list[tuple[date, float]]:
@@ -284,3 +333,65 @@ def _joiner_share_needed(head, share_now, leave_rate, total_joiners, steps, is_t
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if end_share(mid) < target else (lo, mid)
     return hi
+
+
+def project_representation(
+    flows: pl.DataFrame,
+    targets: pl.DataFrame,
+    *,
+    measure: str = "OFFICER_REPRESENTATION",
+    target_group: str = "BLACK_ASIAN_MIXED_OTHER",
+    aggregate_label: str = "Black, Asian, Mixed and Other ethnic groups",
+    other_label: str = "White",
+    end_date: date = PROJECTION_END,
+    alpha: float = DEFAULTS.alpha,
+    n_sims: int = 2000,
+    seed: int = DEFAULT_SEED,
+) -> pl.DataFrame:
+    """project_stock_and_flow from the workforce-flows mart, as one plottable frame.
+
+    Input: financial_year, is_aggregate (True for the target groups), n_headcount_start,
+    n_joiners, n_leavers, n_headcount_end. Uses the latest financial year: headcount at its end,
+    its joiners, and its leaver rate (leavers / headcount at its start). The target share is the
+    measure's last target (28% at 2030-03-31). Returns the observed starting point and one row per
+    projected 31 March: date, is_projection, headcount, target_group_share, share_low, share_high,
+    target_share (the trajectory at that date), and the summary figures on every row
+    (reached_label, probability_reached, joiner_share_now, joiner_share_needed, method).
+    """
+    require_columns(flows, ["financial_year", "is_aggregate", "n_headcount_start", "n_joiners", "n_leavers",
+                            "n_headcount_end"], "project_representation")
+    if flows.height == 0:
+        raise ValueError("project_representation: the workforce-flows table is empty")
+    latest = int(flows["financial_year"].max())
+    year = flows.filter(pl.col("financial_year") == latest)
+    start = date(latest + 1, 3, 31)
+    rows = []
+    for is_aggregate, label in ((True, aggregate_label), (False, other_label)):
+        part = year.filter(pl.col("is_aggregate") == is_aggregate)
+        head_start, joiners = float(part["n_headcount_start"].sum()), float(part["n_joiners"].sum())
+        leavers, head_end = float(part["n_leavers"].sum()), float(part["n_headcount_end"].sum())
+        rate = leavers / head_start if head_start > 0 else 0.0
+        # Express the year's leaver rate as a count out of the current headcount.
+        rows.append({"group": label, "headcount": head_end, "joiners": joiners, "leavers": min(rate * head_end, head_end)})
+    current = pl.DataFrame(rows)
+    end_target = targets.filter((pl.col("measure") == measure) & (pl.col("target_group") == target_group)) \
+        .sort("target_date")["target_share"]
+    if end_target.len() == 0:
+        raise ValueError(f"project_representation: no targets for measure {measure!r}")
+    proj = project_stock_and_flow(current, target_groups=[aggregate_label], start_date=start, end_date=end_date,
+                                  target_share=float(end_target[-1]), alpha=alpha, n_sims=n_sims, seed=seed)
+    head0 = current["headcount"].sum()
+    share0 = rows[0]["headcount"] / head0 if head0 else None
+    observed = pl.DataFrame({"date": [start], "headcount": [float(head0)], "target_group_share": [share0],
+                             "share_low": [share0], "share_high": [share0]},
+                            schema=proj.trajectory.schema)
+    line = pl.concat([observed, proj.trajectory]).with_columns(
+        pl.Series("is_projection", [False] + [True] * proj.trajectory.height))
+    line = line.with_columns(pl.Series("target_share", [
+        target_share_at(targets, measure=measure, target_group=target_group, at_date=d) for d in line["date"]
+    ], dtype=pl.Float64))
+    summary = proj.summary.select("reached_label", "probability_reached", "joiner_share_now",
+                                  "joiner_share_needed", "method")
+    return line.join(summary, how="cross").select(
+        "date", "is_projection", "headcount", "target_group_share", "share_low", "share_high", "target_share",
+        "reached_label", "probability_reached", "joiner_share_now", "joiner_share_needed", "method")

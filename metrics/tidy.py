@@ -42,6 +42,15 @@ EXTRA_COLUMNS: dict[str, pl.DataType] = {
     "is_adverse_impact": pl.Boolean(),
     "is_reference": pl.Boolean(),
     "is_not_stated": pl.Boolean(),
+    "overall_rate": pl.Float64(),  # funnel plots: the force-wide rate the limits are drawn around
+    "lower_99_8": pl.Float64(),
+    "lower_95": pl.Float64(),
+    "upper_95": pl.Float64(),
+    "upper_99_8": pl.Float64(),
+    "flag": pl.String(),  # funnel plots: alarm / alert / within / low alert / low alarm
+    "median_days": pl.Float64(),
+    "median_ci_low": pl.Float64(),
+    "median_ci_high": pl.Float64(),
     "note": pl.String(),  # plain-English caveat, e.g. "too few to report"
     "n_display": pl.String(),
     "events_display": pl.String(),

@@ -50,3 +50,23 @@ def test_flags_and_curve():
     curve = funnel_curve(overall_rate=0.1, max_size=500)
     assert curve["size"][0] == 1 and curve["size"][-1] == 500
     assert (curve["upper_99_8"] >= curve["upper_95"]).all()
+
+
+def test_poisson_funnel_tidy_table():
+    from metrics.funnel import poisson_funnel
+    from metrics.suppression import suppress_tidy
+    from metrics.tidy import validate_tidy
+
+    cells = pl.DataFrame({"group": ["a", "b", "c"], "exposure": [1000.0, 2000.0, 500.0], "events": [30, 20, 3]})
+    table = poisson_funnel(cells, characteristic="business_area_code")
+    validate_tidy(table)
+    rows = {r["group"]: r for r in table.iter_rows(named=True)}
+    theta = 53 / 3500
+    assert rows["a"]["overall_rate"] == pytest.approx(theta)
+    assert rows["a"]["ratio"] == pytest.approx(0.03 / theta)
+    # exact test, doubled upper tail: 2 * scipy.stats.poisson.sf(29, 1000 * theta)
+    assert rows["a"]["p_value"] == pytest.approx(2 * stats.poisson.sf(29, 1000 * theta))
+    assert rows["a"]["upper_99_8"] == pytest.approx(interpolated(stats.poisson(1000 * theta), 0.999, 1000))
+    assert rows["a"]["flag"] == "alarm"
+    hidden = {r["group"]: r for r in suppress_tidy(table).iter_rows(named=True)}
+    assert hidden["c"]["events_display"] == "<5" and hidden["c"]["flag"] is None

@@ -214,6 +214,8 @@ def test_bad_input_names_row_and_column():
 
 def test_not_stated_share():
     frame = counts([("White", 900, 0), ("Black", 60, 0), ("Not stated", 40, 0)])
-    row = not_stated_share(frame, characteristic="ethnicity_group").row(0, named=True)
-    assert (row["n_total"], row["n_not_stated"], row["not_stated_rate"]) == (1000, 40, pytest.approx(0.04))
+    table = not_stated_share(frame, characteristic="ethnicity_group")
+    validate_tidy(table)
+    row = table.row(0, named=True)
+    assert (row["group"], row["n"], row["events"], row["rate"]) == ("Not stated", 1000, 40, pytest.approx(0.04))
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson_interval(40, 1000))

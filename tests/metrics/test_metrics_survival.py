@@ -84,3 +84,19 @@ def test_durations_censor_open_cases_at_as_of():
     bad = pl.DataFrame({"raised_date": [date(2026, 1, 5)], "outcome_date": [date(2026, 1, 1)]})
     with pytest.raises(ValueError, match="row 1, column 'outcome_date': end date is before raised_date"):
         durations(bad, start="raised_date", end="outcome_date", as_of=date(2026, 10, 31))
+
+
+def test_median_table_is_tidy_with_log_rank_vs_reference():
+    from metrics.survival import km_curve, median_table
+    from metrics.tidy import validate_tidy
+
+    frame = FREIREICH.rename({"duration_days": "duration"})  # the registry's column name
+    table = median_table(frame, characteristic="t", reference_group="placebo")
+    validate_tidy(table)
+    rows = {r["group"]: r for r in table.iter_rows(named=True)}
+    assert rows["6-MP"]["median_days"] == 23 and rows["placebo"]["median_ci_high"] == 11
+    # two groups: the log-rank against the reference is R's survdiff p = 4.17e-05
+    assert rows["6-MP"]["p_value"] == pytest.approx(4.17e-05, rel=0.01)
+    assert rows["6-MP"]["p_adjusted"] == pytest.approx(rows["6-MP"]["p_value"])
+    assert rows["6-MP"]["rate"] == pytest.approx(9 / 21) and rows["6-MP"]["is_significant"] is True
+    assert km_curve(frame).height == kaplan_meier(FREIREICH, characteristic="").height

@@ -351,7 +351,9 @@ def area_funnel(wh: Warehouse, month_start: date, settings: Settings = DEFAULTS)
     start = add_months(month_start, -11)
     cells = wh.query(
         """with exposure as (
-               select business_area_code as "group", sum(exposure_years)::double as exposure
+               select business_area_code as "group",
+                      -- exact decimal sum: a parallel double sum can differ in the last bit run to run
+                      sum(exposure_years::decimal(38, 12))::double as exposure
                from fct_person_months where month_start between ? and ? group by all),
            events as (
                select business_area_code as "group", count(*)::bigint as events

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from dashboard.exports.format import stable
 from metrics.spoc import SpocPack
 
 
@@ -22,5 +23,4 @@ def render_csvs(pack: SpocPack) -> dict[str, bytes]:
 
 
 def _csv(frame: pl.DataFrame) -> bytes:
-    # Floats written in full (repr) so a reader gets the registry's value, not a rounded one.
-    return frame.write_csv(date_format="%Y-%m-%d", null_value="").encode("utf-8")
+    return stable(frame).write_csv(date_format="%Y-%m-%d", null_value="").encode("utf-8")

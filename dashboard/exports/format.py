@@ -38,6 +38,16 @@ LABELS = {
 }
 
 
+SIGNIFICANT_DIGITS = 12
+
+
+def stable(frame: pl.DataFrame) -> pl.DataFrame:
+    """Floats to 12 significant digits for the files: DuckDB's parallel float sums (person-years)
+    can differ in the last bit between runs, and a pack must be byte-identical run to run."""
+    floats = [c for c, t in frame.schema.items() if t in (pl.Float64, pl.Float32)]
+    return frame.with_columns(pl.col(floats).round_sig_figs(SIGNIFICANT_DIGITS)) if floats else frame
+
+
 def label(column: str) -> str:
     if column in LABELS:
         return LABELS[column]

@@ -13,7 +13,7 @@ from datetime import date, datetime
 import polars as pl
 import xlsxwriter
 
-from dashboard.exports.format import cell_value, label, sheet_columns
+from dashboard.exports.format import cell_value, label, sheet_columns, stable
 from dashboard.exports.pdf import notes
 from metrics.spoc import MEASURES, SpocPack
 
@@ -41,10 +41,11 @@ def render_xlsx(pack: SpocPack) -> bytes:
     sheets: dict[str, tuple] = {}
     for table in pack.tables:
         ws = wb.add_worksheet(table.key[:31])
-        columns = sheet_columns(table.frame)
+        frame = stable(table.frame)
+        columns = sheet_columns(frame)
         _provenance(ws, fmt, provenance, f"{table.title} ({table.period})", table.description)
-        _write_frame(ws, fmt, table.frame, columns, HEADER_ROWS + 1)
-        sheets[table.key] = (ws, columns, table.frame)
+        _write_frame(ws, fmt, frame, columns, HEADER_ROWS + 1)
+        sheets[table.key] = (ws, columns, frame)
     _charts(wb, pack, sheets)
     ws = wb.add_worksheet("Notes")
     _provenance(ws, fmt, provenance, "Notes and definitions", "")

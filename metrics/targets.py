@@ -395,3 +395,7 @@ def project_representation(
     return line.join(summary, how="cross").select(
         "date", "is_projection", "headcount", "target_group_share", "share_low", "share_high", "target_share",
         "reached_label", "probability_reached", "joiner_share_now", "joiner_share_needed", "method")
+
+
+# The table registry imports it under this name too.
+representation_projection = project_representation

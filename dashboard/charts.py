@@ -53,6 +53,14 @@ def _shown(frame: pl.DataFrame) -> tuple[list[dict], list[dict]]:
     return shown, hidden
 
 
+def _too_few_marks(fig: go.Figure, hidden: Sequence[dict], *, at: float = 1.0) -> None:
+    """Keep a hidden group on the axis, labelled, so no group silently disappears from a chart."""
+    if hidden:
+        fig.add_trace(go.Scatter(x=[at] * len(hidden), y=[str(r["group"]) for r in hidden], mode="text",
+                                 text=[TOO_FEW] * len(hidden), textposition="middle right", showlegend=False,
+                                 hoverinfo="skip", textfont={"color": "#555555", "size": 11}))
+
+
 def _too_few_note(fig: go.Figure, hidden: Sequence[dict], *, key: str = "group") -> None:
     if hidden:
         names = ", ".join(dict.fromkeys(str(r[key]) for r in hidden))
@@ -109,6 +117,7 @@ def ratio_chart(frame: pl.DataFrame, *, title: str, axis: str = "Ratio to refere
     groups = [str(r["group"]) for r in frame.iter_rows(named=True)]
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(groups)), type="category")
     fig.update_xaxes(type="log")
+    _too_few_marks(fig, hidden)
     _too_few_note(fig, hidden)
     return _layout(fig, title=title, x=f"{axis} (log scale)", height=120 + 32 * max(len(groups), 2))
 
@@ -169,7 +178,9 @@ def stage_chart(frame: pl.DataFrame, *, title: str, axis: str, threshold: float 
     fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
     fig.update_yaxes(type="log")
     _too_few_note(fig, [r for r in hidden if not r.get("is_reference")])
-    return _layout(fig, title=title, y=f"{axis} (log scale; larger marker = significant)", height=420)
+    fig.add_annotation(text="larger diamond = significant after adjustment", xref="paper", yref="paper", x=1, y=1.0,
+                       xanchor="right", yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555555"})
+    return _layout(fig, title=title, y=f"{axis} (log scale)", height=420)
 
 
 def trend_chart(frame: pl.DataFrame, *, title: str, axis: str) -> go.Figure:
@@ -410,6 +421,10 @@ def display_frame(frame: pl.DataFrame, *, per_1000: bool = False) -> tuple[pl.Da
     if "stage" in keep:
         keep.remove("stage")
         keep.insert(0, "stage")
+    if per_1000 and "rate_per_1000" in keep and "events" in keep:
+        # The rate people read goes where the rate would be, beside its interval.
+        keep.remove("rate_per_1000")
+        keep.insert(keep.index("events") + 1, "rate_per_1000")
     out = out.select(keep)
     formats: dict[str, str] = {}
     labels = {}

@@ -138,7 +138,8 @@ def ratio_sentence(row: Mapping[str, Any], *, outcome: str, noun: str = "officer
     ci = ""
     if row.get("ratio_ci_low") is not None and row.get("ratio_ci_high") is not None:
         ci = f" ({confidence:.0%} CI {fmt_number(row['ratio_ci_low'])}–{fmt_number(row['ratio_ci_high'])})"
-    sentence = f"{who} were {fmt_number(ratio)} {words} {ref_phrase} {outcome}{ci}; {significance_clause(row)}."
+    claim = " ".join(part for part in (who, "were", fmt_number(ratio), words, ref_phrase, outcome.strip()) if part)
+    sentence = f"{claim}{ci}; {significance_clause(row)}."
     if row.get("is_not_stated"):
         sentence += " 'Not stated' is shown for data quality only."
     return sentence

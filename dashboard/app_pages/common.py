@@ -75,7 +75,8 @@ def numbers(frame: pl.DataFrame, *, key: str, per_1000: bool = False, expanded: 
     for col, fmt in formats.items():
         config[col] = st.column_config.NumberColumn(col, format=fmt)
     with st.expander(label, expanded=expanded):
-        st.dataframe(shown, hide_index=True, column_config=config, key=f"table-{key}", width="stretch")
+        st.dataframe(shown, hide_index=True, column_config=config, key=f"table-{key}", width="stretch",
+                     placeholder="–")
 
 
 def numbers_crosstab(frame: pl.DataFrame, *, key: str, expanded: bool = False) -> None:
@@ -87,7 +88,8 @@ def numbers_crosstab(frame: pl.DataFrame, *, key: str, expanded: bool = False) -
     else:
         wide = long.pivot(on="category", index="group", values="value", aggregate_function="first")
     with st.expander("The numbers", expanded=expanded):
-        st.dataframe(wide.rename({"group": "Group"}), hide_index=True, key=f"table-{key}", width="stretch")
+        st.dataframe(wide.rename({"group": "Group"}), hide_index=True, key=f"table-{key}", width="stretch",
+                     placeholder="–")
 
 
 def period_caption(f: Filters) -> None:

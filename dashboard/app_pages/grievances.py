@@ -60,5 +60,6 @@ common.section(
 areas = data.dimensions()["areas"]
 common.section(
     "grievance_funnel", f,
-    chart=lambda t: charts.funnel_chart(t, title="Business areas: grievances per 1,000 person-years", names=areas),
+    chart=lambda t: charts.funnel_chart(t, title="Business areas: grievances per 1,000 person-years", names=areas,
+                                        size="exposure"),
     sentences=lambda t: narrative.funnel_sentence(t, what="grievance rates", area_names=areas))

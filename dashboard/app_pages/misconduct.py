@@ -29,7 +29,7 @@ common.section(
                                                   stage=common.stages(t)[-1]) if t.height else None)
 
 common.section(
-    "misconduct_adjusted", f,
+    "misconduct_adjusted", f, per_1000=True,
     chart=lambda t: charts.ratio_chart(t, title="Incidence-rate ratios adjusted for rank, service and area",
                                        axis="Adjusted IRR"),
     sentences=lambda t: narrative.ratio_sentences(t, outcome="to be referred, after adjustment", kind="rate"))

@@ -34,8 +34,9 @@ def share_metric(col, frame, label):
         target = now.get("target_share")
         delta = None if before is None or before.get("rate") is None else \
             f"{100 * (now['rate'] - before['rate']):+.1f} points on the year before"
-        st.metric(f"{label} ({now['stage']})", theme.fmt_pct(now["rate"]), delta=delta, delta_color="normal")
-        st.caption(f"Target {theme.fmt_pct(target)}" if target is not None else "No target at this date")
+        st.metric(f"{label}, {now['stage']}", theme.fmt_pct(now["rate"]), delta=delta, delta_color="normal")
+        st.caption(f"{AGGREGATE_LABEL} · " + (f"target {theme.fmt_pct(target)}" if target is not None
+                                              else "no target at this date"))
 
 
 with st.container():
@@ -43,8 +44,8 @@ with st.container():
     c1, c2, c3 = st.columns(3)
     representation = common.fetch("representation", all_years)
     recruits = common.fetch("recruit_share", all_years)
-    share_metric(c1, representation, "Officers: " + AGGREGATE_LABEL)
-    share_metric(c2, recruits, "Officer joiners: " + AGGREGATE_LABEL)
+    share_metric(c1, representation, "Officer representation")
+    share_metric(c2, recruits, "Officer joiners")
     trend = common.fetch("misconduct_trend", all_years.with_(characteristic="ethnicity_group"))
     with c3:
         now, _ = latest(trend, "Black")
@@ -53,12 +54,13 @@ with st.container():
             black = sorted((r for r in trend.iter_rows(named=True) if r["group"] == "Black"), key=lambda r: r["stage"])
             first = black[0] if black else None
         if now is None or now.get("ratio") is None or narrative.is_too_few(now):
-            st.metric("Misconduct referral ratio, Black to White", "–")
+            st.metric("Misconduct referrals, Black : White", "–")
         else:
             delta = None if first is None or first.get("ratio") is None else \
                 f"{now['ratio'] - first['ratio']:+.2f} since {first['stage']}"
-            st.metric(f"Misconduct referral ratio, Black to White ({now['stage']})", theme.fmt_ratio(now["ratio"]),
+            st.metric(f"Misconduct referrals, Black : White, {now['stage']}", theme.fmt_ratio(now["ratio"]),
                       delta=delta, delta_color="inverse")
+            st.caption("Rate ratio per person-year (each group is shown in the chart below)")
 
     if representation is not None:
         common.plot(charts.target_chart(representation, title="Officer representation against the target trajectory"),

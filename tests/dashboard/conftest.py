@@ -1,0 +1,62 @@
+"""Dashboard fixtures: one small sample warehouse per test session, and helpers to run the app."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "dashboard" / "app.py"
+
+
+@pytest.fixture(scope="session")
+def small_warehouse(tmp_path_factory) -> Path:
+    """The small sample profile (seed 2016, planted effects) built into a warehouse, once.
+
+    EQDASH_TEST_WAREHOUSE may name an already built small-profile warehouse to save the build.
+    """
+    prebuilt = os.environ.get("EQDASH_TEST_WAREHOUSE")
+    if prebuilt:
+        return Path(prebuilt)
+    from metrics.warehouse import build
+    from sample_data.generate import generate
+
+    base = tmp_path_factory.mktemp("dashboard-warehouse")
+    generate("small", 2016, base / "data", effects=True)
+    build(base / "data", base / "small.duckdb")
+    return base / "small.duckdb"
+
+
+@pytest.fixture(scope="session")
+def warehouse(small_warehouse):
+    from metrics.warehouse import Warehouse
+
+    with Warehouse(small_warehouse) as wh:
+        yield wh
+
+
+@pytest.fixture(scope="session")
+def default_filters(warehouse):
+    """What the sidebar selects on first load: the last 12 months, whole force, ethnic group."""
+    from metrics.queries import Filters
+
+    months = sorted(warehouse.table("dim_calendar")["month_start"].to_list())
+    start: date = months[-12]
+    return Filters(start=start, end=months[-1], area=None, worker_type=None, characteristic="ethnicity_group")
+
+
+@pytest.fixture
+def app_env(small_warehouse, monkeypatch):
+    """Point the app at the test warehouse; returns a function making an AppTest for a role."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EQDASH_DB", str(small_warehouse))
+
+    def make(role: str) -> AppTest:
+        monkeypatch.setenv("EQDASH_ROLE", role)
+        return AppTest.from_file(str(APP), default_timeout=180)
+
+    return make

@@ -1,0 +1,107 @@
+"""Charts and number tables on hand-made tidy frames: colours by meaning, nothing hidden leaks."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+from dashboard import charts, theme
+from metrics.tidy import tidy_frame
+
+EXTRAS = ("reference_group", "is_reference", "is_not_stated", "note", "n_display", "events_display")
+
+
+def frame():
+    base = {"characteristic": "ethnicity_group", "reference_group": "White", "is_not_stated": False,
+            "is_suppressed": False, "is_reference": False, "method": "Wilson; Katz log RR; chi-square; Holm"}
+    return tidy_frame([
+        {**base, "group": "White", "n": 400, "events": 40, "rate": 0.1, "ci_low": 0.074, "ci_high": 0.133,
+         "ratio": 1.0, "is_reference": True, "n_display": "400", "events_display": "40"},
+        {**base, "group": "Black", "n": 120, "events": 30, "rate": 0.25, "ci_low": 0.18, "ci_high": 0.33,
+         "ratio": 2.5, "ratio_ci_low": 1.63, "ratio_ci_high": 3.83, "p_value": 0.00002, "p_adjusted": 0.00008,
+         "is_significant": True, "n_display": "120", "events_display": "30"},
+        {**base, "group": "Asian", "n": 150, "events": 12, "rate": 0.08, "ci_low": 0.046, "ci_high": 0.135,
+         "ratio": 0.8, "ratio_ci_low": 0.43, "ratio_ci_high": 1.49, "p_value": 0.48, "p_adjusted": 0.96,
+         "is_significant": False, "n_display": "150", "events_display": "12"},
+        # Suppressed by disclosure control: counts and statistics already nulled, display strings only.
+        {**base, "group": "Other", "is_suppressed": True, "note": "too few to report", "n_display": "<5",
+         "events_display": "[c]"},
+    ], extras=EXTRAS)
+
+
+def test_ratio_chart_colours_groups_by_significance_and_reference():
+    fig = charts.ratio_chart(frame(), title="t")
+    colours = {tr.name: tr.marker.color for tr in fig.data if tr.mode != "text"}
+    assert colours == {
+        charts.SIGNIFICANCE_NAMES[theme.REFERENCE]: theme.REFERENCE,
+        charts.SIGNIFICANCE_NAMES[theme.HIGHER_SIGNIFICANT]: theme.HIGHER_SIGNIFICANT,
+        charts.SIGNIFICANCE_NAMES[theme.NOT_SIGNIFICANT]: theme.NOT_SIGNIFICANT,
+    }
+    black = next(tr for tr in fig.data if tr.marker.color == theme.HIGHER_SIGNIFICANT)
+    assert list(black.y) == ["Black"] and list(black.x) == [2.5]
+    assert black.error_x.array[0] == 3.83 - 2.5 and black.error_x.arrayminus[0] == 2.5 - 1.63
+
+
+def test_suppressed_group_is_labelled_not_drawn_and_not_in_hover():
+    for fig in (charts.ratio_chart(frame(), title="t"), charts.rate_chart(frame(), title="t", axis="%")):
+        drawn = [y for tr in fig.data if getattr(tr, "mode", None) != "text" for y in (list(tr.y) + list(tr.x or []))]
+        assert "Other" not in drawn
+        labels = [(y, t) for tr in fig.data if getattr(tr, "mode", None) == "text" for y, t in zip(tr.y, tr.text, strict=True)]
+        assert labels in ([], [("Other", "too few to report")])
+        assert any("too few to report: Other" in (a.text or "") for a in fig.layout.annotations)
+
+
+def test_crosstab_chart_draws_only_visible_cells_and_no_totals_in_hover():
+    t = pl.DataFrame({
+        "group": ["White", "White", "Black", "Black"], "category": ["Upheld", "Not upheld"] * 2,
+        "n": [20, 30, None, 9], "value_display": ["20", "30", "<5", "9"],
+        "is_suppressed": [False, False, True, False], "is_total": [False] * 4,
+    })
+    fig = charts.crosstab_chart(t, title="t")
+    values = [v for tr in fig.data for v in tr.x]
+    assert sorted(values) == [9, 20, 30]
+    assert "1 cell(s) too few to report" in fig.layout.annotations[0].text
+
+
+def test_display_frame_uses_human_labels_and_display_strings_for_counts():
+    shown, formats = charts.display_frame(frame())
+    assert shown.columns[:6] == ["Group", "Number", "Events", "Rate", "95% CI low", "95% CI high"]
+    assert shown["Number"].to_list() == ["400", "120", "150", "<5"]
+    assert shown["Events"].to_list() == ["40", "30", "12", "[c]"]
+    assert formats["Rate"] == "percent" and formats["p (adjusted)"] == "%.4f"
+    assert "Characteristic" not in shown.columns and "is_reference" not in shown.columns
+
+
+def test_display_frame_keeps_values_unrounded():
+    shown, _ = charts.display_frame(frame())
+    assert shown["Ratio to reference"].to_list()[1] == 2.5
+    assert shown["p (raw)"].to_list()[1] == 0.00002
+
+
+def test_plotly_config_fetches_nothing_from_the_internet():
+    assert charts.PLOTLY_CONFIG["typesetMath"] is False
+    fig = charts.ratio_chart(frame(), title="t")
+    text = json.dumps(fig.to_plotly_json(), default=str)
+    assert "http://" not in text and "https://" not in text
+
+
+def test_stage_chart_omits_the_reference_and_draws_the_four_fifths_line():
+    rows = []
+    for stage in ("Passed sift", "Joined"):
+        for g, ratio, sig in (("White", 1.0, False), ("Black", 0.7, True)):
+            rows.append({"characteristic": "ethnicity_group", "group": g, "ratio": ratio, "ratio_ci_low": ratio * 0.8,
+                         "ratio_ci_high": ratio * 1.2, "is_significant": sig, "is_suppressed": False,
+                         "is_reference": g == "White", "stage": stage, "method": "x"})
+    fig = charts.stage_chart(tidy_frame(rows, extras=("stage", "is_reference")), title="t", axis="Impact ratio",
+                             threshold=0.8)
+    assert [tr.name for tr in fig.data] == ["Black"]
+    assert sorted(s["y0"] for s in fig.layout.shapes) == [0.8, 1]
+
+
+def test_progress_chart_writes_the_rag_status_as_text_not_colour_alone():
+    t = pl.DataFrame({"commitment_id": [1, 2], "commitment": ["A", "B"], "rag_status": ["R", "G"],
+                      "percent_complete": [10, 90]})
+    fig = charts.progress_chart(t, title="t", label="commitment", key="commitment_id")
+    assert {tr.name: list(tr.text) for tr in fig.data} == {"Red": ["Red"], "Green": ["Green"]}
+    assert {tr.name: tr.marker.color for tr in fig.data} == {"Red": theme.RAG["R"], "Green": theme.RAG["G"]}

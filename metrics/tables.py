@@ -277,7 +277,7 @@ def misconduct_adjusted(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     where, params = q._where(f, "month_start")
     exposure = wh.query(
         f"""select {col} as "group", {keys}, sum(exposure_years)::double as exposure
-            from (select *, rank_label as rank_grade from fct_person_months) where {where} group by all""",
+            from {q.PERSON_MONTHS} where {where} group by all""",
         params)
     where, params = q._where(f, "referral_month")
     events = wh.query(
@@ -400,7 +400,7 @@ def representation(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
         f"""with fy_end as (select financial_year, max(month_start) as month_start from dim_calendar group by all)
             select c.financial_year, c.month_start as as_at, pm.ethnicity_group as "group",
                    count(distinct pm.person_id)::bigint as n
-            from fct_person_months as pm inner join fy_end as c using (month_start)
+            from {q.PERSON_MONTHS} as pm inner join fy_end as c using (month_start)
             where {where} and pm.worker_type_code = 'OFFICER' and pm.is_in_post_at_month_end
             group by all order by all""", params)
     return share_vs_target(counts, _targets(wh), measure="OFFICER_REPRESENTATION",
@@ -561,7 +561,7 @@ def not_stated(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
         where, params = q._where(f.with_(start=month, end=month), "month_start")
         counts = wh.query(
             f"""select {c.column} as "group", count(distinct person_id)::bigint as n
-                from fct_person_months where {where} and is_in_post_at_month_end group by all""", params)
+                from {q.PERSON_MONTHS} where {where} and is_in_post_at_month_end group by all""", params)
         frames.append(not_stated_share(counts, characteristic=c.column, not_stated=c.not_stated, alpha=s.alpha))
     return concat_tidy(frames)
 

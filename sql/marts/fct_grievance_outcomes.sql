@@ -22,7 +22,7 @@ extract as (
 at_raise as (
     select
         g.grievance_id,
-        pm.rank_label,
+        pm.rank_grade as rank_label,
         pm.age_band,
         pm.service_band
     from grievances as g

@@ -18,7 +18,7 @@ person_months as (
 at_referral as (
     select
         c.case_id,
-        pm.rank_label,
+        pm.rank_grade as rank_label,
         pm.age_band,
         pm.service_band
     from cases as c

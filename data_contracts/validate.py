@@ -151,6 +151,8 @@ def find_extract_file(data_dir: Path, extract: str) -> Path:
 
 
 def _decode(data: bytes, name: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BlockingError(name, "encoding", "the file is UTF-16 encoded (it starts with a UTF-16 byte-order mark); re-export it as UTF-8")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -453,7 +455,7 @@ class _GxRunner:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         self.source = self.context.data_sources.add_pandas("extracts")
 
-    def run(self, extract: str, frame_pd, expectations: list) -> list[tuple[dict, list[int]]]:
+    def run(self, extract: str, file_name: str, frame_pd, expectations: list) -> list[tuple[dict, list[int]]]:
         """(meta, unexpected row positions) for each expectation that failed."""
         gx = self.gx
         asset = self.source.add_dataframe_asset(extract)
@@ -468,7 +470,13 @@ class _GxRunner:
         for item in result.results:
             info = item.exception_info or {}
             if info.get("raised_exception"):
-                raise RuntimeError(f"great-expectations failed on {extract}: {info.get('exception_message')}")
+                meta = dict(item.expectation_config.meta)
+                raise BlockingError(
+                    file_name,
+                    "validation",
+                    f"great-expectations could not evaluate rule {meta.get('rule')}: {info.get('exception_message')}",
+                    column=meta.get("column"),
+                )
             if not item.success:
                 failed.append((dict(item.expectation_config.meta), list(item.result.get("unexpected_index_list") or [])))
         return failed
@@ -564,6 +572,7 @@ def _message(rule: str, column: str, value: str | None, contract: Contract, code
 
 def _evaluate(
     extract: str,
+    file_name: str,
     frame: pl.DataFrame,
     contract: Contract,
     codes: dict[str, dict[str, Code]],
@@ -612,7 +621,7 @@ def _evaluate(
 
     # the rest: great-expectations
     expectations = _gx_expectations(gx_runner.gx, contract, codes, as_of)
-    failed = gx_runner.run(extract, _gx_frame(frame, typed, contract), expectations)
+    failed = gx_runner.run(extract, file_name, _gx_frame(frame, typed, contract), expectations)
     for meta, indices in failed:
         rule, column = meta["rule"], meta["column"]
         if not indices:
@@ -621,8 +630,11 @@ def _evaluate(
             _add_unique(failures, frame, contract, indices)
             continue
         values = frame[column].gather(indices).to_list()
-        for i, value in zip(indices, values, strict=True):
-            row = frame.row(i, named=True) if rule in ("date_order", "not_greater") else {}
+        pair_rows: list[dict] = [{}] * len(indices)
+        if rule in ("date_order", "not_greater"):
+            pair = next(r for r in contract.rules if r.name == meta.get("rule_name")).columns
+            pair_rows = frame.select(pair).gather(indices).to_dicts()
+        for i, value, row in zip(indices, values, pair_rows, strict=True):
             failures.add(i, rule, column, value, _message(rule, column, value, contract, codes, as_of, row, meta.get("rule_name")))
     return typed, failures
 
@@ -662,7 +674,7 @@ def validate_extract(
         detail = ", ".join(f"{c}: {n}" for c, n in per_column.items())
         notes.append(f"{n_normalised} codes normalised to the code list's case ({detail})")
     try:
-        typed, failures = _evaluate(extract, frame, contract, codes, as_of, accepted_keys, gx_runner)
+        typed, failures = _evaluate(extract, name, frame, contract, codes, as_of, accepted_keys, gx_runner)
     except BlockingError:
         raise
     except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:

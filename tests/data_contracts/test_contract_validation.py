@@ -484,3 +484,30 @@ def test_blank_line_is_a_quarantined_row_and_later_rows_keep_their_numbers(valid
         ("required", "target_group", 3),
         ("required", "target_share", 3),
     ]
+
+
+def test_unknown_files_in_the_data_dir_are_ignored(valid_extracts):
+    (valid_extracts / "manifest.json").write_text('{"profile": "small"}', encoding="utf-8")
+    (valid_extracts / "README.txt").write_bytes(b"\xff not even text")
+    result = run(valid_extracts)
+    assert list(result.extracts) == list(EXTRACTS) and result.quarantine.height == 0
+
+
+def test_utf16_file_blocks_with_its_own_advice(valid_extracts):
+    rewrite(valid_extracts, "people", csv_text(valid_rows()["people"]).encode("utf-16"))
+    err = blocked(valid_extracts, "people")
+    assert str(err) == (
+        "people.csv: rule encoding — the file is UTF-16 encoded (it starts with a UTF-16 byte-order mark); re-export it as UTF-8"
+    )
+
+
+def test_parquet_rows_are_quarantined_with_spreadsheet_style_numbers(valid_extracts):
+    rows = valid_rows()["targets"]
+    rows[1]["target_share"] = "1.5"
+    frame = pl.DataFrame(rows).with_columns(pl.col("target_date").str.to_date(), pl.col("target_share").cast(pl.Float64))
+    frame.write_parquet(valid_extracts / "targets.parquet")
+    (valid_extracts / "targets.csv").unlink()
+    result = run(valid_extracts)
+    assert failures(result, "targets") == [("max", "target_share", 3)]
+    assert result.extracts["targets"].file == "targets.parquet"
+    assert counts(result, "targets") == (3, 2, 1)

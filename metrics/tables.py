@@ -24,6 +24,8 @@ ROLES = ("board", "staff_association", "analyst")
 # How a table is disclosure-controlled for a restricted role.
 TIDY = "tidy"  # rows of group counts with rates: suppress_tidy
 CROSSTAB = "crosstab"  # group x category counts: suppress_crosstab on both margins
+COUNTS = "counts"  # long counts table: suppress_counts within each `counts_by` set
+CURVE = "curve"  # Kaplan-Meier points: small groups dropped, at-risk counts removed
 NO_PEOPLE = "no_people"  # no counts about people (e.g. STRIDE status): shown as is
 PERSON_LEVEL = "person_level"  # rows about people: analysts only
 
@@ -41,6 +43,7 @@ class TableSpec:
     disclosure: str = TIDY
     uses_characteristic: bool = True
     crosstab: tuple[str, str, str] = ("group", "category", "n")  # row, column, value for CROSSTAB
+    counts_by: tuple[str, ...] = ()  # for COUNTS: the columns whose rows sum to a published total
 
     def allowed(self, role: str) -> bool:
         return role == "analyst" or self.disclosure != PERSON_LEVEL
@@ -50,9 +53,10 @@ REGISTRY: dict[str, TableSpec] = {}
 
 
 def table(name: str, title: str, description: str, *, disclosure: str = TIDY, uses_characteristic: bool = True,
-          crosstab: tuple[str, str, str] = ("group", "category", "n")):
+          crosstab: tuple[str, str, str] = ("group", "category", "n"), counts_by: tuple[str, ...] = ()):
     def register(fn: Callable[[Warehouse, Filters, Settings], pl.DataFrame]):
-        REGISTRY[name] = TableSpec(name, title, description, fn, disclosure, uses_characteristic, crosstab)
+        REGISTRY[name] = TableSpec(name, title, description, fn, disclosure, uses_characteristic, crosstab,
+                                   counts_by)
         return fn
 
     return register
@@ -86,6 +90,16 @@ def apply_disclosure_control(frame: pl.DataFrame, spec: TableSpec, settings: Set
         return suppression.suppress_crosstab(frame, row=row, col=col, value=value,
                                              threshold=settings.suppression_threshold,
                                              style=settings.suppression_style)
+    if spec.disclosure == COUNTS:
+        return suppression.suppress_counts(frame, by=list(spec.counts_by), value="n",
+                                           threshold=settings.suppression_threshold,
+                                           style=settings.suppression_style)
+    if spec.disclosure == CURVE:
+        # A curve step reveals when each case closed and how many were at risk: show only groups
+        # large enough for a ratio, and never the at-risk or event counts.
+        starts = frame.filter(pl.col("time") == 0).select("group", "at_risk")
+        keep = starts.filter(pl.col("at_risk") >= settings.min_group_for_ratio)["group"]
+        return frame.filter(pl.col("group").is_in(keep.implode())).drop("at_risk", "n_events")
     if spec.disclosure == NO_PEOPLE:
         return frame
     raise AccessDenied(f"'{spec.name}' has a row per person and cannot be disclosure-controlled")
@@ -189,7 +203,7 @@ def grievance_resolution(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame
 
 
 @table("grievance_resolution_curve", "Share of grievances still open, by days since raised",
-       "Kaplan-Meier curve points by group (open grievances censored).")
+       "Kaplan-Meier curve points by group (open grievances censored).", disclosure=CURVE)
 def grievance_resolution_curve(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.survival import km_curve
 
@@ -508,16 +522,28 @@ def iopc_status(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
 # SPOC monthly and data quality
 # ---------------------------------------------------------------------------------------------
 
+SPOC_MEASURES = {
+    "n_raised": "Raised",
+    "n_closed": "Closed",
+    "n_upheld": "Upheld (in full or part)",
+    "n_open": "Open at month end",
+    "n_open_overdue": "Open beyond 90 days",
+    "n_independent_assessor": "Independent assessor",
+}
+
+
 @table("spoc_monthly", "Grievances each month by business area",
-       "Raised, closed, open at month end and open beyond the 90-day service standard, per business "
-       "area and month.", uses_characteristic=False, disclosure=CROSSTAB,
-       crosstab=("business_area_code", "measure", "n"))
+       "Raised, closed, upheld, open at month end and open beyond the 90-day service standard, per "
+       "business area and month (one row per area, month and measure).", uses_characteristic=False,
+       disclosure=COUNTS, counts_by=("month_start", "measure"))
 def spoc_monthly(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     where, params = q._where(f, "month_start", worker_col=None)
-    return wh.query(
-        f"""select business_area_code, business_area_name, month_start, n_raised, n_closed, n_upheld,
-                   n_open, n_open_overdue, n_independent_assessor, median_days_to_resolve
+    wide = wh.query(
+        f"""select business_area_code, business_area_name, month_start, {", ".join(SPOC_MEASURES)}
             from fct_spoc_monthly where {where} order by business_area_code, month_start""", params)
+    return (wide.unpivot(index=["business_area_code", "business_area_name", "month_start"],
+                         variable_name="measure", value_name="n")
+            .with_columns(pl.col("measure").replace_strict(SPOC_MEASURES), pl.col("n").cast(pl.Int64)))
 
 
 @table("data_quality", "Rows read, accepted and quarantined per extract",

@@ -579,6 +579,8 @@ def not_stated(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.tidy import concat_tidy
 
     last = wh.query("select max(month_start) as m from dim_calendar")["m"][0]
+    if f.start is not None and f.start > last:
+        return _empty_with_stage().drop("stage")  # the period is after the data: nothing to report
     month = min(f.end, last) if f.end else last
     frames = []
     for c in CHARACTERISTICS.values():

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -20,8 +21,9 @@ class ExportError(Exception):
 
 def export_packs(wh: Warehouse, month_start: date, *, area: str = "all", formats: Sequence[str] = FORMATS,
                  out_dir: Path, progress: Callable[[str, int, int], None] | None = None,
-                 settings: Settings = DEFAULTS) -> list[Path]:
-    """Write the packs; returns every file written, in order. progress(step, done, total) per pack."""
+                 settings: Settings = DEFAULTS, workers: int | None = None) -> list[Path]:
+    """Write the packs; returns every file written, in order. progress(step, done, total) per pack.
+    workers: processes to render with (default: up to 2 when there are several packs)."""
     formats = list(dict.fromkeys(formats))
     bad = sorted(set(formats) - set(FORMATS))
     if bad or not formats:
@@ -35,16 +37,48 @@ def export_packs(wh: Warehouse, month_start: date, *, area: str = "all", formats
     except PackError as e:
         raise ExportError(str(e)) from e
     out_dir = Path(out_dir)
-    cache = ForceCache()
     written: list[Path] = []
     report = progress or (lambda step, done, total: None)
     report("starting", 0, len(areas))
-    for i, code in enumerate(areas, start=1):
-        files = build_pack_files(wh, month_start, code, formats, settings=settings, cache=cache)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, MAX_WORKERS) if len(areas) >= MIN_AREAS_FOR_POOL else 1
+    if workers <= 1:
+        cache = ForceCache()
+        results = ((code, build_pack_files(wh, month_start, code, formats, settings=settings, cache=cache))
+                   for code in areas)
+        written += _write_all(results, out_dir, month_start, len(areas), report)
+        return written
+    # PDF layout is CPU-bound Python: one process per core, each with its own read-only
+    # connection; results come back in area order, so the output does not depend on scheduling.
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(str(wh.db_path), settings)) as pool:
+        results = pool.imap(_worker_pack, [(month_start, code, tuple(formats)) for code in areas])
+        written += _write_all(results, out_dir, month_start, len(areas), report)
+    return written
+
+
+MAX_WORKERS = 2
+MIN_AREAS_FOR_POOL = 4  # starting a worker costs ~2 s of imports; not worth it for a few packs
+_WORKER: dict = {}
+
+
+def _init_worker(db_path: str, settings: Settings) -> None:
+    _WORKER.update(wh=Warehouse(Path(db_path)), cache=ForceCache(), settings=settings)
+
+
+def _worker_pack(job: tuple[date, str, tuple[str, ...]]) -> tuple[str, dict[str, bytes]]:
+    month_start, code, formats = job
+    return code, build_pack_files(_WORKER["wh"], month_start, code, formats, settings=_WORKER["settings"],
+                                  cache=_WORKER["cache"])
+
+
+def _write_all(results, out_dir: Path, month_start: date, total: int, report) -> list[Path]:
+    written = []
+    for i, (code, files) in enumerate(results, start=1):
         folder = out_dir / f"{month_start:%Y-%m}" / code
         for name, data in files.items():
             written.append(_write_atomic(folder / name, data))
-        report(code, i, len(areas))
+        report(code, i, total)
     return written
 
 

@@ -7,6 +7,7 @@ import base64
 import html
 import logging
 from collections.abc import Sequence
+from functools import cache
 
 import polars as pl
 
@@ -53,7 +54,15 @@ def render_pdf(pack: SpocPack, *, curves: pl.DataFrame | None = None) -> bytes:
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return HTML(string=render_html(pack, curves=curves), base_url=None).write_pdf()
+    return HTML(string=render_html(pack, curves=curves), base_url=None).write_pdf(font_config=_font_config())
+
+
+@cache
+def _font_config():
+    """One fontconfig set-up per process, shared by every pack it renders."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
 
 
 def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None) -> str:

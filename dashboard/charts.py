@@ -53,11 +53,11 @@ def _shown(frame: pl.DataFrame) -> tuple[list[dict], list[dict]]:
     return shown, hidden
 
 
-def _too_few_marks(fig: go.Figure, hidden: Sequence[dict], *, at: float = 1.0) -> None:
+def _too_few_marks(fig: go.Figure, hidden: Sequence[dict], *, at: float = 1.0, label: str = TOO_FEW) -> None:
     """Keep a hidden group on the axis, labelled, so no group silently disappears from a chart."""
     if hidden:
         fig.add_trace(go.Scatter(x=[at] * len(hidden), y=[str(r["group"]) for r in hidden], mode="text",
-                                 text=[TOO_FEW] * len(hidden), textposition="middle right", showlegend=False,
+                                 text=[label] * len(hidden), textposition="middle right", showlegend=False,
                                  hoverinfo="skip", textfont={"color": "#555555", "size": 11}))
 
 
@@ -118,6 +118,7 @@ def ratio_chart(frame: pl.DataFrame, *, title: str, axis: str = "Ratio to refere
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(groups)), type="category")
     fig.update_xaxes(type="log")
     _too_few_marks(fig, hidden)
+    _too_few_marks(fig, [r for r in shown if r.get("ratio") is None], label="no ratio (see the table)")
     _too_few_note(fig, hidden)
     return _layout(fig, title=title, x=f"{axis} (log scale)", height=120 + 32 * max(len(groups), 2))
 
@@ -143,8 +144,13 @@ def rate_chart(frame: pl.DataFrame, *, title: str, axis: str, per_1000: bool = F
             hovertemplate=f"%{{x}}: %{{y:.{1 if not per_1000 else 2}f}}{'%' if not per_1000 else ''} "
                           f"(95% CI {lo:.2f}–{hi:.2f})<extra></extra>",
         ))
+    if hidden:  # keep hidden groups on the axis, labelled, never silently dropped
+        fig.add_trace(go.Scatter(x=[str(r["group"]) for r in hidden], y=[0] * len(hidden), mode="text",
+                                 text=[TOO_FEW] * len(hidden), textposition="top center", showlegend=False,
+                                 hoverinfo="skip", textfont={"color": "#555555", "size": 11}))
     groups = [str(r["group"]) for r in frame.iter_rows(named=True)]
     fig.update_xaxes(categoryorder="array", categoryarray=groups, type="category")
+    fig.update_yaxes(rangemode="tozero")
     _too_few_note(fig, hidden)
     return _layout(fig, title=title, y=axis, height=380)
 

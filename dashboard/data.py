@@ -177,6 +177,26 @@ def table(name: str, f: Filters | None = None) -> pl.DataFrame:
     return _table(build_id, name, key, role(), str(path), stamp)
 
 
+def figure(name: str, f: Filters | None, chart_key: str, build):
+    """The chart of a table, built once per (build, table, filters, role, chart) and reused.
+
+    Building a plotly figure validates every property (~20 ms a chart); the frame it is drawn from is
+    this role's table, so a cached figure can never carry another role's numbers. Kept as an object
+    (cache_resource): st.plotly_chart copies it with to_dict() and never changes it.
+    """
+    f = f or filters()
+    path = db_path()
+    stamp = _stamp(path)
+    build_id = str(_build_info(str(path), stamp).get("build_id"))
+    key = (f.start, f.end, f.area, f.worker_type, f.characteristic)
+    return _figure(build_id, name, key, role(), chart_key, str(path), stamp, _build=build)
+
+
+@st.cache_resource(show_spinner=False, max_entries=512)
+def _figure(build_id: str, name: str, key: tuple, role: str, chart_key: str, path: str, stamp: int, _build=None):
+    return _build(_table(build_id, name, key, role, path, stamp))
+
+
 def spec(name: str):
     from metrics.tables import REGISTRY
 

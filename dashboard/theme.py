@@ -146,6 +146,7 @@ COLUMN_LABELS.update({
     "value": "Value",
     "message": "Message",
     "category": "Category",
+    "measure": "Measure",
     "median_days": "Median days",
     "median_ci_low": "Median CI low",
     "median_ci_high": "Median CI high",

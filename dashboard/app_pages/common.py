@@ -45,7 +45,7 @@ def section(name: str, f: Filters | None = None, *,
         return None
     key = key or name
     if chart is not None:
-        plot(chart(frame), key=f"chart-{key}")
+        plot(data.figure(name, f, f"{data.filters().characteristic}/{key}", chart), key=f"chart-{key}")
     if sentences is not None:
         say(sentences(frame))
     if crosstab:

@@ -19,12 +19,23 @@ st.caption(f"{'Whole force (every business area)' if area is None else dims['are
            "choose the business area in the sidebar")
 
 month_filters = f.with_(start=month, end=month, characteristic="ethnicity_group")
-common.section(
-    "spoc_monthly", month_filters, key="spoc-month", expanded=True,
-    title=f"Grievances in {month:%B %Y} by business area",
-    chart=lambda t: charts.bar_chart(t.sort("n_open", descending=True), x="business_area_name", y="n_open",
-                                     title="Open at month end", axis="Grievances open") if t.height else
-    charts.empty_figure("Open at month end", "No business area for this selection."))
+OPEN = "Open at month end"
+
+
+def month_chart(t: pl.DataFrame):
+    open_now = t.filter(pl.col("measure") == OPEN).sort("n", descending=True, nulls_last=True)
+    return charts.bar_chart(open_now, x="business_area_name", y="n", title=f"{OPEN}, {month:%B %Y}",
+                            axis="Grievances open")
+
+
+month_table = common.section("spoc_monthly", month_filters, key="spoc-month", chart=month_chart, crosstab=False,
+                             title=f"Grievances in {month:%B %Y} by business area")
+if month_table is not None and month_table.height:
+    value = "value_display" if "value_display" in month_table.columns else "n"
+    wide = (month_table.select("business_area_name", "measure", pl.col(value).cast(pl.String))
+            .pivot(on="measure", index="business_area_name", values=value, aggregate_function="first"))
+    st.dataframe(wide.rename({"business_area_name": "Business area"}), hide_index=True, key="spoc-month-wide",
+                 width="stretch", placeholder="–")
 
 st.markdown("#### Downloads")
 formats = st.multiselect("Formats", ["pdf", "xlsx", "csv"], default=["xlsx", "csv"], key="spoc_formats")
@@ -48,11 +59,11 @@ if formats and st.session_state.get("spoc_request") == request:
             st.download_button(f"Download {name}", content, file_name=name.replace("/", "-"), key=f"dl-{name}",
                                mime=mime.get(name.rsplit(".", 1)[-1], "application/octet-stream"))
 
-trend_filters = f.with_(characteristic="ethnicity_group")
-trend = common.fetch("spoc_monthly", trend_filters)
+trend = common.fetch("spoc_monthly", f.with_(characteristic="ethnicity_group"))
 if trend is not None and trend.height:
-    st.subheader("Open grievances by business area and month")
-    common.plot(charts.heatmap(trend.with_columns(pl.col("month_start").dt.strftime("%Y-%m")),
-                               x="month_start", y="business_area_name", z="n_open",
-                               title="Open at month end", axis="Open"), key="spoc-heatmap")
-    common.numbers(trend, key="spoc-trend")
+    st.subheader(f"{OPEN} by business area and month")
+    open_trend = trend.filter(pl.col("measure") == OPEN)
+    common.plot(charts.heatmap(open_trend.with_columns(pl.col("month_start").dt.strftime("%Y-%m")),
+                               x="month_start", y="business_area_name", z="n", title=OPEN, axis="Open"),
+                key="spoc-heatmap")
+    common.numbers(open_trend, key="spoc-trend")

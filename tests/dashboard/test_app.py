@@ -29,7 +29,7 @@ EXPECTED = {
     "recruitment": [("recruitment_funnel", {}, False), ("outreach", {}, False)],
     "stride": [("stride_status", {}, False), ("iopc_status", {}, False)],
     "acting_up": [("acting_up", {}, False), ("acting_up_rationale", {}, False)],
-    "spoc": [("spoc_monthly", "last_month", False)],
+    "spoc": [("spoc_monthly", "last_month", False)],  # the long table under "The numbers"
     "data_quality": [("data_quality", {}, False), ("quarantine_rules", {}, False)],
 }
 PERSON_ID = re.compile(r"\bP\d{7}\b")

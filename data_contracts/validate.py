@@ -624,8 +624,8 @@ def _evaluate(
     failed = gx_runner.run(extract, file_name, _gx_frame(frame, typed, contract), expectations)
     for meta, indices in failed:
         rule, column = meta["rule"], meta["column"]
-        if not indices:
-            continue
+        if not indices:  # a failure without rows would be a silently lost failure: refuse
+            raise RuntimeError(f"{file_name}: great-expectations reported rule {rule} on {column} failed without row indices")
         if rule == "unique":
             _add_unique(failures, frame, contract, indices)
             continue

@@ -191,7 +191,7 @@ def _drop_uninformative(cells: pl.DataFrame, covariates: list[str], *, denom: st
     full = "n" if family == "binomial" else None
 
     def degenerate(by: str) -> pl.DataFrame:
-        agg = cells.group_by(by).agg(pl.col("events").sum().alias("e"), pl.col(denom).sum().alias("d"))
+        agg = cells.group_by(by, maintain_order=True).agg(pl.col("events").sum().alias("e"), pl.col(denom).sum().alias("d")).sort(by)
         cond = pl.col("e") == 0
         if full:
             cond = cond | (pl.col("e") == pl.col("d"))
@@ -290,7 +290,7 @@ def _crude(cells: pl.DataFrame, denom: str) -> pl.DataFrame:
     """Per-group totals in first-appearance order (group, events, denominator)."""
     order = {g: i for i, g in enumerate(dict.fromkeys(cells["group"].to_list()))}
     return (
-        cells.group_by("group").agg(pl.col("events").sum(), pl.col(denom).sum())
+        cells.group_by("group", maintain_order=True).agg(pl.col("events").sum(), pl.col(denom).sum())
         .with_columns(pl.col("group").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
         .sort("_o").drop("_o")
     )

@@ -109,6 +109,29 @@ def reference_group(characteristic: str) -> str:
     return CHARACTERISTICS[q.characteristic_column(characteristic)].reference_group
 
 
+def adjust_across_table(frame: pl.DataFrame, s: Settings) -> pl.DataFrame:
+    """Re-adjust p-values across every comparison in a multi-stage table (one family).
+
+    Adjusting within each stage lets the chance of a false flag somewhere in a six-stage funnel
+    reach ~26%; the question a reader asks of the table ("is there adverse impact anywhere?") is
+    one family, so the adjustment spans the whole table.
+    """
+    from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues
+
+    if frame.height == 0:
+        return frame
+    in_family = frame["p_adjusted"].is_not_null()  # the stated, non-reference comparisons
+    raw = [p if keep else None for p, keep in zip(frame["p_value"].to_list(), in_family.to_list(), strict=True)]
+    adjusted = adjust_pvalues(raw, s.adjustment)
+    label = ADJUSTMENT_LABELS.get(s.adjustment, s.adjustment)
+    return frame.with_columns(
+        pl.Series("p_adjusted", adjusted, dtype=pl.Float64),
+        pl.Series("is_significant", [a is not None and a < s.alpha for a in adjusted], dtype=pl.Boolean),
+        pl.when(in_family).then(pl.col("method").str.replace(f"; {label}", "", literal=True) + f"; {label} across all stages")
+        .otherwise(pl.col("method")).alias("method"),
+    )
+
+
 def _common(f: Filters, s: Settings) -> dict:
     return {"characteristic": f.characteristic, "reference_group": reference_group(f.characteristic),
             "alpha": s.alpha, "adjustment": s.adjustment}
@@ -323,7 +346,8 @@ def misconduct_stages(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
                    count(*) filter (where has_sanction)::bigint as "Sanction"
             from fct_misconduct_referrals where {where} group by all order by all""", params)
     long = wide.unpivot(index="group", variable_name="stage", value_name="n")
-    return relative_rate_index(long, stages=MISCONDUCT_STAGES, min_n=s.min_group_for_ratio, **_common(f, s))
+    return adjust_across_table(
+        relative_rate_index(long, stages=MISCONDUCT_STAGES, min_n=s.min_group_for_ratio, **_common(f, s)), s)
 
 
 @table("misconduct_outcomes", "Misconduct case outcomes by group",
@@ -370,8 +394,8 @@ def recruitment_funnel(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
                    count(*) filter (where has_joined)::bigint as "Joined"
             from fct_recruitment_funnel where {where} group by all order by all""", params)
     long = wide.unpivot(index="group", variable_name="stage", value_name="n")
-    return adverse_impact(long, stages=RECRUITMENT_STAGES, min_n=s.min_group_for_ratio,
-                          **{**_common(f, s), "characteristic": col})
+    return adjust_across_table(adverse_impact(long, stages=RECRUITMENT_STAGES, min_n=s.min_group_for_ratio,
+                                              **{**_common(f, s), "characteristic": col}), s)
 
 
 def _applicant_column(characteristic: str) -> str:
@@ -399,7 +423,7 @@ def outreach(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
                 from fct_recruitment_funnel where {where} group by all order by all""", params)
         frames.append(proportion_table(cells, min_n=s.min_group_for_ratio, **{**_common(f, s), "characteristic": col})
                       .with_columns(pl.lit(stage).alias("stage")))
-    return concat_tidy(frames)
+    return adjust_across_table(concat_tidy(frames), s)
 
 
 @table("representation", "Officer representation against the target trajectory",

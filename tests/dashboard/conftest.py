@@ -1,8 +1,7 @@
-"""Dashboard fixtures: one small sample warehouse per test session, and helpers to run the app."""
+"""Dashboard fixtures: helpers to run the app on the shared small warehouse (tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
@@ -10,24 +9,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "dashboard" / "app.py"
-
-
-@pytest.fixture(scope="session")
-def small_warehouse(tmp_path_factory) -> Path:
-    """The small sample profile (seed 2016, planted effects) built into a warehouse, once.
-
-    EQDASH_TEST_WAREHOUSE may name an already built small-profile warehouse to save the build.
-    """
-    prebuilt = os.environ.get("EQDASH_TEST_WAREHOUSE")
-    if prebuilt:
-        return Path(prebuilt)
-    from metrics.warehouse import build
-    from sample_data.generate import generate
-
-    base = tmp_path_factory.mktemp("dashboard-warehouse")
-    generate("small", 2016, base / "data", effects=True)
-    build(base / "data", base / "small.duckdb")
-    return base / "small.duckdb"
 
 
 @pytest.fixture(scope="session")

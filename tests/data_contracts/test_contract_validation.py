@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from conftest import AS_OF, csv_text, valid_rows, write_dataset
+from contract_data import AS_OF, csv_text, valid_rows, write_dataset
 
 from data_contracts.contract import load_contracts
 from data_contracts.errors import BlockingError

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, valid_rows, write_dataset
+from contract_data import AS_OF, valid_rows, write_dataset
 
 from data_contracts.contract import load_codes
 from data_contracts.errors import BlockingError

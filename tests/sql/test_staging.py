@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import AS_OF, valid_rows, write_dataset
+from contract_data import AS_OF, valid_rows, write_dataset
 
 from data_contracts.contract import load_codes, load_contracts
 from metrics import config

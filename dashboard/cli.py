@@ -98,7 +98,8 @@ def build(
         with progress_bar("build") as progress:
             report = build_warehouse(data, db, as_of=as_of_date, progress=progress)
     except BlockingError as e:
-        fail(f"build stopped, the previous warehouse is still serving. {e}")
+        kept = "the previous warehouse is still serving" if db.exists() else "no warehouse was written"
+        fail(f"build stopped, {kept}. {e}")
     print_build_report(report)
 
 

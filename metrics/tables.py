@@ -446,17 +446,20 @@ def representation(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
 
 
 @table("recruit_share", "Officer joiners from Black, Asian, Mixed and Other ethnic groups",
-       "Share of officer joiners each financial year by ethnic group, against the 40% recruit-share "
-       "target, with a one-sided binomial test.", uses_characteristic=False)
+       "Share of officers joining in each financial year (by joining date) by ethnic group, against "
+       "the 40% recruit-share target, with a one-sided binomial test.", uses_characteristic=False)
 def recruit_share(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.targets import share_vs_target
 
-    where, params = q._where(f, "applied_month", area_col=None, worker_col=None)
+    # By the year they joined (people.join_date), not the year they applied: this year's applicants
+    # mostly have not joined yet, which would make the current year's share look like zero.
+    where, params = q._where(f, "month_start", area_col=None, worker_col=None)
     counts = wh.query(
-        f"""select financial_year, max(applied_month) as as_at, ethnicity_group as "group",
-                   count(*)::bigint as n
-            from fct_recruitment_funnel where {where} and has_joined group by all order by all""", params)
-    counts = counts.with_columns(pl.col("as_at").max().over("financial_year"))
+        f"""with years as (select financial_year, max(month_end_in_window) as as_at
+                           from dim_calendar where {where} group by all)
+            select y.financial_year, y.as_at, w.ethnicity_group as "group", sum(w.n_joiners)::bigint as n
+            from fct_workforce_flows as w inner join years as y using (financial_year)
+            where w.worker_type_code = 'OFFICER' group by all order by all""", params)
     return share_vs_target(counts, _targets(wh), measure="RECRUIT_SHARE",
                            aggregate_groups=AGGREGATE_GROUPS, aggregate_label=AGGREGATE_LABEL, alpha=s.alpha)
 

@@ -1,28 +1,19 @@
-"""A small-profile warehouse built once per session for the SPOC-pack tests, and the month and
-areas the tests use (chosen from the data, not hard-coded)."""
+"""The SPOC-pack tests' warehouse (the shared small-profile one) and the month and areas they use,
+chosen from the data, not hard-coded."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from metrics.spoc import FORCE, add_months
 
-EXPORT_SEED = 2016
-
 
 @pytest.fixture(scope="session")
-def export_db(tmp_path_factory) -> Path:
-    from metrics.warehouse import build
-    from sample_data.generate import generate
-
-    root = tmp_path_factory.mktemp("exports")
-    generate("small", EXPORT_SEED, root / "data", effects=True)
-    db = root / "small.duckdb"
-    build(root / "data", db, as_of=date(2026, 11, 1))
-    return db
+def export_db(small_warehouse) -> Path:
+    """The session's shared small-profile warehouse (tests/conftest.py)."""
+    return small_warehouse
 
 
 @pytest.fixture

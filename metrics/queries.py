@@ -72,7 +72,7 @@ def exposure_by_group(wh: Warehouse, f: Filters) -> pl.DataFrame:
     col = characteristic_column(f.characteristic)
     where, params = _where(f, "month_start")
     return wh.query(
-        f"""select {col} as "group", sum(exposure_years)::double as exposure
+        f"""select {col} as "group", (sum(exposure_days) / 365.25)::double as exposure
             from {PERSON_MONTHS} where {where} group by all order by all""",
         params,
     )

@@ -251,7 +251,7 @@ def grievance_funnel(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
 
     where, params = q._where(f.with_(area=None), "month_start")
     exposure = wh.query(
-        f"""select business_area_code as "group", sum(exposure_years)::double as exposure
+        f"""select business_area_code as "group", (sum(exposure_days) / 365.25)::double as exposure
             from fct_person_months where {where} group by all""", params)
     where, params = q._where(f.with_(area=None), "raised_month")
     events = wh.query(
@@ -313,7 +313,7 @@ def misconduct_adjusted(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     keys = ", ".join(covariates)
     where, params = q._where(f, "month_start")
     exposure = wh.query(
-        f"""select {col} as "group", {keys}, sum(exposure_years)::double as exposure
+        f"""select {col} as "group", {keys}, (sum(exposure_days) / 365.25)::double as exposure
             from {q.PERSON_MONTHS} where {where} group by all""",
         params)
     where, params = q._where(f, "referral_month")

@@ -72,6 +72,8 @@ final as (
         o.rank_label as rank_grade,
         p.worker_type_code,
         p.worker_type,
+        -- whole days: integer sums are exact and deterministic, unlike a parallel sum of doubles
+        date_diff('day', o.from_date, o.to_date) + 1 as exposure_days,
         (date_diff('day', o.from_date, o.to_date) + 1) / 365.25 as exposure_years,
         o.is_in_post_at_month_end,
         case

@@ -132,6 +132,16 @@ def adjust_across_table(frame: pl.DataFrame, s: Settings) -> pl.DataFrame:
     )
 
 
+def _proportions(wh: Warehouse, f: Filters, s: Settings, *, table: str, month_col: str, denominator: str,
+                 numerator: str) -> pl.DataFrame:
+    """events/n by group from a fact table, as a tidy proportion table."""
+    from metrics.rates import proportion_table
+
+    cells = q.proportion_cells(wh, f, table=table, month_col=month_col, denominator=denominator,
+                               numerator=numerator)
+    return proportion_table(cells, min_n=s.min_group_for_ratio, **_common(f, s))
+
+
 def _common(f: Filters, s: Settings) -> dict:
     return {"characteristic": f.characteristic, "reference_group": reference_group(f.characteristic),
             "alpha": s.alpha, "adjustment": s.adjustment}
@@ -155,21 +165,15 @@ def grievance_rates(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
        "Share of closed grievances upheld or partly upheld, by the aggrieved person's group, with "
        "Wilson intervals, relative rates (Katz), exact or chi-square tests and adjusted p-values.")
 def grievance_outcomes(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
-    from metrics.rates import proportion_table
-
-    cells = q.proportion_cells(wh, f, table="fct_grievance_outcomes", month_col="closed_month",
-                               denominator="not is_open", numerator="is_upheld")
-    return proportion_table(cells, min_n=s.min_group_for_ratio, **_common(f, s))
+    return _proportions(wh, f, s, table="fct_grievance_outcomes", month_col="closed_month",
+                        denominator="not is_open", numerator="is_upheld")
 
 
 @table("grievance_discrimination_outcomes", "Discrimination grievances upheld, of those closed",
        "As grievance_outcomes, for discrimination grievances only (any protected characteristic).")
 def grievance_discrimination_outcomes(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
-    from metrics.rates import proportion_table
-
-    cells = q.proportion_cells(wh, f, table="fct_grievance_outcomes", month_col="closed_month",
-                               denominator="not is_open and is_discrimination", numerator="is_upheld")
-    return proportion_table(cells, min_n=s.min_group_for_ratio, **_common(f, s))
+    return _proportions(wh, f, s, table="fct_grievance_outcomes", month_col="closed_month",
+                        denominator="not is_open and is_discrimination", numerator="is_upheld")
 
 
 @table("grievance_upheld_adjusted", "Odds of a grievance being upheld, adjusted for category",
@@ -208,11 +212,8 @@ def grievance_categories(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame
        "Share of grievances raised in the period assessed by someone independent of the local line "
        "management (IOPC recommendation 2), by group.")
 def grievance_independent_assessor(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
-    from metrics.rates import proportion_table
-
-    cells = q.proportion_cells(wh, f, table="fct_grievance_outcomes", month_col="raised_month",
-                               denominator="true", numerator="is_independent_assessor")
-    return proportion_table(cells, min_n=s.min_group_for_ratio, **_common(f, s))
+    return _proportions(wh, f, s, table="fct_grievance_outcomes", month_col="raised_month",
+                        denominator="true", numerator="is_independent_assessor")
 
 
 @table("grievance_resolution", "Time to resolve a grievance (Kaplan-Meier)",
@@ -506,11 +507,8 @@ def acting_up(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
 @table("acting_up_rationale", "Acting-up decisions with the rationale recorded",
        "Share of acting-up decisions with a recorded rationale, by group.")
 def acting_up_rationale(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
-    from metrics.rates import proportion_table
-
-    cells = q.proportion_cells(wh, f, table="fct_acting_up", month_col="decision_month",
-                               denominator="true", numerator="has_rationale")
-    return proportion_table(cells, min_n=s.min_group_for_ratio, **_common(f, s))
+    return _proportions(wh, f, s, table="fct_acting_up", month_col="decision_month",
+                        denominator="true", numerator="has_rationale")
 
 
 # ---------------------------------------------------------------------------------------------

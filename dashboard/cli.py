@@ -89,9 +89,8 @@ def build(
     as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD: dates after it are 'in the future' (default today)"),
 ) -> None:
     """Validate the extracts against their contracts and build the DuckDB warehouse atomically."""
-    from metrics.warehouse import build as build_warehouse
-
     from data_contracts.errors import BlockingError
+    from metrics.warehouse import build as build_warehouse
 
     as_of_date = _parse_date(as_of, "--as-of") if as_of else None
     try:
@@ -186,10 +185,9 @@ def serve(
 
 def ensure_sample_warehouse(db: Path) -> None:
     """First run: generate the small sample extracts and build a warehouse from them."""
+    from data_contracts.errors import BlockingError
     from metrics.warehouse import build as build_warehouse
     from sample_data.generate import generate
-
-    from data_contracts.errors import BlockingError
 
     err.print(f"No warehouse at {db}: building one from the embedded sample data (profile small).")
     data = config.DEFAULT_SAMPLE_DATA

@@ -15,7 +15,6 @@ import polars as pl
 from metrics.config import CHARACTERISTICS
 from metrics.warehouse import Warehouse
 
-
 # Person-time with every characteristic: the time-varying columns of fct_person_months joined to the
 # fixed ones in dim_person (kept apart so the 6M-row mart stays narrow and quick to build).
 PERSON_MONTHS = """(select pm.*, d.* exclude (person_id, worker_type_code, worker_type)
@@ -38,6 +37,12 @@ class Filters:
 
     def with_(self, **changes) -> Filters:
         return replace(self, **changes)
+
+
+def add_months(m: date, k: int) -> date:
+    """The first of the month k months after m's month (k may be negative)."""
+    y, mo = divmod(m.year * 12 + m.month - 1 + k, 12)
+    return date(y, mo + 1, 1)
 
 
 def characteristic_column(name: str) -> str:

@@ -17,23 +17,15 @@ from datetime import date
 import polars as pl
 
 from metrics.config import DEFAULTS, Settings
-from metrics.queries import Filters
+from metrics.queries import Filters, add_months
+from metrics.tables import PACK_MEASURES, REGISTRY, get_table
 from metrics.warehouse import Warehouse
 
 FORCE = "FORCE"
 FORCE_NAME = "Force-wide"
 
-# Headline measures of fct_spoc_monthly, in display order, with their labels.
-MEASURES: dict[str, str] = {
-    "n_raised": "Grievances raised",
-    "n_closed": "Grievances closed",
-    "n_open": "Open at month end",
-    "n_open_overdue": "Open longer than the 90-day service standard",
-}
-# Raised and closed add up across months to totals other tables publish (the 12-month
-# categories and outcome tables), so they get secondary suppression across those months;
-# open and overdue are stocks, not additive, so primary suppression is enough.
-ADDITIVE = ("n_raised", "n_closed")
+# The headline measures, in display order, with their labels (the registry's spoc_trend table).
+MEASURES = PACK_MEASURES
 
 BREAKDOWN_CHARACTERISTICS = ("ethnicity_group", "sex", "disability")
 
@@ -100,11 +92,6 @@ def month_label(m: date) -> str:
     return m.strftime("%B %Y")
 
 
-def add_months(m: date, k: int) -> date:
-    y, mo = divmod(m.year * 12 + m.month - 1 + k, 12)
-    return date(y, mo + 1, 1)
-
-
 def months_available(wh: Warehouse) -> list[date]:
     return wh.query("select month_start from dim_calendar order by month_start")["month_start"].to_list()
 
@@ -151,8 +138,6 @@ class ForceCache:
 
 def assemble_pack(wh: Warehouse, month_start: date, area: str, *, settings: Settings = DEFAULTS,
                   cache: ForceCache | None = None) -> SpocPack:
-    from metrics.tables import get_table
-
     code, name = check_request(wh, month_start, area)
     cache = cache or ForceCache()
     info = wh.build_info()
@@ -166,17 +151,16 @@ def assemble_pack(wh: Warehouse, month_start: date, area: str, *, settings: Sett
         frame = get_table(wh, name_, f, suppressed=True, settings=settings)
         return PackTable(key, title, _description(name_), period, frame, name_, f, kind)
 
-    trend = spoc_trend(wh, month_start, code, settings)
+    trend_table = registry("trend", "spoc_trend", "Grievances each month", Filters(end=month_start, area=area_filter),
+                           "counts", trend_label)
+    trend = trend_table.frame
     this_month = trend.filter(pl.col("month_start") == month_start)
     headline = dict(zip(this_month["measure"], this_month["n"], strict=True))
     headline_display = dict(zip(this_month["measure"], this_month["value_display"], strict=True))
     raw = _raw_month_counts(wh, month_start, code)
     has_grievances = any(raw[m] > 0 for m in MEASURES)
 
-    tables = [
-        PackTable("trend", "Grievances each month", "Raised, closed, open at month end and open beyond "
-                  "the 90-day service standard.", trend_label, trend, None, None, "counts"),
-    ]
+    tables = [trend_table]
     tables.append(registry("categories", "grievance_categories",
                            "Grievances raised by category and ethnic group", year, "crosstab"))
     tables.append(registry("outcomes", "grievance_outcome_mix",
@@ -196,11 +180,12 @@ def assemble_pack(wh: Warehouse, month_start: date, area: str, *, settings: Sett
     for c in BREAKDOWN_CHARACTERISTICS:
         tables.append(registry(f"upheld_by_{c}", "grievance_outcomes",
                                "Grievances upheld, of those closed", year.with_(characteristic=c)))
-    funnel = cache.get(("funnel", month_start), lambda: area_funnel(wh, month_start, settings))
-    tables.append(PackTable("funnel", "Business areas against the force (funnel plot)",
-                            "Each business area's grievances per person-year in post over the 12 months, "
-                            "with exact Poisson funnel limits (95% and 99.8%) around the force rate.",
-                            year_label, funnel, None, None, "funnel"))
+    # The same force-wide table for every area's pack of the month: fetched once per batch.
+    funnel_table = cache.get(("funnel", month_start), lambda: registry(
+        "funnel", "grievance_funnel", "Business areas against the force (funnel plot)", year.with_(area=None),
+        "funnel"))
+    tables.append(funnel_table)
+    funnel = funnel_table.frame
     tables.append(registry("misconduct_referrals", "misconduct_rates",
                            "Misconduct referrals per 1,000 person-years, by ethnic group", year))
 
@@ -223,43 +208,11 @@ def _iso(value) -> str:
 
 
 def _description(name: str) -> str:
-    from metrics.tables import REGISTRY
-
     return REGISTRY[name].description
 
 
 def _area_clause(code: str) -> tuple[str, list]:
     return ("true", []) if code == FORCE else ("business_area_code = ?", [code])
-
-
-def spoc_trend(wh: Warehouse, month_start: date, code: str, settings: Settings = DEFAULTS) -> pl.DataFrame:
-    """Long table month_start, measure, label, n, value_display, is_suppressed for the 13 months
-    to month_start, summed over areas for the force, disclosure-controlled."""
-    from metrics.suppression import suppress_counts
-
-    where, params = _area_clause(code)
-    trend_start = add_months(month_start, -12)
-    sums = ", ".join(f"sum({m})::bigint as {m}" for m in MEASURES)
-    wide = wh.query(
-        f"""select month_start, {sums} from fct_spoc_monthly
-            where {where} and month_start between ? and ? group by all order by month_start""",  # noqa: S608 - fixed column names
-        [*params, trend_start, month_start])
-    long = (wide.unpivot(index="month_start", on=list(MEASURES), variable_name="measure", value_name="n")
-            .with_columns(pl.col("n").cast(pl.Int64),
-                          pl.col("measure").replace_strict(MEASURES, return_dtype=pl.String).alias("label")))
-    # Partition: additive measures over the 12 months share one published total; each other
-    # cell stands alone (primary suppression only).
-    long = long.with_columns(
-        pl.when(pl.col("measure").is_in(ADDITIVE) & (pl.col("month_start") > trend_start))
-        .then(pl.col("measure")).otherwise(pl.col("measure") + "@" + pl.col("month_start").cast(pl.String))
-        .alias("_part"))
-    out = suppress_counts(long, by=["_part"], value="n", threshold=settings.suppression_threshold,
-                          style=settings.suppression_style)
-    order = {m: i for i, m in enumerate(MEASURES)}
-    return (out.drop("_part").with_columns(pl.col("measure").replace_strict(order, return_dtype=pl.Int32)
-                                           .alias("_o"))
-            .sort("_o", "month_start").drop("_o")
-            .select("month_start", "measure", "label", "n", "value_display", "is_suppressed"))
 
 
 def _raw_month_counts(wh: Warehouse, month_start: date, code: str) -> dict[str, int]:
@@ -339,38 +292,6 @@ def resolution_curves(wh: Warehouse, month_start: date, code: str, settings: Set
     stacked = pl.concat([f.select("group", "duration_days", "is_event") for f in frames])
     return kaplan_meier(stacked, characteristic="business_area", alpha=settings.alpha).select(
         "group", "time", "survival")
-
-
-def area_funnel(wh: Warehouse, month_start: date, settings: Settings = DEFAULTS) -> pl.DataFrame:
-    """Every area's grievance rate over the 12 months with exact Poisson funnel limits and its
-    flag; events under the threshold hidden with the rate and flag (the areas' events add up to
-    the force total, so secondary suppression applies across areas)."""
-    from metrics.funnel import funnel_flags
-    from metrics.suppression import suppress_counts
-
-    start = add_months(month_start, -11)
-    cells = wh.query(
-        """with exposure as (
-               select business_area_code as "group",
-                      -- exact decimal sum: a parallel double sum can differ in the last bit run to run
-                      sum(exposure_years::decimal(38, 12))::double as exposure
-               from fct_person_months where month_start between ? and ? group by all),
-           events as (
-               select business_area_code as "group", count(*)::bigint as events
-               from fct_grievance_outcomes where raised_month between ? and ? group by all)
-           select x."group", coalesce(e.events, 0)::bigint as events, x.exposure
-           from exposure as x left join events as e using ("group") order by x."group" """,
-        [start, month_start, start, month_start])
-    flags = funnel_flags(cells, kind="rate")
-    if flags.height == 0:
-        return flags.with_columns(pl.lit(None, dtype=pl.String).alias("value_display"),
-                                  pl.lit(None, dtype=pl.Boolean).alias("is_suppressed"))
-    out = suppress_counts(flags, by=[], value="events", threshold=settings.suppression_threshold,
-                          style=settings.suppression_style)
-    hidden = pl.col("is_suppressed")
-    return out.with_columns(
-        pl.when(hidden).then(None).otherwise(pl.col("rate")).alias("rate"),
-        pl.when(hidden).then(pl.lit("too few to report")).otherwise(pl.col("flag")).alias("flag"))
 
 
 def funnel_position(funnel: pl.DataFrame, code: str, name: str) -> str:

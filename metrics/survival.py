@@ -106,6 +106,20 @@ def km_median(frame: pl.DataFrame, *, characteristic: str, alpha: float = DEFAUL
     return pl.DataFrame(records, schema=MEDIAN_SCHEMA, orient="row") if records else pl.DataFrame(schema=MEDIAN_SCHEMA)
 
 
+NO_COMPARABLE_EVENTS = "no test (no case closed while both groups had cases open)"
+
+
+def _survdiff(time: np.ndarray, status: np.ndarray, labels: np.ndarray) -> tuple[float | None, float | None]:
+    """statsmodels survdiff, or (None, None) when the test is undefined: its variance is zero when
+    no case closed at a time both groups had cases open (e.g. a one-month window where the only
+    closures are in one group), and survdiff then fails on a singular matrix."""
+    try:
+        stat, p = survdiff(time, status.astype(int), labels)
+    except np.linalg.LinAlgError:
+        return None, None
+    return float(stat), float(p)
+
+
 def log_rank(frame: pl.DataFrame, *, characteristic: str) -> pl.DataFrame:
     """Log-rank test that time to resolution is the same in every group (statsmodels survdiff;
     R survival::survdiff). One row: characteristic, n_groups, statistic, df, p_value, method."""
@@ -122,8 +136,10 @@ def log_rank(frame: pl.DataFrame, *, characteristic: str) -> pl.DataFrame:
     time = np.concatenate([t for _, t, _ in groups])
     status = np.concatenate([s for _, _, s in groups])
     labels = np.concatenate([[i] * len(t) for i, (_, t, _) in enumerate(groups)])
-    stat, p = survdiff(time, status.astype(int), labels)
-    return row(float(stat), len(groups) - 1, float(p), "log-rank")
+    stat, p = _survdiff(time, status, labels)
+    if p is None:
+        return row(None, None, None, NO_COMPARABLE_EVENTS)
+    return row(stat, len(groups) - 1, p, "log-rank")
 
 
 def km_curve(frame: pl.DataFrame, *, characteristic: str = "", alpha: float = DEFAULTS.alpha) -> pl.DataFrame:
@@ -172,14 +188,16 @@ def median_table(
         elif ref is None:
             method.append(f"reference group {reference_group!r} not in table")
         elif status.any() or ref[2].any():
-            stat, p = survdiff(np.concatenate([time, ref[1]]), np.concatenate([status, ref[2]]).astype(int),
-                               np.array([1] * n + [0] * len(ref[1])))
-            p = float(p)
-            method.append("log-rank vs reference")
-            if is_ns:
-                notes.append("not stated: shown for data quality, not in the comparison family")
+            _, p = _survdiff(np.concatenate([time, ref[1]]), np.concatenate([status, ref[2]]),
+                             np.array([1] * n + [0] * len(ref[1])))
+            if p is None:
+                method.append(NO_COMPARABLE_EVENTS)
             else:
-                family.append(len(records))
+                method.append("log-rank vs reference")
+                if is_ns:
+                    notes.append("not stated: shown for data quality, not in the comparison family")
+                else:
+                    family.append(len(records))
         else:
             method.append("no test (no closed cases)")
         records.append({

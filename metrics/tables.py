@@ -571,6 +571,59 @@ def spoc_monthly(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
             .with_columns(pl.col("measure").replace_strict(SPOC_MEASURES), pl.col("n").cast(pl.Int64)))
 
 
+# The SPOC pack's headline measures, in display order, with their labels.
+PACK_MEASURES = {
+    "n_raised": "Grievances raised",
+    "n_closed": "Grievances closed",
+    "n_open": "Open at month end",
+    "n_open_overdue": "Open longer than the 90-day service standard",
+}
+# Raised and closed add up across months to totals other tables publish (the 12-month categories
+# and outcome tables), so over those 12 months they are one suppression set; open and overdue are
+# stocks, not additive, so each of their cells stands alone (primary suppression).
+PACK_ADDITIVE = ("n_raised", "n_closed")
+
+
+@table("spoc_trend", "Grievances each month: the 13 months to the period's last month",
+       "Raised, closed, open at month end and open beyond the 90-day service standard, for one business "
+       "area (the whole force when no area is chosen), each month from 12 months before the period's last "
+       "month to it (the period's first month is not used). Raised and closed in the last 12 months add up "
+       "to the 12-month totals other tables publish, so each is one suppression set (suppression_set).",
+       uses_characteristic=False, disclosure=COUNTS, counts_by=("suppression_set",))
+def spoc_trend(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    end = f.end
+    if end is None:
+        latest = wh.query("select max(month_start) as m from fct_spoc_monthly")["m"]
+        end = latest[0] if latest.len() else None
+    schema = {"month_start": pl.Date, "measure": pl.String, "label": pl.String, "n": pl.Int64,
+              "suppression_set": pl.String}
+    if end is None:
+        return pl.DataFrame(schema=schema)
+    start, year_start = q.add_months(end, -12), q.add_months(end, -11)
+    where, params = q._where(f.with_(start=start, end=end), "month_start", worker_col=None)
+    sums = ", ".join(f"coalesce(sum({m}), 0)::bigint as {m}" for m in PACK_MEASURES)
+    # Every month of the window, with zeros for months the area had nothing.
+    wide = wh.query(
+        f"""select c.month_start, {", ".join(f"coalesce(x.{m}, 0)::bigint as {m}" for m in PACK_MEASURES)}
+            from dim_calendar as c left join (
+                select month_start, {sums} from fct_spoc_monthly where {where} group by all
+            ) as x using (month_start)
+            where c.month_start between ? and ? order by c.month_start""",  # noqa: S608 - fixed column names
+        [*params, start, end])
+    order = {m: i for i, m in enumerate(PACK_MEASURES)}
+    return (wide.unpivot(index="month_start", on=list(PACK_MEASURES), variable_name="measure", value_name="n")
+            .with_columns(
+                pl.col("measure").replace_strict(PACK_MEASURES, return_dtype=pl.String).alias("label"),
+                pl.col("n").cast(pl.Int64),
+                pl.when(pl.col("measure").is_in(PACK_ADDITIVE) & (pl.col("month_start") >= year_start))
+                .then(pl.col("measure") + pl.lit(f" {year_start:%Y-%m} to {end:%Y-%m}"))
+                .otherwise(pl.col("measure") + " " + pl.col("month_start").dt.strftime("%Y-%m"))
+                .alias("suppression_set"),
+                pl.col("measure").replace_strict(order, return_dtype=pl.Int32).alias("_o"))
+            .sort("_o", "month_start").drop("_o")
+            .select("month_start", "measure", "label", "n", "suppression_set"))
+
+
 @table("data_quality", "Rows read, accepted and quarantined per extract",
        "Every input row is accepted or quarantined; the counts reconcile.", disclosure=NO_PEOPLE,
        uses_characteristic=False)

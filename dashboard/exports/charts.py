@@ -89,15 +89,15 @@ def category_chart(categories: pl.DataFrame) -> str | None:
 def funnel_chart(funnel: pl.DataFrame, highlight: str | None) -> str | None:
     """Each area's grievances per 1,000 person-years against its person-years, with the 95% and
     99.8% limits; the pack's own area is a large black diamond."""
-    if funnel.height == 0 or "size" not in funnel.columns:
+    if funnel.height == 0 or "exposure" not in funnel.columns:
         return None
-    placed = funnel.filter(pl.col("rate").is_not_null() & pl.col("size").is_not_null()).sort("size")
+    placed = funnel.filter(pl.col("rate").is_not_null() & pl.col("exposure").is_not_null()).sort("exposure")
     if placed.height == 0:
         return None
     with matplotlib.rc_context(RC):
         fig = _figure(6.8, 2.8)
         ax = fig.add_subplot()
-        x = placed["size"].to_list()
+        x = placed["exposure"].to_list()
         overall = placed["overall_rate"][0] * 1000
         ax.axhline(overall, color=theme.BLACK, linewidth=1, label="Force rate")
         for col, style, name in (("upper_95", "--", "95% limits"), ("lower_95", "--", None),
@@ -106,11 +106,11 @@ def funnel_chart(funnel: pl.DataFrame, highlight: str | None) -> str | None:
                 ax.plot(x, [None if v is None else v * 1000 for v in placed[col].to_list()], linestyle=style,
                         color=theme.GREY, linewidth=1, label=name)
         others = placed.filter(pl.col("group") != (highlight or ""))
-        ax.scatter(others["size"].to_list(), [r * 1000 for r in others["rate"].to_list()], s=14,
+        ax.scatter(others["exposure"].to_list(), [r * 1000 for r in others["rate"].to_list()], s=14,
                    facecolor="white", edgecolor=theme.BLUE, linewidth=0.8, label="Business areas", zorder=3)
         mine = placed.filter(pl.col("group") == (highlight or ""))
         if mine.height:
-            ax.scatter(mine["size"].to_list(), [r * 1000 for r in mine["rate"].to_list()], s=55, marker="D",
+            ax.scatter(mine["exposure"].to_list(), [r * 1000 for r in mine["rate"].to_list()], s=55, marker="D",
                        color=theme.BLACK, label="This area", zorder=4)
         ax.set_xlabel("Person-years in post (12 months)")
         ax.set_ylabel("Grievances per 1,000 person-years")

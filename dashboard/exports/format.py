@@ -24,7 +24,6 @@ LABELS = {
     "median_days": "Median days",
     "median_ci_low": "Median CI low",
     "median_ci_high": "Median CI high",
-    "size": "Person-years",
     "overall_rate": "Force rate",
     "flag": "Funnel position",
     "statement": "Statement",

@@ -253,20 +253,22 @@ def _trend_table(trend: pl.DataFrame) -> str:
 
 
 def _funnel_table(frame: pl.DataFrame, highlight: str | None) -> str:
-    if frame.height == 0 or "size" not in frame.columns:
+    if frame.height == 0 or "exposure" not in frame.columns:
         return ""
     per1000 = frame.with_columns([(pl.col(c) * 1000).alias(c) for c in frame.columns
                                   if c == "rate" or c.startswith(("lower_", "upper_")) or c == "overall_rate"])
-    per1000 = per1000.with_columns(pl.col("size").round(0))
+    # A hidden area has no flag: say why, as the registry's note does.
+    per1000 = per1000.with_columns(pl.col("exposure").round(0),
+                                   pl.coalesce("flag", "note").alias("flag"))
     labels = {"rate": "Per 1,000 person-years", "overall_rate": "Force per 1,000", "group": "Business area",
-              "events": "Grievances"}
-    cols = ["group", "events", "size", "rate", "overall_rate", "lower_99_8", "lower_95", "upper_95",
+              "events": "Grievances", "exposure": "Person-years"}
+    cols = ["group", "events", "exposure", "rate", "overall_rate", "lower_99_8", "lower_95", "upper_95",
             "upper_99_8", "flag"]
     # Rates here are per 1,000, not shares: print them as plain numbers.
     return _table(per1000.with_columns([pl.col(c).round(2) for c in cols
                                         if c in per1000.columns and per1000.schema[c] == pl.Float64])
                   .rename({"rate": "rate_1000", "overall_rate": "overall_1000"}),
-                  ["group", "events", "size", "rate_1000", "overall_1000", "lower_99_8", "lower_95",
+                  ["group", "events", "exposure", "rate_1000", "overall_1000", "lower_99_8", "lower_95",
                    "upper_95", "upper_99_8", "flag"],
                   labels={**labels, "rate_1000": labels["rate"], "overall_1000": labels["overall_rate"]},
                   highlight=highlight)

@@ -22,7 +22,7 @@ NUMBER_FORMATS = {
     "rate": "0.0%", "ci_low": "0.0%", "ci_high": "0.0%", "overall_rate": "0.000000",
     "ratio": "0.00", "ratio_ci_low": "0.00", "ratio_ci_high": "0.00",
     "p_value": "0.0000", "p_adjusted": "0.0000", "exposure": "#,##0.0", "rate_per_1000": "0.00",
-    "median_days": "0.0", "median_ci_low": "0.0", "median_ci_high": "0.0", "size": "#,##0.0",
+    "median_days": "0.0", "median_ci_low": "0.0", "median_ci_high": "0.0",
 }
 
 
@@ -190,9 +190,9 @@ def _charts(wb, pack: SpocPack, sheets: dict[str, tuple]) -> None:
         ws.insert_chart(HEADER_ROWS + 1, len(columns) + 1, chart, {"x_scale": 1.4, "y_scale": 1.3})
 
     ws, columns, frame = sheets["funnel"]
-    if frame.height and "size" in columns and "rate" in columns:
+    if frame.height and "exposure" in columns and "rate" in columns:
         chart = wb.add_chart({"type": "scatter"})
-        scol, rcol = columns.index("size"), columns.index("rate")
+        scol, rcol = columns.index("exposure"), columns.index("rate")
         r0, r1 = HEADER_ROWS + 2, HEADER_ROWS + 1 + frame.height
         chart.add_series({"name": "Business areas", "categories": [ws.name, r0, scol, r1, scol],
                           "values": [ws.name, r0, rcol, r1, rcol],

@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 
 from metrics.config import DEFAULTS
-from metrics.funnel import funnel_flags
+from metrics.funnel import poisson_funnel
 from metrics.rates import exposure_rate_table, proportion_table
 from metrics.spoc import MEASURES, PackTable, SpocPack, Theme, add_months
 from metrics.suppression import suppress_counts, suppress_crosstab, suppress_tidy
@@ -21,9 +21,9 @@ TREND[MONTH] = (12, 3, 31, 2)
 
 def handmade_pack(*, empty: bool = False) -> SpocPack:
     trend_rows = [{"month_start": m, "measure": k, "label": MEASURES[k], "n": 0 if empty else v[i],
-                   "_part": k if k in ("n_raised", "n_closed") and m > add_months(MONTH, -12) else f"{k}@{m}"}
+                   "suppression_set": k if k in ("n_raised", "n_closed") and m > add_months(MONTH, -12) else f"{k} {m}"}
                   for k_i, k in enumerate(MEASURES) for m, v in sorted(TREND.items()) for i in [k_i]]
-    trend = suppress_counts(pl.DataFrame(trend_rows), by=["_part"], value="n").drop("_part")
+    trend = suppress_counts(pl.DataFrame(trend_rows), by=["suppression_set"], value="n")
     crosstab = pl.DataFrame({"group": ["White", "White", "Black", "Black", "Asian"],
                              "category": ["Bullying", "Harassment", "Bullying", "Harassment", "Bullying"],
                              "n": [40, 22, 9, 3, 11]})
@@ -34,8 +34,9 @@ def handmade_pack(*, empty: bool = False) -> SpocPack:
     rates = suppress_tidy(exposure_rate_table(
         pl.DataFrame({"group": ["White", "Black", "Asian"], "events": [62, 12, 3],
                       "exposure": [5000.0, 800.0, 600.0]}), characteristic="ethnicity_group", reference_group="White"))
-    funnel = funnel_flags(pl.DataFrame({"group": ["BCU01", "BCU02", "HQ01"], "events": [77, 30, 41],
-                                        "exposure": [6400.0, 5200.0, 2100.0]}), kind="rate")
+    funnel = suppress_tidy(poisson_funnel(pl.DataFrame({"group": ["BCU01", "BCU02", "HQ01"], "events": [77, 30, 41],
+                                                        "exposure": [6400.0, 5200.0, 2100.0]}),
+                                          characteristic="business_area_code"))
     resolution = pl.DataFrame({"group": ["This area", "Force"], "n": [77, 400], "events": [60, 350],
                                "n_display": ["77", "400"], "events_display": ["60", "350"],
                                "median_days": [48.0, 41.0], "median_ci_low": [40.0, 38.0],

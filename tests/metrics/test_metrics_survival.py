@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from metrics.survival import durations, kaplan_meier, km_median, log_rank
+from metrics.survival import durations, kaplan_meier, km_median, log_rank, median_table
 
 # Freireich et al. (1963) remission times; R: survival::gehan. 1 = relapse, 0 = censored.
 MP6 = [6, 6, 6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 32, 34, 35]
@@ -100,3 +100,19 @@ def test_median_table_is_tidy_with_log_rank_vs_reference():
     assert rows["6-MP"]["p_adjusted"] == pytest.approx(rows["6-MP"]["p_value"])
     assert rows["6-MP"]["rate"] == pytest.approx(9 / 21) and rows["6-MP"]["is_significant"] is True
     assert km_curve(frame).height == kaplan_meier(FREIREICH, characteristic="").height
+
+
+def test_no_comparable_event_times_gives_no_test_not_an_error():
+    """A closes its cases at days 5 and 10; B's cases were all censored by day 2, so no closure
+    happened while both groups had cases open: the log-rank variance (sum over event times of
+    d*(n_A*n_B/n^2)*(n-d)/(n-1)) is 0 at every event time, since n_B = 0, and the test is undefined.
+    A one-month window at the extract date hits this; it used to raise LinAlgError."""
+    frame = pl.DataFrame({"group": ["A", "A", "B", "B"], "duration_days": [5.0, 10.0, 1.0, 2.0],
+                          "is_event": [True, True, False, False]})
+    lr = log_rank(frame, characteristic="ethnicity_group")
+    assert lr["p_value"][0] is None
+    assert lr["method"][0] == "no test (no case closed while both groups had cases open)"
+    table = median_table(frame, characteristic="ethnicity_group", reference_group="B", min_n=1)
+    a = table.filter(pl.col("group") == "A").row(0, named=True)
+    assert a["p_value"] is None and a["p_adjusted"] is None and a["is_significant"] is False
+    assert "no test (no case closed while both groups had cases open)" in a["method"]

@@ -8,6 +8,7 @@ import io
 import json
 import re
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -165,3 +166,15 @@ def test_cli_bad_filters_exit_2_with_a_message(small_warehouse):
         assert result.exit_code == 2, (args, result.output)
         assert message in " ".join(result.output.split()), (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_readme_lists_every_table_with_its_title_and_disclosure():
+    """The README's table of tables is the registry: same names, titles and disclosure kinds."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    listed = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0].endswith("`"):
+            listed[cells[0].strip("`")] = (cells[1], cells[2])
+    expected = {name: (spec.title, spec.disclosure.replace("_", " ")) for name, spec in REGISTRY.items()}
+    assert listed == expected

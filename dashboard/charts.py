@@ -35,7 +35,10 @@ def _layout(fig: go.Figure, *, title: str, x: str = "", y: str = "", height: int
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
         font={"family": FONT, "size": 12},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
+        # At the foot of the whole figure, not a fraction of the plot's height below it: a fraction
+        # put the legend over the axis title on short charts and far below the axis on tall ones.
+        # Anchored to the container, plotly makes room for it under the axis title.
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
         plot_bgcolor="white",
         height=height,
         hoverlabel={"font": {"family": FONT}},

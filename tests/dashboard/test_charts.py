@@ -106,3 +106,13 @@ def test_progress_chart_writes_the_rag_status_as_text_not_colour_alone():
     fig = charts.progress_chart(t, title="t", label="commitment", key="commitment_id")
     assert {tr.name: list(tr.text) for tr in fig.data} == {"Red": ["Red"], "Green": ["Green"]}
     assert {tr.name: tr.marker.color for tr in fig.data} == {"Red": theme.RAG["R"], "Green": theme.RAG["G"]}
+
+
+def test_legend_sits_at_the_foot_of_the_figure_under_the_axis_title():
+    """A legend placed a fraction of the plot height below it overlapped the axis title of short
+    charts (every forest plot at mps) and floated far below tall ones (the IOPC chart)."""
+    figs = [charts.ratio_chart(frame(), title="t"), charts.rate_chart(frame(), title="t", axis="%"),
+            charts.crosstab_chart(pl.DataFrame({"group": ["A"], "category": ["x"], "n": [3]}), title="t")]
+    for fig in figs:
+        assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
+        assert fig.layout.legend.yanchor == "bottom"

@@ -7,7 +7,8 @@ hidden cell. Colours come from theme.py by meaning; meaning is also in text (leg
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 
 import plotly.graph_objects as go
 import polars as pl
@@ -64,11 +65,57 @@ def _too_few_marks(fig: go.Figure, hidden: Sequence[dict], *, at: float = 1.0, l
                                  hoverinfo="skip", textfont={"color": "#555555", "size": 11}))
 
 
+NOTE_CHARS = 100  # a plotly annotation does not wrap: longer notes point to the table instead
+
+
+def _note_text(text: str) -> str:
+    return text if len(text) <= NOTE_CHARS else text[: NOTE_CHARS - 20].rsplit(" ", 1)[0] + " … (see the table)"
+
+
 def _too_few_note(fig: go.Figure, hidden: Sequence[dict], *, key: str = "group") -> None:
     if hidden:
         names = ", ".join(dict.fromkeys(str(r[key]) for r in hidden))
-        fig.add_annotation(text=f"{TOO_FEW}: {names}", xref="paper", yref="paper", x=0, y=1.0,
-                           yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555555"})
+        _note(fig, f"{TOO_FEW}: {names}")
+
+
+def _note(fig: go.Figure, text: str) -> None:
+    fig.add_annotation(text=_note_text(text), xref="paper", yref="paper", x=0, y=1.0, xanchor="left",
+                       yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555555"})
+
+
+# Tick values for log axes: plotly's own label the minor ticks with their first digit only, so
+# 0.8 reads "8" beside "1" (and "9" beside "0.1"). Explicit values in the finest of these
+# sequences that gives four or more ticks across the data; 1 (parity) is always in range.
+_LOG_SEQUENCES = [(1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.2, 1.4, 1.6, 1.8, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)]
+
+
+def log_ticks(values: Iterable[float | None]) -> list[float]:
+    """Tick values for a log axis showing `values` (ratios, interval ends, thresholds)."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(v) and v > 0]
+    lo, hi = min([1.0, *finite]), max([1.0, *finite])
+    ticks: list[float] = []
+    for mantissas in _LOG_SEQUENCES:
+        ticks = sorted({round(m * 10.0 ** e, 10) for e in range(-4, 5) for m in mantissas})
+        ticks = [t for t in ticks if lo / 1.0001 <= t <= hi * 1.0001]
+        if len(ticks) >= 4:
+            break
+    return ticks
+
+
+def _threshold_legend(fig: go.Figure, threshold: float) -> None:
+    """Name the dashed threshold line in the legend. Not add_vline/add_hline's annotation: on a log
+    axis plotly places it at 10**threshold (0.8 landed at 6.3 and stretched the axis to reach it)."""
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{threshold:g} (four-fifths threshold)",
+                             line={"color": theme.TARGET, "width": 1, "dash": "dash"}, hoverinfo="skip"))
+
+
+def _log_axis(update_axis, values: Iterable[float | None], threshold: float | None = None) -> None:
+    """A log axis with explicit ticks; a threshold line (0.8) gets its own labelled tick."""
+    ticks = log_ticks([*values, threshold])
+    if threshold is not None:
+        ticks = sorted({*ticks, threshold})
+    update_axis(type="log", tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks],
+                minor={"showgrid": False})
 
 
 def empty_figure(title: str, message: str) -> go.Figure:
@@ -115,11 +162,12 @@ def ratio_chart(frame: pl.DataFrame, *, title: str, axis: str = "Ratio to refere
         ))
     fig.add_vline(x=1, line={"color": theme.TARGET, "width": 1})
     if threshold is not None:
-        fig.add_vline(x=threshold, line={"color": theme.TARGET, "width": 1, "dash": "dash"},
-                      annotation_text=f"{threshold:g}", annotation_position="top")
+        fig.add_vline(x=threshold, line={"color": theme.TARGET, "width": 1, "dash": "dash"})
+        _threshold_legend(fig, threshold)
     groups = [str(r["group"]) for r in frame.iter_rows(named=True)]
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(groups)), type="category")
-    fig.update_xaxes(type="log")
+    _log_axis(fig.update_xaxes, [v for r in shown for v in (r.get("ratio"), r.get("ratio_ci_low"),
+                                                              r.get("ratio_ci_high"))], threshold)
     _too_few_marks(fig, hidden)
     _too_few_marks(fig, [r for r in shown if r.get("ratio") is None], label="no ratio (see the table)")
     _too_few_note(fig, hidden)
@@ -182,11 +230,24 @@ def stage_chart(frame: pl.DataFrame, *, title: str, axis: str, threshold: float 
         ))
     fig.add_hline(y=1, line={"color": theme.TARGET, "width": 1})
     if threshold is not None:
-        fig.add_hline(y=threshold, line={"color": theme.TARGET, "width": 1, "dash": "dash"},
-                      annotation_text=f"{threshold:g} (four-fifths)", annotation_position="bottom right")
-    fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
-    fig.update_yaxes(type="log")
-    _too_few_note(fig, [r for r in hidden if not r.get("is_reference")])
+        fig.add_hline(y=threshold, line={"color": theme.TARGET, "width": 1, "dash": "dash"})
+        _threshold_legend(fig, threshold)
+    # A stage where no group can be drawn stays on the axis, labelled, instead of vanishing.
+    hidden = [r for r in hidden if not r.get("is_reference")]
+    empty = [s for s in order if not any(r["stage"] == s for r in shown)]
+    if empty:
+        fig.add_trace(go.Scatter(
+            x=empty, y=[1.0] * len(empty), mode="text", textposition="top center", showlegend=False,
+            text=[TOO_FEW if any(r["stage"] == s for r in hidden) else "no ratio (see the table)" for s in empty],
+            hoverinfo="skip", textfont={"color": "#555555", "size": 11}))
+    fig.update_xaxes(categoryorder="array", categoryarray=order, type="category", range=[-0.5, len(order) - 0.5])
+    _log_axis(fig.update_yaxes, [v for r in shown for v in (r.get("ratio"), r.get("ratio_ci_low"),
+                                                              r.get("ratio_ci_high"))], threshold)
+    if hidden:
+        by_stage = {s: [str(r["group"]) for r in hidden if r["stage"] == s] for s in order}
+        parts = [f"{s} (every group)" if s in empty else f"{s}: {', '.join(dict.fromkeys(g))}"
+                 for s, g in by_stage.items() if g]
+        _note(fig, f"{TOO_FEW}: " + "; ".join(parts))
     fig.add_annotation(text="larger diamond = significant after adjustment", xref="paper", yref="paper", x=1, y=1.0,
                        xanchor="right", yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555555"})
     return _layout(fig, title=title, y=f"{axis} (log scale)", height=420)

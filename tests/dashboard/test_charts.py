@@ -96,7 +96,7 @@ def test_stage_chart_omits_the_reference_and_draws_the_four_fifths_line():
                          "is_reference": g == "White", "stage": stage, "method": "x"})
     fig = charts.stage_chart(tidy_frame(rows, extras=("stage", "is_reference")), title="t", axis="Impact ratio",
                              threshold=0.8)
-    assert [tr.name for tr in fig.data] == ["Black"]
+    assert [tr.name for tr in fig.data] == ["Black", "0.8 (four-fifths threshold)"]
     assert sorted(s["y0"] for s in fig.layout.shapes) == [0.8, 1]
 
 
@@ -116,3 +116,53 @@ def test_legend_sits_at_the_foot_of_the_figure_under_the_axis_title():
     for fig in figs:
         assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
         assert fig.layout.legend.yanchor == "bottom"
+
+
+def test_log_ticks_are_labelled_with_their_values():
+    """plotly labels log-axis minor ticks with one digit: 0.8 showed as '8' beside '1'."""
+    assert charts.log_ticks([0.54, 1.28, 0.8]) == [0.6, 0.7, 0.8, 0.9, 1, 1.2]
+    assert charts.log_ticks([0.104, 10.6]) == [0.2, 0.5, 1, 2, 5, 10]
+    assert charts.log_ticks([0.57, 2.6]) == [0.7, 1, 1.5, 2]
+    assert charts.log_ticks([None, float("nan"), 0, 1.0]) == [1]
+    fig = charts.ratio_chart(frame(), title="t")
+    ticks = list(fig.layout.xaxis.tickvals)
+    assert fig.layout.xaxis.type == "log" and 1 in ticks
+    assert [float(t) for t in fig.layout.xaxis.ticktext] == ticks
+    assert min(ticks) >= 0.43 and max(ticks) <= 3.83  # within the intervals drawn
+
+
+def test_threshold_is_a_dashed_line_named_in_the_legend_not_an_annotation_at_ten_to_its_power():
+    """add_vline's annotation on a log axis lands at 10**0.8 = 6.3 and stretches the axis to it."""
+    fig = charts.ratio_chart(frame(), title="t", threshold=0.8)
+    assert not [a for a in fig.layout.annotations if a.text == "0.8" or (a.xref == "x" and (a.x or 0) > 1)]
+    assert "0.8 (four-fifths threshold)" in [tr.name for tr in fig.data]
+    assert [s["x0"] for s in fig.layout.shapes if (s.line.dash or "") == "dash"] == [0.8]
+    assert 0.8 in list(fig.layout.xaxis.tickvals)
+
+
+def _stage_rows(hidden_at_sanction: bool):
+    rows = []
+    for stage in ("Investigated", "Sanction"):
+        for g, ratio in (("White", 1.0), ("Black", 1.4), ("Mixed", 0.9)):
+            hidden = stage == "Sanction" and (hidden_at_sanction or g == "Mixed")
+            rows.append({"characteristic": "ethnicity_group", "group": g, "ratio": None if hidden else ratio,
+                         "ratio_ci_low": None if hidden else ratio * 0.8,
+                         "ratio_ci_high": None if hidden else ratio * 1.2, "is_significant": False,
+                         "is_suppressed": hidden, "note": "too few to report" if hidden else None,
+                         "is_reference": g == "White", "stage": stage, "method": "x"})
+    return tidy_frame(rows, extras=("stage", "is_reference", "note"))
+
+
+def test_a_stage_with_every_group_hidden_stays_on_the_axis_labelled():
+    fig = charts.stage_chart(_stage_rows(hidden_at_sanction=True), title="t", axis="RRI")
+    assert list(fig.layout.xaxis.categoryarray) == ["Investigated", "Sanction"]
+    assert tuple(fig.layout.xaxis.range) == (-0.5, 1.5)
+    label = [tr for tr in fig.data if tr.mode == "text"]
+    assert len(label) == 1 and list(label[0].x) == ["Sanction"] and list(label[0].text) == ["too few to report"]
+    drawn = [x for tr in fig.data if tr.mode != "text" for x in tr.x]
+    assert "Sanction" not in drawn
+    notes = [a.text for a in fig.layout.annotations]
+    assert "too few to report: Sanction (every group)" in notes
+    partly = charts.stage_chart(_stage_rows(hidden_at_sanction=False), title="t", axis="RRI")
+    assert "too few to report: Sanction: Mixed" in [a.text for a in partly.layout.annotations]
+    assert not [tr for tr in partly.data if tr.mode == "text"]

@@ -258,9 +258,18 @@ def trend_chart(frame: pl.DataFrame, *, title: str, axis: str) -> go.Figure:
     return stage_chart(frame, title=title, axis=axis)
 
 
+PATTERNS = ("", "/", ".", "x")
+
+
 def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: str = "category",
                    value: str = "n", axis: str = "Number") -> go.Figure:
-    """Stacked counts: one bar per group, a segment per category. Hidden cells are not drawn."""
+    """Stacked counts: one bar per group, a segment per category. Hidden cells are not drawn.
+
+    Margins (is_total: the 'Total' row and column disclosure control adds) stay in the number
+    table: stacked with the categories they would double every bar and add a 'Total' bar.
+    """
+    if "is_total" in frame.columns:
+        frame = frame.filter(~pl.col("is_total").fill_null(False))
     if frame.height == 0:
         return empty_figure(title, "Nothing to show for this selection.")
     visible = frame.filter(pl.col(value).is_not_null())
@@ -270,11 +279,18 @@ def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: 
     rows = list(dict.fromkeys(frame[row].to_list()))
     for i, cat in enumerate(dict.fromkeys(frame[col].to_list())):
         part = visible.filter(pl.col(col) == cat)
+        # More categories than colours (13 grievance categories): the colours repeat with a hatching.
+        colour, pattern = theme.SEQUENCE[i % len(theme.SEQUENCE)], PATTERNS[(i // len(theme.SEQUENCE)) % len(PATTERNS)]
         fig.add_trace(go.Bar(y=part[row].to_list(), x=part[value].to_list(), name=str(cat), orientation="h",
-                             marker_color=theme.SEQUENCE[i % len(theme.SEQUENCE)],
+                             marker={"color": colour, "pattern": {"shape": pattern, "fgcolor": "white",
+                                                                   "solidity": 0.35}},
                              hovertemplate=f"%{{y}} · {cat}: %{{x}}<extra></extra>"))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(rows)), type="category")
+    # A group with nothing to draw but hidden cells stays on the axis, labelled.
+    drawn = set(visible.filter(pl.col(value) > 0)[row].to_list())
+    hidden_rows = set(frame.join(visible, on=[row, col], how="anti")[row].to_list())
+    _too_few_marks(fig, [{"group": r} for r in rows if r not in drawn and r in hidden_rows], at=0)
     n_hidden = frame.height - visible.height
     if n_hidden:
         fig.add_annotation(text=f"{n_hidden} cell(s) {TOO_FEW} (not drawn)", xref="paper", yref="paper", x=0,

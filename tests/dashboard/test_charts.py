@@ -166,3 +166,32 @@ def test_a_stage_with_every_group_hidden_stays_on_the_axis_labelled():
     partly = charts.stage_chart(_stage_rows(hidden_at_sanction=False), title="t", axis="RRI")
     assert "too few to report: Sanction: Mixed" in [a.text for a in partly.layout.annotations]
     assert not [tr for tr in partly.data if tr.mode == "text"]
+
+
+def test_crosstab_chart_leaves_the_margins_to_the_table():
+    """The staff-association crosstabs carry a 'Total' row and column: stacked, they doubled every bar."""
+    t = pl.DataFrame({
+        "group": ["White"] * 3 + ["Black"] * 3 + ["Mixed"] * 3 + ["Total"] * 3,
+        "category": ["Upheld", "Not upheld", "Total"] * 4,
+        "n": [20, 30, 50, None, None, 7, 0, None, 3, 20, 40, 60],
+        "is_suppressed": [False, False, False, True, True, False, False, True, False, False, False, False],
+        "is_total": [False, False, True] * 3 + [True] * 3,
+    })
+    fig = charts.crosstab_chart(t, title="t")
+    bars = [tr for tr in fig.data if tr.type == "bar"]
+    assert [tr.name for tr in bars] == ["Upheld", "Not upheld"]
+    assert sorted(v for tr in bars for v in tr.x) == [0, 20, 30]
+    assert "Total" not in [y for tr in fig.data for y in tr.y]
+    assert list(fig.layout.yaxis.categoryarray) == ["Mixed", "Black", "White"]
+    # Black and Mixed have nothing to draw but hidden cells: they stay on the axis, labelled.
+    marks = [(list(tr.y), set(tr.text)) for tr in fig.data if tr.type == "scatter"]
+    assert marks == [(["Black", "Mixed"], {"too few to report"})]
+    assert "3 cell(s) too few to report" in fig.layout.annotations[0].text
+
+
+def test_crosstab_chart_tells_every_category_apart_beyond_the_palette():
+    cats = [f"c{i}" for i in range(13)]  # 13 grievance categories, 9 colours
+    t = pl.DataFrame({"group": ["A"] * 13, "category": cats, "n": list(range(1, 14))})
+    fig = charts.crosstab_chart(t, title="t")
+    looks = [(tr.marker.color, tr.marker.pattern.shape) for tr in fig.data]
+    assert len(set(looks)) == 13

@@ -503,7 +503,10 @@ def display_frame(frame: pl.DataFrame, *, per_1000: bool = False) -> tuple[pl.Da
             out = out.with_columns(pl.coalesce(pl.col(disp), pl.col(col).cast(pl.String)).alias(col))
     if per_1000 and "rate_per_1000" in out.columns:
         out = out.drop([c for c in ("rate",) if c in out.columns])
-    keep = [c for c in out.columns if c not in _HIDDEN_COLUMNS]
+    # A table whose rows are different characteristics (not_stated) needs that column to be read.
+    hidden = _HIDDEN_COLUMNS - ({"characteristic"} if "characteristic" in out.columns
+                                and out["characteristic"].n_unique() > 1 else set())
+    keep = [c for c in out.columns if c not in hidden]
     if "stage" in keep:
         keep.remove("stage")
         keep.insert(0, "stage")

@@ -187,3 +187,26 @@ def test_no_bame_in_the_interface_source():
     files = [*(root / "dashboard").rglob("*.py"), root / "metrics" / "narrative.py", root / "metrics" / "config.py"]
     offenders = [str(p) for p in files if re.search(r"\bBAME\b", p.read_text(encoding="utf-8"))]
     assert not offenders
+
+
+def plotly_specs(at) -> dict[str, dict]:
+    """The page's plotly figures as JSON, by title."""
+    import json
+
+    specs = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+    return {s["layout"].get("title", {}).get("text", ""): s for s in specs}
+
+
+def test_not_stated_shares_are_drawn_and_tabled_by_characteristic(app_env):
+    """Every row of not_stated is the group 'Not stated': the chart drew all bars on one
+    'Not stated' category and the table had no column saying which characteristic a row is."""
+    at = app_env("board")
+    at.run()
+    run_page(at, "data_quality")
+    assert_clean(at, "data_quality")
+    spec = plotly_specs(at)["Share 'not stated' among people in post"]
+    xs = [x for tr in spec["data"] if tr.get("type") == "bar" for x in tr["x"]]
+    assert len(xs) >= 5 and len(set(xs)) == len(xs) and "Not stated" not in xs
+    assert "Disability" in xs and "Ethnic group" in xs
+    table = next(f for f in shown_frames(at) if "Characteristic" in f.columns)
+    assert set(table["Group"]) == {"Not stated"} and table["Characteristic"].is_unique

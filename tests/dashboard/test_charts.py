@@ -195,3 +195,12 @@ def test_crosstab_chart_tells_every_category_apart_beyond_the_palette():
     fig = charts.crosstab_chart(t, title="t")
     looks = [(tr.marker.color, tr.marker.pattern.shape) for tr in fig.data]
     assert len(set(looks)) == 13
+
+
+def test_display_frame_keeps_the_characteristic_when_rows_differ_by_it():
+    """not_stated: every row's group is 'Not stated'; without the characteristic the table is unreadable."""
+    t = tidy_frame([{"characteristic": c, "group": "Not stated", "n": 100, "events": e, "rate": e / 100,
+                     "is_suppressed": False, "method": "Wilson"} for c, e in (("sex", 3), ("religion", 18))])
+    shown, _ = charts.display_frame(t)
+    assert shown.columns[0] == "Characteristic" and shown["Characteristic"].to_list() == ["sex", "religion"]
+    assert "Characteristic" not in charts.display_frame(frame())[0].columns

@@ -298,10 +298,11 @@ def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: 
     return _layout(fig, title=title, x=axis, height=140 + 34 * max(len(rows), 2))
 
 
-def survival_chart(curve: pl.DataFrame, *, title: str, time: str = "time", survival: str = "survival") -> go.Figure:
+def survival_chart(curve: pl.DataFrame, *, title: str, time: str = "time", survival: str = "survival",
+                   empty: str = "No grievances for this selection.") -> go.Figure:
     """Kaplan-Meier step curves: share of grievances still open by days since raised."""
     if curve.height == 0:
-        return empty_figure(title, "No grievances for this selection.")
+        return empty_figure(title, empty)
     fig = go.Figure()
     for i, g in enumerate(dict.fromkeys(curve["group"].to_list())):
         part = curve.filter(pl.col("group") == g).sort(time)

@@ -204,3 +204,9 @@ def test_display_frame_keeps_the_characteristic_when_rows_differ_by_it():
     shown, _ = charts.display_frame(t)
     assert shown.columns[0] == "Characteristic" and shown["Characteristic"].to_list() == ["sex", "religion"]
     assert "Characteristic" not in charts.display_frame(frame())[0].columns
+
+
+def test_survival_chart_says_why_it_is_empty():
+    empty = pl.DataFrame(schema={"group": pl.String, "time": pl.Float64, "survival": pl.Float64})
+    assert "No grievances" in charts.survival_chart(empty, title="t").layout.annotations[0].text
+    assert charts.survival_chart(empty, title="t", empty="hidden").layout.annotations[0].text == "hidden"

@@ -330,7 +330,7 @@ def funnel_chart(frame: pl.DataFrame, *, title: str, size: str = "size", rate: s
                                  legendgroup=level, showlegend=c.startswith("upper_"), hoverinfo="skip"))
     if "overall_rate" in data.columns and data.height:
         fig.add_hline(y=data["overall_rate"][0] * scale, line={"color": theme.FORCE, "width": 1},
-                      annotation_text="force", annotation_position="right")
+                      annotation_text="force", annotation_position="top right")
     flags = data["flag"].to_list() if "flag" in data.columns else ["within"] * data.height
     colour = {"alarm": theme.HIGHER_SIGNIFICANT, "alert": theme.ORANGE, "low alarm": theme.LOWER_SIGNIFICANT,
               "low alert": theme.SKY}
@@ -378,7 +378,7 @@ def line_chart(frame: pl.DataFrame, *, x: str, ys: dict[str, str], title: str, a
         fig.add_trace(go.Scatter(x=frame[x].to_list() + frame[x].to_list()[::-1],
                                  y=[v * scale if v is not None else None for v in frame[band[1]].to_list()]
                                  + [v * scale if v is not None else None for v in frame[band[0]].to_list()[::-1]],
-                                 fill="toself", fillcolor="rgba(0,114,178,0.15)", line={"width": 0},
+                                 mode="lines", fill="toself", fillcolor="rgba(0,114,178,0.15)", line={"width": 0},
                                  name="Interval", hoverinfo="skip"))
     for i, (col, name) in enumerate(ys.items()):
         if col not in frame.columns:
@@ -411,7 +411,7 @@ def progress_chart(frame: pl.DataFrame, *, title: str, label: str, key: str) -> 
             hovertemplate="%{y}: %{x}% complete (" + theme.RAG_LABEL[rag] + ")<extra></extra>"))
     order = [f"{r[key]}. {_short(r[label])}" for r in rows]
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(order)), type="category")
-    fig.update_xaxes(range=[0, 100])
+    fig.update_xaxes(range=[0, 101], tickvals=[0, 20, 40, 60, 80, 100])
     return _layout(fig, title=title, x="% complete", height=140 + 26 * len(rows))
 
 
@@ -472,6 +472,7 @@ def heatmap(frame: pl.DataFrame, *, x: str, y: str, z: str, title: str, axis: st
     fig = go.Figure(go.Heatmap(z=wide.select(xs).rows(), x=xs, y=wide[y].to_list(),
                                colorscale=[[0, "#F7FBFF"], [1, theme.BLUE]], colorbar={"title": axis},
                                hovertemplate="%{y} · %{x}: %{z}<extra></extra>", hoverongaps=False))
+    fig.update_yaxes(autorange="reversed")  # rows read top-down in the order of the table
     return _layout(fig, title=title, height=160 + 18 * wide.height)
 
 

@@ -210,3 +210,21 @@ def test_survival_chart_says_why_it_is_empty():
     empty = pl.DataFrame(schema={"group": pl.String, "time": pl.Float64, "survival": pl.Float64})
     assert "No grievances" in charts.survival_chart(empty, title="t").layout.annotations[0].text
     assert charts.survival_chart(empty, title="t", empty="hidden").layout.annotations[0].text == "hidden"
+
+
+def test_progress_heatmap_projection_and_funnel_read_cleanly():
+    """Seen at mps: the 100% tick missing, the SPOC heatmap's areas bottom-up (West Area first),
+    markers on the projection band's corners, the funnel's 'force' label cut at the right edge."""
+    t = pl.DataFrame({"commitment_id": [1], "commitment": ["A"], "rag_status": ["C"], "percent_complete": [100]})
+    xaxis = charts.progress_chart(t, title="t", label="commitment", key="commitment_id").layout.xaxis
+    assert 100 in list(xaxis.tickvals) and xaxis.range[1] > 100
+    grid = pl.DataFrame({"area": ["B", "A"], "month": ["2026-01", "2026-01"], "n": [1, 2]})
+    heat = charts.heatmap(grid, x="month", y="area", z="n", title="t", axis="n")
+    assert list(heat.data[0].y) == ["A", "B"] and heat.layout.yaxis.autorange == "reversed"
+    proj = pl.DataFrame({"date": [1, 2], "share": [0.1, 0.2], "low": [0.05, 0.1], "high": [0.2, 0.3]})
+    band = charts.line_chart(proj, x="date", ys={"share": "Share"}, title="t", axis="%", band=("low", "high")).data[0]
+    assert band.name == "Interval" and band.mode == "lines"
+    funnel = pl.DataFrame({"group": ["A", "B"], "exposure": [10.0, 20.0], "rate": [0.1, 0.2], "overall_rate": [0.15, 0.15]})
+    fig = charts.funnel_chart(funnel, title="t", size="exposure")
+    force = [a for a in fig.layout.annotations if a.text == "force"]
+    assert force and force[0].xanchor == "right"  # inside the plot, not past its right edge

@@ -64,7 +64,8 @@ def say(lines: list[str] | str | None) -> None:
         return
     if isinstance(lines, str):
         lines = [lines]
-    st.markdown("\n".join(f"- {line}" for line in lines))
+    # A headline is also one of the group sentences below it: say it once, first.
+    st.markdown("\n".join(f"- {line}" for line in dict.fromkeys(lines)))
 
 
 def numbers(frame: pl.DataFrame, *, key: str, per_1000: bool = False, expanded: bool = False,

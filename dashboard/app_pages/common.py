@@ -75,6 +75,9 @@ def numbers(frame: pl.DataFrame, *, key: str, per_1000: bool = False, expanded: 
     config = {}
     for col, fmt in formats.items():
         config[col] = st.column_config.NumberColumn(col, format=fmt)
+    for col, dtype in shown.schema.items():
+        if dtype == pl.Date:  # else shown with a midnight time, "2026-10-13 00:00:00"
+            config[col] = st.column_config.DateColumn(col, format="D MMM YYYY")
     with st.expander(label, expanded=expanded):
         st.dataframe(shown, hide_index=True, column_config=config, key=f"table-{key}", width="stretch",
                      placeholder="–")

@@ -231,3 +231,15 @@ def test_a_headline_that_is_also_a_group_sentence_is_said_once():
     at = AppTest.from_function(_say_headline_and_sentences, default_timeout=60).run()
     lines = at.markdown[0].value.splitlines()
     assert len(lines) == 3 and lines[0].startswith("- Black") and len(set(lines)) == 3
+
+
+def test_dates_in_number_tables_are_shown_as_dates(app_env):
+    """board_date is a date: shown without the midnight time it got on the way to the browser."""
+    import json
+
+    at = app_env("board")
+    at.run()
+    run_page(at, "stride")
+    configs = [json.loads(d.proto.columns or "{}") for d in at.dataframe]
+    dated = [c["Board date"] for c in configs if "Board date" in c]
+    assert dated and all(c["type_config"] == {"type": "date", "format": "D MMM YYYY"} for c in dated)

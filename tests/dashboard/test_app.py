@@ -243,3 +243,13 @@ def test_dates_in_number_tables_are_shown_as_dates(app_env):
     configs = [json.loads(d.proto.columns or "{}") for d in at.dataframe]
     dated = [c["Board date"] for c in configs if "Board date" in c]
     assert dated and all(c["type_config"] == {"type": "date", "format": "D MMM YYYY"} for c in dated)
+
+
+def test_spoc_month_table_lists_business_areas_in_order(app_env):
+    at = app_env("analyst")
+    at.run()
+    run_page(at, "spoc")
+    assert_clean(at, "spoc")
+    wide = next(f for f in shown_frames(at) if "Business area" in f.columns)
+    areas = wide["Business area"].tolist()
+    assert len(areas) > 5 and areas == sorted(areas)

@@ -118,6 +118,9 @@ def _log_axis(update_axis, values: Iterable[float | None], threshold: float | No
                 minor={"showgrid": False})
 
 
+NOTHING = "Nothing to show for this selection."
+
+
 def empty_figure(title: str, message: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
@@ -136,6 +139,8 @@ def ratio_chart(frame: pl.DataFrame, *, title: str, axis: str = "Ratio to refere
     after adjustment; a line at 1 (parity) and optionally at a threshold (0.8, four-fifths)."""
     if stage is not None and "stage" in frame.columns:
         frame = frame.filter(pl.col("stage") == stage)
+    if frame.height == 0:  # an empty axis (a lone line at 1, bare gridlines) reads as broken
+        return empty_figure(title, NOTHING)
     shown, hidden = _shown(frame)
     fig = go.Figure()
     by_colour: dict[str, list[dict]] = {}
@@ -179,6 +184,8 @@ def rate_chart(frame: pl.DataFrame, *, title: str, axis: str, per_1000: bool = F
     """Each group's rate with its interval as bars (percent, or per 1,000 person-years)."""
     if stage is not None and "stage" in frame.columns:
         frame = frame.filter(pl.col("stage") == stage)
+    if frame.height == 0:  # an empty axis (a lone line at 1, bare gridlines) reads as broken
+        return empty_figure(title, NOTHING)
     shown, hidden = _shown(frame)
     shown = [r for r in shown if r.get("rate") is not None]
     scale = 1000 if per_1000 else 100
@@ -209,6 +216,8 @@ def rate_chart(frame: pl.DataFrame, *, title: str, axis: str, per_1000: bool = F
 def stage_chart(frame: pl.DataFrame, *, title: str, axis: str, threshold: float | None = None,
                 stages: Sequence[str] | None = None) -> go.Figure:
     """Ratio to the reference at each stage (decision point or funnel stage), a line per group."""
+    if frame.height == 0:  # an empty axis (a lone line at 1, bare gridlines) reads as broken
+        return empty_figure(title, NOTHING)
     shown, hidden = _shown(frame)
     shown = [r for r in shown if r.get("ratio") is not None and not r.get("is_reference")]
     order = list(stages) if stages else list(dict.fromkeys(r["stage"] for r in frame.iter_rows(named=True)))
@@ -271,7 +280,7 @@ def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: 
     if "is_total" in frame.columns:
         frame = frame.filter(~pl.col("is_total").fill_null(False))
     if frame.height == 0:
-        return empty_figure(title, "Nothing to show for this selection.")
+        return empty_figure(title, NOTHING)
     visible = frame.filter(pl.col(value).is_not_null())
     if "is_suppressed" in frame.columns:
         visible = visible.filter(~pl.col("is_suppressed").fill_null(False))

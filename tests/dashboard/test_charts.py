@@ -228,3 +228,13 @@ def test_progress_heatmap_projection_and_funnel_read_cleanly():
     fig = charts.funnel_chart(funnel, title="t", size="exposure")
     force = [a for a in fig.layout.annotations if a.text == "force"]
     assert force and force[0].xanchor == "right"  # inside the plot, not past its right edge
+
+
+def test_an_empty_selection_says_so_instead_of_drawing_bare_axes():
+    """At mps a staff association choosing PCSOs in one business area by ethnicity (18+1) got a
+    forest plot that was a lone line at 1 and bar charts of bare gridlines."""
+    empty = frame().clear()
+    for fig in (charts.ratio_chart(empty, title="t"), charts.rate_chart(empty, title="t", axis="%"),
+                charts.stage_chart(empty, title="t", axis="RRI"), charts.trend_chart(empty, title="t", axis="RR")):
+        assert [a.text for a in fig.layout.annotations] == [charts.NOTHING]
+        assert not fig.data

@@ -296,6 +296,8 @@ def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: 
                              hovertemplate=f"%{{y}} · {cat}: %{{x}}<extra></extra>"))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(rows)), type="category")
+    totals = visible.group_by(row).agg(pl.col(value).sum())[value].to_list()
+    _count_axis(fig.update_xaxes, totals)
     # A group with nothing to draw but hidden cells stays on the axis, labelled.
     drawn = set(visible.filter(pl.col(value) > 0)[row].to_list())
     hidden_rows = set(frame.join(visible, on=[row, col], how="anti")[row].to_list())
@@ -453,10 +455,19 @@ def bar_chart(frame: pl.DataFrame, *, x: str, y: str, title: str, axis: str, col
     bar.update(marker_color=colour, hovertemplate="%{y}: %{x}<extra></extra>" if horizontal else
                "%{x}: %{y}<extra></extra>")
     fig = go.Figure(bar)
+    if not percent:
+        _count_axis(fig.update_xaxes if horizontal else fig.update_yaxes, values)
     if horizontal:
         fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)), type="category")
         return _layout(fig, title=title, x=axis, height=140 + 26 * len(labels))
     return _layout(fig, title=title, y=axis, height=380)
+
+
+def _count_axis(update_axis, values: Iterable[float | None]) -> None:
+    """Counts take whole-number ticks: with a largest value of 1 plotly ticked 0, 0.2, 0.4, ..."""
+    values = [v for v in values if v is not None]
+    if values and all(float(v).is_integer() for v in values) and max(values) <= 10:
+        update_axis(tick0=0, dtick=1, rangemode="tozero")
 
 
 def stacked_bar(frame: pl.DataFrame, *, x: str, parts: dict[str, str], title: str, axis: str) -> go.Figure:

@@ -238,3 +238,15 @@ def test_an_empty_selection_says_so_instead_of_drawing_bare_axes():
                 charts.stage_chart(empty, title="t", axis="RRI"), charts.trend_chart(empty, title="t", axis="RR")):
         assert [a.text for a in fig.layout.annotations] == [charts.NOTHING]
         assert not fig.data
+
+
+def test_small_counts_get_whole_number_ticks():
+    """The SPOC page's open-grievances bars for one area (1 open) were ticked 0, 0.2, ... 1."""
+    one = pl.DataFrame({"area": ["Central South"], "n": [1]})
+    assert charts.bar_chart(one, x="area", y="n", title="t", axis="Open").layout.xaxis.dtick == 1
+    many = pl.DataFrame({"area": ["A", "B"], "n": [3, 240]})
+    assert charts.bar_chart(many, x="area", y="n", title="t", axis="Open").layout.xaxis.dtick is None
+    share = pl.DataFrame({"area": ["A"], "n": [0.4]})
+    assert charts.bar_chart(share, x="area", y="n", title="t", axis="%", percent=True).layout.xaxis.dtick is None
+    cells = pl.DataFrame({"group": ["A", "A"], "category": ["x", "y"], "n": [1, 2]})
+    assert charts.crosstab_chart(cells, title="t").layout.xaxis.dtick == 1

@@ -69,7 +69,11 @@ NOTE_CHARS = 100  # a plotly annotation does not wrap: longer notes point to the
 
 
 def _note_text(text: str) -> str:
-    return text if len(text) <= NOTE_CHARS else text[: NOTE_CHARS - 20].rsplit(" ", 1)[0] + " … (see the table)"
+    if len(text) <= NOTE_CHARS:
+        return text
+    head = text[: NOTE_CHARS - 20]
+    cut = head.rsplit("; ", 1)[0] if "; " in head else head.rsplit(" ", 1)[0]  # whole parts where it can
+    return cut + " … (see the table)"
 
 
 def _too_few_note(fig: go.Figure, hidden: Sequence[dict], *, key: str = "group") -> None:
@@ -256,7 +260,8 @@ def stage_chart(frame: pl.DataFrame, *, title: str, axis: str, threshold: float 
         by_stage = {s: [str(r["group"]) for r in hidden if r["stage"] == s] for s in order}
         parts = [f"{s} (every group)" if s in empty else f"{s}: {', '.join(dict.fromkeys(g))}"
                  for s, g in by_stage.items() if g]
-        _note(fig, f"{TOO_FEW}: " + "; ".join(parts))
+        _note(fig, f"{TOO_FEW}: every group at every stage" if set(empty) == set(order)
+              else f"{TOO_FEW}: " + "; ".join(parts))
     fig.add_annotation(text="larger diamond = significant after adjustment", xref="paper", yref="paper", x=1, y=1.0,
                        xanchor="right", yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555555"})
     return _layout(fig, title=title, y=f"{axis} (log scale)", height=420)

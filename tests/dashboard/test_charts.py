@@ -250,3 +250,12 @@ def test_small_counts_get_whole_number_ticks():
     assert charts.bar_chart(share, x="area", y="n", title="t", axis="%", percent=True).layout.xaxis.dtick is None
     cells = pl.DataFrame({"group": ["A", "A"], "category": ["x", "y"], "n": [1, 2]})
     assert charts.crosstab_chart(cells, title="t").layout.xaxis.dtick == 1
+
+
+def test_long_hidden_notes_are_cut_between_parts_and_point_to_the_table():
+    everything = _stage_rows(hidden_at_sanction=True).with_columns(
+        ratio=None, ratio_ci_low=None, ratio_ci_high=None, is_suppressed=True, note=pl.lit("too few to report"))
+    fig = charts.stage_chart(everything, title="t", axis="RRI")
+    assert "too few to report: every group at every stage" in [a.text for a in fig.layout.annotations]
+    text = charts._note_text("too few to report: " + "; ".join(f"Stage {i}: Mixed, Other" for i in range(9)))
+    assert len(text) <= charts.NOTE_CHARS and text.endswith("Stage 1: Mixed, Other … (see the table)")

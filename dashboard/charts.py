@@ -296,8 +296,10 @@ def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: 
         # More categories than colours (13 grievance categories): the colours repeat with a hatching.
         colour, pattern = theme.SEQUENCE[i % len(theme.SEQUENCE)], PATTERNS[(i // len(theme.SEQUENCE)) % len(PATTERNS)]
         fig.add_trace(go.Bar(y=part[row].to_list(), x=part[value].to_list(), name=str(cat), orientation="h",
+                             # overlay: the hatching on the colour. Without it Streamlit's plotly.js
+                             # draws white hatching on nothing, an invisible bar.
                              marker={"color": colour, "pattern": {"shape": pattern, "fgcolor": "white",
-                                                                   "solidity": 0.35}},
+                                                                   "fillmode": "overlay", "solidity": 0.35}},
                              hovertemplate=f"%{{y}} · {cat}: %{{x}}<extra></extra>"))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(rows)), type="category")

@@ -195,6 +195,8 @@ def test_crosstab_chart_tells_every_category_apart_beyond_the_palette():
     fig = charts.crosstab_chart(t, title="t")
     looks = [(tr.marker.color, tr.marker.pattern.shape) for tr in fig.data]
     assert len(set(looks)) == 13
+    # White hatching drawn over the bar's colour; in 'replace' mode Streamlit showed nothing at all.
+    assert {tr.marker.pattern.fillmode for tr in fig.data} == {"overlay"}
 
 
 def test_display_frame_keeps_the_characteristic_when_rows_differ_by_it():

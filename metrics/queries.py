@@ -15,7 +15,6 @@ import polars as pl
 from metrics.config import CHARACTERISTICS
 from metrics.warehouse import Warehouse
 
-
 # Person-time with every characteristic: the time-varying columns of fct_person_months joined to the
 # fixed ones in dim_person (kept apart so the 6M-row mart stays narrow and quick to build).
 PERSON_MONTHS = """(select pm.*, d.* exclude (person_id, worker_type_code, worker_type)
@@ -99,6 +98,43 @@ def rate_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str) -> pl.D
         exposure.join(events, on="group", how="full", coalesce=True)
         .with_columns(pl.col("events").fill_null(0).cast(pl.Int64), pl.col("exposure").fill_null(0.0))
         .sort("group")
+    )
+
+
+# Characteristics that can change from month to month, so live in fct_person_months itself;
+# the rest are fixed per person and come from dim_person (see PERSON_MONTHS).
+TIME_VARYING = frozenset({"worker_type", "rank_grade", "age_band", "service_band"})
+
+
+def area_rate_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str) -> pl.DataFrame:
+    """business_area_code, group, events, exposure for every business area and group, in one
+    query: the input of a rate per person-year table with a part per business area.
+
+    For a characteristic fixed per person, person-time is summed per person and area before
+    dim_person is joined, so the join sees one row per person and area rather than one per
+    person-month (about 30 times fewer at the mps profile). Days are summed as integers, so the
+    exposure is exact and equal to exposure_by_group's.
+    """
+    col = characteristic_column(f.characteristic)
+    where_exposure, params_exposure = _where(f, "month_start")
+    where_events, params_events = _where(f, month_col)
+    if col in TIME_VARYING:
+        exposure = f"""select business_area_code, {col} as "group", sum(exposure_days) as exposure_days
+                       from fct_person_months where {where_exposure} group by all"""
+    else:
+        exposure = f"""select t.business_area_code, d.{col} as "group", sum(t.exposure_days) as exposure_days
+                       from (select person_id, business_area_code, sum(exposure_days) as exposure_days
+                             from fct_person_months where {where_exposure} group by all) as t
+                       inner join dim_person as d using (person_id) group by all"""
+    return wh.query(
+        f"""with exposure as ({exposure}),
+            events as (select business_area_code, {col} as "group", count(*) as events
+                       from {table} where {where_events} group by all)
+            select business_area_code, "group", coalesce(events, 0)::bigint as events,
+                   (coalesce(exposure_days, 0) / 365.25)::double as exposure
+            from exposure full join events using (business_area_code, "group")
+            order by business_area_code, "group" """,
+        params_exposure + params_events,
     )
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from metrics.config import DEFAULTS
 from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues, binomtest_pvalues, two_by_two_test
@@ -39,6 +38,10 @@ def wilson_interval(events: int, n: int, alpha: float = DEFAULTS.alpha) -> tuple
     """
     if n <= 0:
         return None, None
+    # imported here: statsmodels brings pandas with it (0.7 s), which tables of rates per
+    # person-year never need, and `eqdash table` starts a fresh process each time
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(events, n, alpha=alpha, method="wilson")
     return float(low), float(high)
 

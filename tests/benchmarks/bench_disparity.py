@@ -370,6 +370,7 @@ def main() -> None:
               f"to Parquet in {time.perf_counter() - started:.1f} s (not timed)", flush=True)
         runs: dict[str, list[dict]] = {name: [] for name in opts.only}
         for round_ in range(opts.warmup + opts.runs):
+            timed = {}
             for name in opts.only:
                 if name == "fairlearn" and (round_ < opts.warmup or round_ - opts.warmup >= opts.fairlearn_runs):
                     continue  # minutes a run, and CPU-bound: no warm-up, and --fairlearn-runs at most
@@ -377,11 +378,11 @@ def main() -> None:
                 args = [pythons[name], str(Path(__file__).resolve()), "--peer", name, "--db", str(opts.db),
                         "--parquet", str(tmp), "--result", str(result), *filters]
                 m = measure_once(args, env if name == "product" else peer_env)
+                timed[name] = m["wall"]
                 if round_ >= opts.warmup:
                     runs[name].append(m)
-            label = "warm-up" if round_ < opts.warmup else f"run {round_ - opts.warmup + 1}/{opts.runs}"
-            print(f"  {label}: " + ", ".join(f"{n} {runs[n][-1]['wall']:.2f} s" for n in opts.only
-                                              if runs[n] and round_ >= opts.warmup), flush=True)
+            label = "warm-up (not counted)" if round_ < opts.warmup else f"run {round_ - opts.warmup + 1}/{opts.runs}"
+            print(f"  {label}: " + ", ".join(f"{n} {w:.2f} s" for n, w in timed.items()), flush=True)
         tables = {name: pl.read_parquet(tmp / f"{name}.parquet") for name in opts.only}
 
     product = tables.get("product")
@@ -393,7 +394,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"\n{opts.db.name}: {rows['person_months']:,} person-months, {rows['referrals']:,} referrals exported, "
           f"{product.height if product is not None else '?'} (area, group) rows; filters: "
-          f"{' '.join(filters) or 'none'}; {opts.runs} runs each (median; fairlearn {opts.fairlearn_runs}), {cores} cores, load {load:.1f}")
+          f"{' '.join(filters) or 'none'}; {opts.runs} runs each (median{f'; fairlearn {opts.fairlearn_runs}' if 'fairlearn' in summary else ''}), {cores} cores, load {load:.1f}")
     print(f"product: {versions(PY, ('duckdb', 'polars', 'scipy'), env)}; "
           f"peers: {versions(pythons.get('fairlearn', PY), ('pandas', 'scipy') + (('fairlearn',) if 'fairlearn' in pythons else ()), peer_env)}\n")
     print("| implementation | median s (process) | median s (compute) | peak MiB | time ratio to product "

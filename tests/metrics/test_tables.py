@@ -220,8 +220,10 @@ def test_area_disparity_matches_scipy_for_one_area(wh):
     assert family["method"].str.ends_with("; Holm across all business areas").all()
 
 
-def test_area_disparity_respects_period_and_worker_type(wh):
-    f = LAST_YEAR.with_(worker_type="Police officer")
+@pytest.mark.parametrize("characteristic", ["ethnicity_group", "sex", "rank_grade", "age_band"])
+def test_area_disparity_respects_period_and_worker_type(wh, characteristic):
+    # fixed characteristics come from dim_person, time-varying ones (rank, age) from the person-month
+    f = LAST_YEAR.with_(worker_type="Police officer", characteristic=characteristic)
     table = get_table(wh, AREA_TABLE, f)
     referrals = wh.query("""select count(*) from fct_misconduct_referrals
                             where referral_month between ? and ? and worker_type = ?""",
@@ -234,6 +236,7 @@ def test_area_disparity_respects_period_and_worker_type(wh):
     assert joined.height == force.height == by_group.height
     assert joined["events"].to_list() == joined["events_areas"].to_list()
     assert joined["exposure"].to_numpy() == pytest.approx(joined["exposure_areas"].to_numpy(), rel=1e-12)
+    assert (table["characteristic"] == characteristic).all()
     one = get_table(wh, AREA_TABLE, f.with_(area=table["business_area_code"][0]))
     assert one["business_area_code"].unique().to_list() == [table["business_area_code"][0]]
 

@@ -133,6 +133,26 @@ def rate_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str) -> pl.D
     )
 
 
+def area_rate_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str) -> pl.DataFrame:
+    """business_area_code, group, events, exposure for every business area and group, in one
+    query: the input of a rate per person-year table with a part per business area. Days are
+    summed as integers, so the exposure is exact and equal to exposure_by_group's."""
+    col = characteristic_column(f.characteristic)
+    sub, where_exposure, params_exposure = person_time(f)
+    where_events, params_events = _where(f, month_col)
+    return wh.query(
+        f"""with exposure as (select business_area_code, {col} as "group", sum(exposure_days) as exposure_days
+                              from {sub} where {where_exposure} group by all),
+            events as (select business_area_code, {col} as "group", count(*) as events
+                       from {table} where {where_events} group by all)
+            select business_area_code, "group", coalesce(events, 0)::bigint as events,
+                   (coalesce(exposure_days, 0) / 365.25)::double as exposure
+            from exposure full join events using (business_area_code, "group")
+            order by business_area_code, "group" """,
+        params_exposure + params_events,
+    )
+
+
 def proportion_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str, denominator: str, numerator: str
                      ) -> pl.DataFrame:
     """group, n, events: rows meeting `denominator`, and of those the ones meeting `numerator`."""

@@ -109,12 +109,12 @@ def reference_group(characteristic: str) -> str:
     return CHARACTERISTICS[q.characteristic_column(characteristic)].reference_group
 
 
-def adjust_across_table(frame: pl.DataFrame, s: Settings) -> pl.DataFrame:
+def adjust_across_table(frame: pl.DataFrame, s: Settings, across: str = "stages") -> pl.DataFrame:
     """Re-adjust p-values across every comparison in a multi-stage table (one family).
 
     Adjusting within each stage lets the chance of a false flag somewhere in a six-stage funnel
     reach ~26%; the question a reader asks of the table ("is there adverse impact anywhere?") is
-    one family, so the adjustment spans the whole table.
+    one family, so the adjustment spans the whole table. `across` names the parts in `method`.
     """
     from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues
 
@@ -127,7 +127,7 @@ def adjust_across_table(frame: pl.DataFrame, s: Settings) -> pl.DataFrame:
     return frame.with_columns(
         pl.Series("p_adjusted", adjusted, dtype=pl.Float64),
         pl.Series("is_significant", [a is not None and a < s.alpha for a in adjusted], dtype=pl.Boolean),
-        pl.when(in_family).then(pl.col("method").str.replace(f"; {label}", "", literal=True) + f"; {label} across all stages")
+        pl.when(in_family).then(pl.col("method").str.replace(f"; {label}", "", literal=True) + f"; {label} across all {across}")
         .otherwise(pl.col("method")).alias("method"),
     )
 
@@ -326,6 +326,22 @@ def misconduct_adjusted(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
              .filter(pl.col("exposure") > 0)
              .sort(["group", *covariates]))
     return poisson_irr(cells, covariates=covariates, **_common(f, s))
+
+
+@table("misconduct_area_disparity", "Misconduct referrals by business area and group",
+       "For every business area, referrals per 1,000 person-years by group with exact Poisson "
+       "intervals, the rate ratio to the area's reference group with its interval and the exact "
+       "conditional test; p-values adjusted across every comparison in the table.")
+def misconduct_area_disparity(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    from metrics.rates import exposure_rate_table
+
+    # One query for every (area, group) cell; then each area is its own comparison (its own
+    # reference row), computed on arrays. The adjustment family is the whole table, as for the
+    # stage tables: a reader scans every area for "is there disparity anywhere?", and with ~40
+    # areas x 4 groups a per-area family would flag about 8 comparisons by chance alone.
+    cells = q.area_rate_cells(wh, f, table="fct_misconduct_referrals", month_col="referral_month")
+    table = exposure_rate_table(cells, by="business_area_code", **_common(f, s))
+    return adjust_across_table(table, s, across="business areas")
 
 
 MISCONDUCT_STAGES = ("Referred", "Investigated", "Meeting or hearing", "Sanction")

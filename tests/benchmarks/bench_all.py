@@ -59,6 +59,7 @@ WRAPPER = (
 )
 
 AS_OF = "2026-11-01"
+PEER_PERIOD = ("2025-04", "2026-03")  # FY2025/26, the last complete financial year of the samples
 SEED = 2016
 
 
@@ -113,7 +114,10 @@ def bench_profile(profile: str, runs: int, tmp: Path, *, spoc: bool, peers: bool
         res["spoc"] = {**json.loads(e["last"]), "wall_s": e["wall"]}
     if peers and (HERE / "bench_disparity.py").exists():
         print(f"[{profile}] peers", file=sys.stderr, flush=True)
-        d = step([PY, str(HERE / "bench_disparity.py"), "--db", str(db), "--runs", str(runs), "--json"])
+        # The latest complete financial year (the annual report's question), all three peers;
+        # fairlearn once: it takes minutes a run at national (the full period would need ~20 GB).
+        d = step([PY, str(HERE / "bench_disparity.py"), "--db", str(db), "--runs", str(runs), "--fairlearn-runs", "1",
+                  "--from", PEER_PERIOD[0], "--to", PEER_PERIOD[1], "--json"])
         res["peers"] = json.loads(d["last"])
     return res
 
@@ -177,10 +181,11 @@ def markdown(results: list[dict], runs: int) -> str:
             for r in results:
                 impl = next((i for i in r.get("peers", {}).get("implementations", []) if i["name"] == name), None)
                 cells.append("not run" if impl is None else
-                             f"{_s(impl['median_s'])} s, {impl['peak_mib']:,.0f} MiB, {impl['ratio']:.1f}x the product; "
-                             f"numbers agree: {impl['agree']}")
-            row(f"disparity table: {name}", cells,
-                "product >= 10x faster than fairlearn, faster than pandas at national")
+                             f"{_s(impl['median_s'])} s ({_s(impl['compute_s'])} s after imports), "
+                             f"{impl['peak_mib']:,.0f} MiB; {impl['ratio']:.1f}x / {impl['compute_ratio']:.1f}x "
+                             f"the product; numbers agree: {impl['agree']}")
+            row(f"disparity table FY2025/26: {name}", cells,
+                "product >= 10x faster than fairlearn, faster than pandas at national" if name != "product" else "")
     return "\n".join(lines)
 
 

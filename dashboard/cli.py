@@ -178,9 +178,25 @@ def serve(
         fail(f"unknown role '{role}': choose one of {', '.join(ROLES)}")
     if not db.exists():
         ensure_sample_warehouse(db)
+    elif (stale := outdated(db)) is not None:
+        if db.resolve() != config.DEFAULT_WAREHOUSE.resolve():
+            fail(stale)
+        err.print("The sample warehouse was built by another version of eqdash: rebuilding it.")
+        ensure_sample_warehouse(db)
     from dashboard.serve import run
 
     raise typer.Exit(run(db=db, role=role, port=port, address=address))
+
+
+def outdated(db: Path) -> str | None:
+    """Why the warehouse at db cannot be served by this version of eqdash, or None if it can."""
+    from metrics.warehouse import Warehouse, WarehouseOutdated
+
+    try:
+        Warehouse(db).close()
+    except WarehouseOutdated as e:
+        return str(e)
+    return None
 
 
 def ensure_sample_warehouse(db: Path) -> None:
@@ -229,10 +245,12 @@ def export(
 
 @contextmanager
 def open_warehouse(db: Path):
-    from metrics.warehouse import Warehouse
+    from metrics.warehouse import Warehouse, WarehouseOutdated
 
     try:
         wh = Warehouse(db)
+    except WarehouseOutdated as e:
+        fail(str(e))
     except FileNotFoundError:
         fail(f"no warehouse at {db}. Build it first: eqdash build --data DIR --db {db}")
     with wh:

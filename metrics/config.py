@@ -45,7 +45,7 @@ class Characteristic:
     not_stated: str | None = "Not stated"
 
 
-# Column names are the mart columns (see sql/marts/fct_person_months.sql). Reference groups are
+# Column names are the mart columns (see sql/marts/fct_person_time.sql). Reference groups are
 # the defaults DOMAIN.md names; every metric function takes reference_group as an argument.
 CHARACTERISTICS: dict[str, Characteristic] = {
     c.column: c

@@ -8,17 +8,20 @@ checked against config.CHARACTERISTICS first, so no user text is ever formatted 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
 from metrics.config import CHARACTERISTICS
 from metrics.warehouse import Warehouse
 
-# Person-time with every characteristic: the time-varying columns of fct_person_months joined to the
-# fixed ones in dim_person (kept apart so the 6M-row mart stays narrow and quick to build).
-PERSON_MONTHS = """(select pm.*, d.* exclude (person_id, worker_type_code, worker_type)
-    from fct_person_months as pm inner join dim_person as d using (person_id))"""
+# Person-time with every characteristic: the time-varying columns of fct_person_time joined to the
+# fixed ones in dim_person (kept apart so the mart stays narrow and quick to build). One row per
+# stretch of a posting; for exposure over a period use person_time(), which clips each stretch.
+PERSON_TIME = """(select pt.*, d.* exclude (person_id, worker_type_code, worker_type)
+    from fct_person_time as pt inner join dim_person as d using (person_id))"""
+
+EARLIEST, LATEST = date(1900, 1, 1), date(9999, 12, 31)
 
 
 class FilterError(ValueError):
@@ -72,13 +75,36 @@ def _where(f: Filters, month_col: str, *, area_col: str | None = "business_area_
     return " and ".join(clauses), params
 
 
+def last_day(month_start: date) -> date:
+    return add_months(month_start, 1) - timedelta(days=1)
+
+
+def person_time(f: Filters, *, area_col: str | None = "business_area_code",
+                worker_col: str | None = "worker_type") -> tuple[str, str, list]:
+    """Person-time in the filter's months, area and worker type: (subquery, where, params).
+
+    The subquery has a row per stretch of a posting that overlaps the period, every characteristic,
+    and exposure_days clipped to the period; `where` applies the area and worker-type filters.
+    Use as f"select ... from {sub} where {where} ..." with params in that order.
+    """
+    lo = f.start or EARLIEST
+    hi = last_day(f.end) if f.end else LATEST
+    sub = """(select pt.* exclude (exposure_days), d.* exclude (person_id, worker_type_code, worker_type),
+                     date_diff('day', greatest(pt.from_date, ?::date), least(pt.to_date, ?::date)) + 1
+                         as exposure_days
+              from fct_person_time as pt inner join dim_person as d using (person_id)
+              where pt.from_date <= ?::date and pt.to_date >= ?::date)"""
+    where, params = _where(f.with_(start=None, end=None), "from_date", area_col=area_col, worker_col=worker_col)
+    return sub, where, [lo, hi, hi, lo, *params]
+
+
 def exposure_by_group(wh: Warehouse, f: Filters) -> pl.DataFrame:
     """Person-years in post per group of the chosen characteristic (exposure for rates)."""
     col = characteristic_column(f.characteristic)
-    where, params = _where(f, "month_start")
+    sub, where, params = person_time(f)
     return wh.query(
         f"""select {col} as "group", (sum(exposure_days) / 365.25)::double as exposure
-            from {PERSON_MONTHS} where {where} group by all order by all""",
+            from {sub} where {where} group by all order by all""",
         params,
     )
 
@@ -104,6 +130,26 @@ def rate_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str) -> pl.D
         exposure.join(events, on="group", how="full", coalesce=True)
         .with_columns(pl.col("events").fill_null(0).cast(pl.Int64), pl.col("exposure").fill_null(0.0))
         .sort("group")
+    )
+
+
+def area_rate_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str) -> pl.DataFrame:
+    """business_area_code, group, events, exposure for every business area and group, in one
+    query: the input of a rate per person-year table with a part per business area. Days are
+    summed as integers, so the exposure is exact and equal to exposure_by_group's."""
+    col = characteristic_column(f.characteristic)
+    sub, where_exposure, params_exposure = person_time(f)
+    where_events, params_events = _where(f, month_col)
+    return wh.query(
+        f"""with exposure as (select business_area_code, {col} as "group", sum(exposure_days) as exposure_days
+                              from {sub} where {where_exposure} group by all),
+            events as (select business_area_code, {col} as "group", count(*) as events
+                       from {table} where {where_events} group by all)
+            select business_area_code, "group", coalesce(events, 0)::bigint as events,
+                   (coalesce(exposure_days, 0) / 365.25)::double as exposure
+            from exposure full join events using (business_area_code, "group")
+            order by business_area_code, "group" """,
+        params_exposure + params_events,
     )
 
 

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from metrics.config import DEFAULTS
-from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues, two_by_two_test
-from metrics.tidy import TOO_FEW, empty_tidy, require_columns, tidy_frame
+from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues, binomtest_pvalues, two_by_two_test
+from metrics.tidy import EXTRA_COLUMNS, TOO_FEW, empty_tidy, order_tidy, require_columns, tidy_frame
 
 NOT_STATED = "Not stated"
 PROPORTION_EXTRAS = ("reference_group", "is_reference", "is_not_stated", "note")
@@ -39,6 +38,10 @@ def wilson_interval(events: int, n: int, alpha: float = DEFAULTS.alpha) -> tuple
     """
     if n <= 0:
         return None, None
+    # imported here: statsmodels brings pandas with it (0.7 s), which tables of rates per
+    # person-year never need, and `eqdash table` starts a fresh process each time
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(events, n, alpha=alpha, method="wilson")
     return float(low), float(high)
 
@@ -50,12 +53,27 @@ def poisson_exact_interval(
 
     Exact because referral counts per group are often small; with zero events the lower limit
     is 0 and the upper is -ln(alpha/2)/exposure. No exposure -> (None, None).
+    One row of poisson_exact_intervals.
     """
     if exposure <= 0:
         return None, None
-    low = 0.0 if events == 0 else stats.chi2.ppf(alpha / 2, 2 * events) / 2
+    low, high = poisson_exact_intervals(np.array([events]), np.array([exposure]), alpha)
+    return float(low[0]), float(high[0])
+
+
+def poisson_exact_intervals(events, exposure, alpha: float = DEFAULTS.alpha) -> tuple[np.ndarray, np.ndarray]:
+    """poisson_exact_interval on arrays (the one implementation): NaN where exposure <= 0."""
+    events = np.asarray(events, dtype=float)
+    exposure = np.asarray(exposure, dtype=float)
+    low = np.where(events == 0, 0.0, stats.chi2.ppf(alpha / 2, np.maximum(2 * events, 1)) / 2)
     high = stats.chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2
-    return float(low / exposure), float(high / exposure)
+    has_exposure = exposure > 0
+    return _divide(low, exposure, has_exposure), _divide(high, exposure, has_exposure)
+
+
+def _divide(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """a / b where `where`, NaN elsewhere (no divide-by-zero warning)."""
+    return np.divide(a, b, out=np.full(np.broadcast(a, b).shape, np.nan), where=where)
 
 
 def katz_relative_rate(
@@ -92,38 +110,68 @@ def rate_ratio_interval(
     """Incidence-rate ratio with the log interval exp(log IRR +/- z sqrt(1/a + 1/b)).
 
     Zero-event rules as katz_relative_rate: group 0 events -> IRR 0, lower 0, upper after adding
-    0.5 to both counts; reference 0 events or no exposure -> null.
+    0.5 to both counts; reference 0 events or no exposure -> null. One row of rate_ratio_intervals.
     """
-    if exposure_1 <= 0:
-        return None, None, None, "group has no exposure"
-    if exposure_0 <= 0:
-        return None, None, None, "reference group has no exposure"
-    if events_0 == 0:
-        return None, None, None, "reference group has no events"
+    ratio, low, high, note = rate_ratio_intervals(*(np.array([v]) for v in (events_1, exposure_1, events_0,
+                                                                            exposure_0)), alpha)
+    return _none_if_nan(ratio[0]), _none_if_nan(low[0]), _none_if_nan(high[0]), str(note[0])
+
+
+IRR_ZERO_NOTE = "IRR 0 (no events), upper limit log interval with 0.5 added to each count"
+
+
+def rate_ratio_intervals(events_1, exposure_1, events_0, exposure_0, alpha: float = DEFAULTS.alpha
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """rate_ratio_interval on arrays (the one implementation): ratio, low, high (NaN where there
+    is no ratio) and the method note of each element."""
+    e1, x1, e0, x0 = (np.asarray(v, dtype=float) for v in (events_1, exposure_1, events_0, exposure_0))
+    note = np.select([x1 <= 0, x0 <= 0, e0 == 0, e1 == 0],
+                     ["group has no exposure", "reference group has no exposure", "reference group has no events",
+                      IRR_ZERO_NOTE], default="log IRR").astype(object)
+    comparable = (x1 > 0) & (x0 > 0) & (e0 > 0)
+    some, zero = comparable & (e1 > 0), comparable & (e1 == 0)
     z = stats.norm.ppf(1 - alpha / 2)
-    if events_1 == 0:
-        a, b = 0.5, events_0 + 0.5
-        log_irr = math.log((a / exposure_1) / (b / exposure_0))
-        return 0.0, 0.0, math.exp(log_irr + z * math.sqrt(1 / a + 1 / b)), \
-            "IRR 0 (no events), upper limit log interval with 0.5 added to each count"
-    irr = (events_1 / exposure_1) / (events_0 / exposure_0)
-    se = math.sqrt(1 / events_1 + 1 / events_0)
-    return irr, math.exp(math.log(irr) - z * se), math.exp(math.log(irr) + z * se), "log IRR"
+    ratio, low, high = (np.full(e1.shape, np.nan) for _ in range(3))
+    with np.errstate(divide="ignore", invalid="ignore"):  # the masked-out elements only
+        irr = (e1 / x1) / (e0 / x0)
+        half_width = z * np.sqrt(1 / e1 + 1 / e0)
+        ratio[some] = irr[some]
+        low[some] = np.exp(np.log(irr[some]) - half_width[some])
+        high[some] = np.exp(np.log(irr[some]) + half_width[some])
+        # no events in the group: 0.5 added to both counts for the upper limit only
+        a, b = 0.5, e0 + 0.5
+        upper = np.exp(np.log((a / x1) / (b / x0)) + z * np.sqrt(1 / a + 1 / b))
+    ratio[zero], low[zero], high[zero] = 0.0, 0.0, upper[zero]
+    return ratio, low, high, note
 
 
 def conditional_rate_test(events_1: int, exposure_1: float, events_0: int, exposure_0: float) -> tuple[float | None, str]:
     """Exact conditional test of equal rates: given a+b events, a ~ Binomial(a+b, E1/(E1+E0)).
 
     scipy.stats.binomtest, two-sided (R: poisson.test(c(a, b), c(E1, E0))). No events at all ->
-    no test.
+    no test. One row of conditional_rate_tests.
     """
-    if exposure_1 <= 0 or exposure_0 <= 0:
-        return None, "no test (no exposure)"
-    total = events_1 + events_0
-    if total == 0:
-        return None, "no test (no events)"
-    p = stats.binomtest(events_1, total, exposure_1 / (exposure_1 + exposure_0)).pvalue
-    return float(p), "exact conditional binomial test"
+    p, name = conditional_rate_tests(*(np.array([v]) for v in (events_1, exposure_1, events_0, exposure_0)))
+    return _none_if_nan(p[0]), str(name[0])
+
+
+def conditional_rate_tests(events_1, exposure_1, events_0, exposure_0) -> tuple[np.ndarray, np.ndarray]:
+    """conditional_rate_test on arrays (the one implementation): p-values (NaN where no test) and
+    the test's name for each element; the binomial tests run as one vectorised call."""
+    e1, e0 = np.asarray(events_1, dtype=np.int64), np.asarray(events_0, dtype=np.int64)
+    x1, x0 = np.asarray(exposure_1, dtype=float), np.asarray(exposure_0, dtype=float)
+    has_exposure = (x1 > 0) & (x0 > 0)
+    total = e1 + e0
+    name = np.select([~has_exposure, total == 0], ["no test (no exposure)", "no test (no events)"],
+                     default="exact conditional binomial test").astype(object)
+    p = np.full(e1.shape, np.nan)
+    tested = has_exposure & (total > 0)
+    p[tested] = binomtest_pvalues(e1[tested], total[tested], x1[tested] / (x1[tested] + x0[tested]))
+    return p, name
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if value != value else float(value)
 
 
 # --- tables ----------------------------------------------------------------------------------
@@ -136,7 +184,6 @@ class _Row:
     events: int
     rate: float | None
     ci: tuple[float | None, float | None]
-    exposure: float | None = None
 
 
 def proportion_table(
@@ -182,6 +229,7 @@ def exposure_rate_table(
     adjustment: str = DEFAULTS.adjustment,
     min_events: int = 0,
     not_stated: str | None = NOT_STATED,
+    by: str | None = None,
 ) -> pl.DataFrame:
     """Tidy table of events per person-year by group: rate + exact Poisson (Garwood) CI, rate
     ratio vs reference with log CI, and the exact conditional binomial test of equal rates
@@ -190,22 +238,86 @@ def exposure_rate_table(
     Input: group, events, exposure (person-years). n is the person-years rounded; extras carry
     the exact exposure and rate_per_1000. Groups with fewer than `min_events` events get the
     note "too few to report" (for rates the event count, not the exposure, is what is small).
+
+    by: a tidy extra column (e.g. business_area_code) splitting the input into separate tables,
+    each with its own reference row and adjustment family: the result is what calling this
+    function on each part would give, stacked in input order, with the `by` column kept. Every
+    statistic is computed on arrays, so 300 areas x 6 groups cost about what one table does.
     """
-    rows = [
-        _Row(g, int(round(x)), e, e / x if x > 0 else None, poisson_exact_interval(e, x, alpha), x)
-        for g, e, x in _validated_exposure(frame, "exposure_rate_table")
-    ]
+    if adjustment not in ADJUSTMENT_LABELS:
+        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
+    if by is not None and (by not in EXTRA_COLUMNS or by in EXPOSURE_EXTRAS):
+        raise ValueError(f"exposure_rate_table: by must be a tidy extra column such as 'business_area_code'; got {by!r}")
+    extras = EXPOSURE_EXTRAS + ((by,) if by else ())
+    frame = _validated_exposure_frame(frame, "exposure_rate_table", by)
+    if frame.height == 0:
+        return empty_tidy(extras)
+    if not_stated is not None and reference_group == not_stated:
+        raise ValueError(f"reference_group cannot be {not_stated!r}: it is never a comparison baseline")
 
-    def compare(row: _Row, ref: _Row):
-        ratio = rate_ratio_interval(row.events, row.exposure, ref.events, ref.exposure, alpha)
-        return ratio, conditional_rate_test(row.events, row.exposure, ref.events, ref.exposure)
-
-    table = _compare_groups(
-        rows, compare, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
-        adjustment=adjustment, min_n=0, not_stated=not_stated, rate_label="exact Poisson",
-        extras=EXPOSURE_EXTRAS, min_events=min_events,
+    part = pl.col(by) if by else pl.lit(0)
+    is_ref_expr = pl.col("group") == reference_group
+    cols = frame.select(
+        group=pl.col("group"), events=pl.col("events"), exposure=pl.col("exposure"),
+        ref_events=pl.col("events").filter(is_ref_expr).first().over(part),
+        ref_exposure=pl.col("exposure").filter(is_ref_expr).first().over(part),
+        part=part.rank("dense").cast(pl.Int64) if by else part,
     )
-    return table.with_columns((pl.col("rate") * 1000).alias("rate_per_1000"))
+    group = cols["group"].to_numpy()
+    events, exposure = cols["events"].to_numpy(), cols["exposure"].to_numpy()
+    has_ref = cols["ref_events"].is_not_null().to_numpy()
+    ref_events = cols["ref_events"].fill_null(0).to_numpy()
+    ref_exposure = cols["ref_exposure"].fill_null(0.0).to_numpy()
+    n = np.rint(exposure).astype(np.int64)  # half to even, as round() did
+    ci_low, ci_high = poisson_exact_intervals(events, exposure, alpha)
+
+    is_ref = group == reference_group
+    is_ns = group == not_stated if not_stated is not None else np.zeros(len(group), dtype=bool)
+    compared = has_ref & ~is_ref
+    ratio, ratio_low, ratio_high, ratio_note = rate_ratio_intervals(events, exposure, ref_events, ref_exposure, alpha)
+    p, test_name = conditional_rate_tests(events, exposure, ref_events, ref_exposure)
+    ratio = np.where(compared, ratio, np.nan)
+    ratio[is_ref] = np.where((n[is_ref] > 0) & (events[is_ref] > 0), 1.0, np.nan)  # vs itself: 1 by definition
+    ratio_low, ratio_high, p = (np.where(compared, v, np.nan) for v in (ratio_low, ratio_high, p))
+
+    family = compared & ~is_ns & ~np.isnan(p)
+    p_adjusted = np.full(len(group), np.nan)
+    parts = cols["part"].to_numpy()
+    for key in np.unique(parts[family]):  # one adjustment family per part
+        members = np.flatnonzero(family & (parts == key))
+        p_adjusted[members] = [np.nan if q is None else q for q in adjust_pvalues(p[members].tolist(), adjustment)]
+
+    missing_ref = f"reference group {reference_group!r} not in table"
+    adjusted_label = ADJUSTMENT_LABELS[adjustment]
+    method, note = [], []
+    for i in range(len(group)):
+        if is_ref[i]:
+            method.append("exact Poisson; reference group")
+        elif not has_ref[i]:
+            method.append(f"exact Poisson; {missing_ref}")
+        else:
+            m = f"exact Poisson; {ratio_note[i]}; {test_name[i]}"
+            method.append(f"{m}; {adjusted_label}" if family[i] else m)
+        notes = []
+        if compared[i] and is_ns[i]:
+            notes.append("not stated: shown for data quality, not in the comparison family")
+        if events[i] < min_events:
+            notes.append(TOO_FEW)
+        note.append("; ".join(notes) or None)
+
+    rate = _divide(events.astype(float), exposure, exposure > 0)
+    table = pl.DataFrame({
+        "characteristic": pl.Series([characteristic] * len(group), dtype=pl.String),
+        "group": group, "n": n, "events": events, "rate": rate, "ci_low": ci_low, "ci_high": ci_high,
+        "ratio": ratio, "ratio_ci_low": ratio_low, "ratio_ci_high": ratio_high, "p_value": p,
+        "p_adjusted": p_adjusted, "is_significant": ~np.isnan(p_adjusted) & (p_adjusted < alpha),
+        "is_suppressed": np.zeros(len(group), dtype=bool), "method": pl.Series(method, dtype=pl.String),
+        **({by: frame[by]} if by else {}),
+        "reference_group": pl.Series([reference_group] * len(group), dtype=pl.String),
+        "exposure": exposure, "rate_per_1000": rate * 1000, "is_reference": is_ref, "is_not_stated": is_ns,
+        "note": pl.Series(note, dtype=pl.String),
+    }, nan_to_null=True)
+    return order_tidy(table)
 
 
 def not_stated_share(
@@ -244,7 +356,6 @@ def _compare_groups(
     not_stated: str | None,
     rate_label: str,
     extras: tuple[str, ...],
-    min_events: int = 0,
 ) -> pl.DataFrame:
     if adjustment not in ADJUSTMENT_LABELS:
         raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
@@ -261,7 +372,7 @@ def _compare_groups(
         record = {
             "characteristic": characteristic, "group": row.group, "n": row.n, "events": row.events,
             "rate": row.rate, "ci_low": row.ci[0], "ci_high": row.ci[1], "is_suppressed": False,
-            "reference_group": reference_group, "exposure": row.exposure, "is_reference": is_ref,
+            "reference_group": reference_group, "is_reference": is_ref,
             "is_not_stated": is_ns,
         }
         method = [rate_label]
@@ -279,7 +390,7 @@ def _compare_groups(
                 notes.append("not stated: shown for data quality, not in the comparison family")
             elif p is not None:
                 family.append(len(out))
-        if row.n < min_n or row.events < min_events:
+        if row.n < min_n:
             notes.append(TOO_FEW)
         record["note"] = "; ".join(notes) or None
         out.append((record, method))
@@ -324,12 +435,32 @@ def _validated_counts(frame: pl.DataFrame, what: str) -> list[tuple[str, int, in
     return out
 
 
-def _validated_exposure(frame: pl.DataFrame, what: str) -> list[tuple[str, int, float]]:
+def _validated_exposure_frame(frame: pl.DataFrame, what: str, by: str | None) -> pl.DataFrame:
+    """group (String), events (Int64), exposure (Float64) and `by`, checked on whole columns; if
+    any row is wrong, the row-by-row check names the first one (row, column and broken rule)."""
+    keys = ["group"] + ([by] if by else [])
+    require_columns(frame, [*keys, "events", "exposure"], what)
+    events, exposure = pl.col("events").cast(pl.Float64), pl.col("exposure").cast(pl.Float64)
+    broken = frame.select(
+        pl.any_horizontal(pl.col(keys).is_null()) | events.is_null() | ~events.is_finite()
+        | (events < 0) | (events != events.floor()) | exposure.is_null() | ~exposure.is_finite()
+        | (exposure < 0) | ((exposure == 0) & (events > 0)) | pl.struct(keys).is_duplicated()
+    ).to_series()
+    if broken.any():
+        _validated_exposure(frame, what, by)
+        raise ValueError(f"{what}: row {int(broken.arg_true()[0]) + 1}: invalid")  # unreachable in practice
+    return frame.select(
+        pl.col("group").cast(pl.String), events.cast(pl.Int64).alias("events"), exposure.alias("exposure"),
+        *([pl.col(by).cast(pl.String)] if by else []))
+
+
+def _validated_exposure(frame: pl.DataFrame, what: str, by: str | None = None) -> list[tuple[str, int, float]]:
     """(group, events, exposure) rows, or a ValueError naming the row, column and broken rule."""
-    require_columns(frame, ["group", "events", "exposure"], what)
+    keys = ["group"] + ([by] if by else [])
+    require_columns(frame, [*keys, "events", "exposure"], what)
     out, seen = [], set()
-    for i, (g, e, x) in enumerate(frame.select("group", "events", "exposure").iter_rows(), start=1):
-        for col, v in (("group", g), ("events", e), ("exposure", x)):
+    for i, (g, e, x, *part) in enumerate(frame.select("group", "events", "exposure", *keys[1:]).iter_rows(), start=1):
+        for col, v in (("group", g), ("events", e), ("exposure", x), *((by, v) for v in part)):
             if v is None or (isinstance(v, float) and not np.isfinite(v)):
                 raise ValueError(f"{what}: row {i}, column {col!r}: value is missing or not finite")
         if float(e) != int(e) or e < 0:
@@ -338,8 +469,9 @@ def _validated_exposure(frame: pl.DataFrame, what: str) -> list[tuple[str, int, 
             raise ValueError(f"{what}: row {i} (group {g!r}), column 'exposure': must not be negative")
         if x == 0 and e > 0:
             raise ValueError(f"{what}: row {i} (group {g!r}): {int(e)} events with zero exposure")
-        if g in seen:
-            raise ValueError(f"{what}: row {i}, column 'group': group {g!r} appears twice")
-        seen.add(g)
+        if (g, *part) in seen:
+            where = f" in {by} {part[0]!r}" if by else ""
+            raise ValueError(f"{what}: row {i}, column 'group': group {g!r} appears twice{where}")
+        seen.add((g, *part))
         out.append((str(g), int(e), float(x)))
     return out

@@ -37,6 +37,7 @@ RATIO_COLUMNS = ("ratio", "ratio_ci_low", "ratio_ci_high", "p_value", "p_adjuste
 EXTRA_STATISTICS = ("exposure", "rate_per_1000", "is_adverse_impact", "flag", "median_days", "median_ci_low",
                     "median_ci_high")
 STYLES = ("mask", "round")
+PARTITION_COLUMNS = ("stage", "business_area_code")  # tidy extras that split a table into separate totals
 
 
 def is_small(value: int | None, threshold: int, suppress_zeros: bool) -> bool:
@@ -59,8 +60,8 @@ def suppress_tidy(
     """Apply disclosure control to a tidy metric table; returns it with n/events and statistics
     nulled where hidden, is_suppressed set, a note, and n_display / events_display strings.
 
-    Cells sum to a published total within each characteristic (and stage, if there is a stage
-    column). dimensions: which counts are disclosive, from "n", "events", "complement"
+    Cells sum to a published total within each characteristic (and stage and business area, if
+    the table has those columns). dimensions: which counts are disclosive, from "n", "events", "complement"
     (n - events). Default: all three; for exposure tables (an `exposure` column, n is
     person-years) only "events". The reference row is is_reference / reference_group when
     present, else the `reference_group` argument.
@@ -75,7 +76,9 @@ def suppress_tidy(
     unknown = set(dimensions) - {"n", "events", "complement"}
     if unknown:
         raise ValueError(f"suppress_tidy: unknown dimension(s) {sorted(unknown)}")
-    keys = ["characteristic"] + (["stage"] if "stage" in frame.columns else [])
+    # each set of rows that adds up to a total the table publishes (or implies): a characteristic's
+    # groups, within each stage and each business area
+    keys = ["characteristic"] + [c for c in PARTITION_COLUMNS if c in frame.columns]
     frame = frame.with_row_index("_row")
     hide_n, hide_events, primary_n, primary_events, single = {}, {}, {}, {}, set()
 

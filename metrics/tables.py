@@ -117,12 +117,12 @@ def reference_group(characteristic: str) -> str:
     return CHARACTERISTICS[q.characteristic_column(characteristic)].reference_group
 
 
-def adjust_across_table(frame: pl.DataFrame, s: Settings) -> pl.DataFrame:
+def adjust_across_table(frame: pl.DataFrame, s: Settings, across: str = "stages") -> pl.DataFrame:
     """Re-adjust p-values across every comparison in a multi-stage table (one family).
 
     Adjusting within each stage lets the chance of a false flag somewhere in a six-stage funnel
     reach ~26%; the question a reader asks of the table ("is there adverse impact anywhere?") is
-    one family, so the adjustment spans the whole table.
+    one family, so the adjustment spans the whole table. `across` names the parts in `method`.
     """
     from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues
 
@@ -135,7 +135,7 @@ def adjust_across_table(frame: pl.DataFrame, s: Settings) -> pl.DataFrame:
     return frame.with_columns(
         pl.Series("p_adjusted", adjusted, dtype=pl.Float64),
         pl.Series("is_significant", [a is not None and a < s.alpha for a in adjusted], dtype=pl.Boolean),
-        pl.when(in_family).then(pl.col("method").str.replace(f"; {label}", "", literal=True) + f"; {label} across all stages")
+        pl.when(in_family).then(pl.col("method").str.replace(f"; {label}", "", literal=True) + f"; {label} across all {across}")
         .otherwise(pl.col("method")).alias("method"),
     )
 
@@ -259,10 +259,10 @@ def _resolution_rows(wh: Warehouse, f: Filters) -> pl.DataFrame:
 def grievance_funnel(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.funnel import poisson_funnel
 
-    where, params = q._where(f.with_(area=None), "month_start")
+    sub, where, params = q.person_time(f.with_(area=None))
     exposure = wh.query(
         f"""select business_area_code as "group", (sum(exposure_days) / 365.25)::double as exposure
-            from fct_person_months where {where} group by all""", params)
+            from {sub} where {where} group by all""", params)
     where, params = q._where(f.with_(area=None), "raised_month")
     events = wh.query(
         f"""select business_area_code as "group", count(*)::bigint as events
@@ -321,10 +321,10 @@ def misconduct_adjusted(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     if f.area is not None:
         covariates.remove("business_area_code")
     keys = ", ".join(covariates)
-    where, params = q._where(f, "month_start")
+    sub, where, params = q.person_time(f)
     exposure = wh.query(
         f"""select {col} as "group", {keys}, (sum(exposure_days) / 365.25)::double as exposure
-            from {q.PERSON_MONTHS} where {where} group by all""",
+            from {sub} where {where} group by all""",
         params)
     where, params = q._where(f, "referral_month")
     events = wh.query(
@@ -335,6 +335,22 @@ def misconduct_adjusted(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
              .filter(pl.col("exposure") > 0)
              .sort(["group", *covariates]))
     return poisson_irr(cells, covariates=covariates, **_common(f, s))
+
+
+@table("misconduct_area_disparity", "Misconduct referrals by business area and group",
+       "For every business area, referrals per 1,000 person-years by group with exact Poisson "
+       "intervals, the rate ratio to the area's reference group with its interval and the exact "
+       "conditional test; p-values adjusted across every comparison in the table.")
+def misconduct_area_disparity(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    from metrics.rates import exposure_rate_table
+
+    # One query for every (area, group) cell; then each area is its own comparison (its own
+    # reference row), computed on arrays. The adjustment family is the whole table, as for the
+    # stage tables: a reader scans every area for "is there disparity anywhere?", and with ~40
+    # areas x 4 groups a per-area family would flag about 8 comparisons by chance alone.
+    cells = q.area_rate_cells(wh, f, table="fct_misconduct_referrals", month_col="referral_month")
+    table = exposure_rate_table(cells, by="business_area_code", **_common(f, s))
+    return adjust_across_table(table, s, across="business areas")
 
 
 MISCONDUCT_STAGES = ("Referred", "Investigated", "Meeting or hearing", "Sanction")
@@ -443,13 +459,18 @@ def outreach(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
 def representation(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.targets import share_vs_target
 
-    where, params = q._where(f.with_(worker_type=None), "month_start")
+    where, params = q._where(f.with_(worker_type=None), "c.month_start", area_col="pt.business_area_code")
+    # In post on the last day of each financial year in the window (the extract date for the
+    # current year): the stretches that cover that day.
     counts = wh.query(
-        f"""with fy_end as (select financial_year, max(month_start) as month_start from dim_calendar group by all)
-            select c.financial_year, c.month_start as as_at, pm.ethnicity_group as "group",
-                   count(distinct pm.person_id)::bigint as n
-            from {q.PERSON_MONTHS} as pm inner join fy_end as c using (month_start)
-            where {where} and pm.worker_type_code = 'OFFICER' and pm.is_in_post_at_month_end
+        f"""with fy_end as (select financial_year, max(month_start) as month_start,
+                                   max(month_end_in_window) as on_date
+                            from dim_calendar group by all)
+            select c.financial_year, c.month_start as as_at, pt.ethnicity_group as "group",
+                   count(distinct pt.person_id)::bigint as n
+            from {q.PERSON_TIME} as pt inner join fy_end as c
+                on pt.from_date <= c.on_date and pt.to_date >= c.on_date
+            where {where} and pt.worker_type_code = 'OFFICER'
             group by all order by all""", params)
     return share_vs_target(counts, _targets(wh), measure="OFFICER_REPRESENTATION",
                            aggregate_groups=AGGREGATE_GROUPS, aggregate_label=AGGREGATE_LABEL, alpha=s.alpha)
@@ -669,14 +690,20 @@ def not_stated(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     if f.start is not None and f.start > last:
         return _empty_with_stage().drop("stage")  # the period is after the data: nothing to report
     month = min(f.end, last) if f.end else last
+    # in post at the end of the month (the extract date for the current month)
+    on_date = wh.query("select month_end_in_window as d from dim_calendar where month_start = ?", [month])["d"]
+    if on_date.len() == 0:
+        return _empty_with_stage().drop("stage")  # the period is before the data
+    on_date = on_date[0]
     frames = []
     for c in CHARACTERISTICS.values():
         if c.not_stated is None or c.column in ("ethnicity", "ethnicity_sex"):
             continue
-        where, params = q._where(f.with_(start=month, end=month), "month_start")
+        where, params = q._where(f.with_(start=None, end=None), "from_date")
         counts = wh.query(
             f"""select {c.column} as "group", count(distinct person_id)::bigint as n
-                from {q.PERSON_MONTHS} where {where} and is_in_post_at_month_end group by all""", params)
+                from {q.PERSON_TIME} where {where} and from_date <= ? and to_date >= ? group by all""",
+            [*params, on_date, on_date])
         frames.append(not_stated_share(counts, characteristic=c.column, not_stated=c.not_stated, alpha=s.alpha))
     return concat_tidy(frames)
 

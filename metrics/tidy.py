@@ -35,6 +35,7 @@ TIDY_COLUMNS: tuple[str, ...] = tuple(TIDY_SCHEMA.names())
 # Extras allowed after the fixed columns; a table carries only those it needs, in this order.
 EXTRA_COLUMNS: dict[str, pl.DataType] = {
     "stage": pl.String(),
+    "business_area_code": pl.String(),  # tables with a row per business area and group
     "reference_group": pl.String(),
     "exposure": pl.Float64(),  # person-years
     "rate_per_1000": pl.Float64(),

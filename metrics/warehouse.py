@@ -243,7 +243,8 @@ def build(
     con = duckdb.connect(str(tmp_path))
     try:
         t = time.perf_counter()
-        _load_tables(con, validation, build_id=build_id, as_of=as_of, data_dir=data_dir, contracts_dir=contracts_dir, progress=progress)
+        _load_tables(con, validation, build_id=build_id, as_of=as_of, data_dir=data_dir, contracts_dir=contracts_dir,
+                     code_version=_code_version(sql_dir, contracts_dir)[:12], progress=progress)
         timings["load"] = time.perf_counter() - t
         t = time.perf_counter()
         for number, model in enumerate(ordered, start=1):
@@ -297,6 +298,7 @@ def _load_tables(
     as_of: date,
     data_dir: Path,
     contracts_dir: Path,
+    code_version: str,
     progress: ProgressFn | None,
 ) -> None:
     n = len(validation.extracts)
@@ -314,6 +316,7 @@ def _load_tables(
             "as_of": [as_of],
             "data_dir": [str(data_dir.resolve())],
             "duckdb_version": [duckdb.__version__],
+            "code_version": [code_version],
         }
     )
     _load_frame(con, "build_info", info)
@@ -324,15 +327,36 @@ def _load_tables(
 # ------------------------------------------------------------------------------------------------
 
 
+class WarehouseOutdated(FileNotFoundError):
+    """The file is a warehouse built by other SQL models or contracts than this eqdash's: the tables
+    the metrics query may not be there or may mean something else, so it must be rebuilt. (A kind
+    of FileNotFoundError: the warehouse this version needs is not there.)"""
+
+
 class Warehouse:
     """A read-only connection to a built warehouse. Use as a context manager or call close()."""
 
-    def __init__(self, db_path: Path = config.DEFAULT_WAREHOUSE) -> None:
+    def __init__(self, db_path: Path = config.DEFAULT_WAREHOUSE, *, check_version: bool = True) -> None:
         self.db_path = Path(db_path)
         if not self.db_path.exists():
             raise FileNotFoundError(f"no warehouse at {self.db_path}; run `eqdash build` first")
         self._con = duckdb.connect(str(self.db_path), read_only=True)
         self._tables: frozenset[str] | None = None
+        if check_version:
+            self._check_version()
+
+    def _check_version(self) -> None:
+        want = _code_version(config.SQL_DIR, config.CONTRACTS_DIR)[:12]
+        info = self.build_info() if "build_info" in self.tables() else {}
+        have = info.get("code_version")
+        if have != want:
+            built = info.get("built_at")
+            when = f" on {built:%d %b %Y %H:%M}" if hasattr(built, "strftime") else ""
+            self.close()
+            raise WarehouseOutdated(
+                f"the warehouse at {self.db_path} was built{when} by another version of eqdash's SQL "
+                f"models and contracts ({have or 'unrecorded'}; this version is {want}): rebuild it with "
+                f"`eqdash build --data DIR --db {self.db_path}`")
 
     def __enter__(self) -> Warehouse:
         return self

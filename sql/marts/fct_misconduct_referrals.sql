@@ -1,6 +1,6 @@
 -- fct_misconduct_referrals: every misconduct referral and how far it went through the process.
 -- Grain: case_id (unique).
--- Upstream: stg_misconduct_cases, dim_person, fct_person_months.
+-- Upstream: stg_misconduct_cases, dim_person, fct_person_time.
 -- Decision points, in order: referred -> investigated -> meeting or hearing -> sanction. Each
 -- later flag implies the earlier ones, so each stage's denominator is the stage before.
 with cases as (
@@ -11,21 +11,29 @@ people as (
     select * from dim_person
 ),
 
-person_months as (
-    select * from fct_person_months
+person_time as (
+    select * from fct_person_time
 ),
 
 at_referral as (
     select
         c.case_id,
-        pm.rank_grade as rank_label,
-        pm.age_band,
-        pm.service_band
+        pt.rank_grade as rank_label,
+        pt.age_band,
+        pt.service_band
     from cases as c
-    inner join person_months as pm
-        on pm.person_id = c.person_id
-        and pm.month_start = date_trunc('month', c.referral_date)
-    qualify row_number() over (partition by c.case_id order by pm.exposure_years desc, pm.posting_id) = 1
+    inner join person_time as pt
+        on pt.person_id = c.person_id
+        and pt.from_date <= last_day(c.referral_date)
+        and pt.to_date >= date_trunc('month', c.referral_date)::date
+    -- as at the event's month: the posting with the most days in post that month, then posting_id
+    -- (a posting has one stretch in any month, so this is its days that month)
+    qualify row_number() over (
+        partition by c.case_id
+        order by date_diff('day', greatest(pt.from_date, date_trunc('month', c.referral_date)::date),
+                           least(pt.to_date, last_day(c.referral_date))) desc,
+                 pt.posting_id
+    ) = 1
 ),
 
 final as (

@@ -29,6 +29,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--formats", default="pdf,xlsx")
     ap.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
+    ap.add_argument("--json", action="store_true", help="one JSON line for bench_all.py")
     args = ap.parse_args()
     times, cpu = [], []
     with Warehouse(args.db) as wh:
@@ -44,8 +45,15 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
                 cpu.append(_cpu() - cpu0)
             print(f"run {run + 1}: {times[-1]:.1f} s wall, {cpu[-1]:.1f} s CPU (this process and its workers), "
-                  f"{len(files)} files; load average {os.getloadavg()[0]:.1f}", flush=True)
+                  f"{len(files)} files; load average {os.getloadavg()[0]:.1f}", flush=True,
+                  file=sys.stderr if args.json else sys.stdout)
     peak_mb = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+    if args.json:
+        import json
+
+        print(json.dumps({"median_s": statistics.median(times), "cpu_s": statistics.median(cpu), "files": len(files),
+                          "peak_mib": peak_mb, "month": f"{month:%Y-%m}", "runs": len(times)}))
+        return
     print(f"median {statistics.median(times):.1f} s wall, {statistics.median(cpu):.1f} s CPU over {len(times)} runs; "
           f"peak RSS of one process {peak_mb:.0f} MB; month {month:%Y-%m}")
 

@@ -25,6 +25,7 @@ def main() -> int:
     parser.add_argument("--db", type=Path, required=True, help="a built warehouse (mps profile for the target)")
     parser.add_argument("--roles", default="analyst,board,staff_association")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="one JSON line for bench_all.py")
     args = parser.parse_args()
     os.environ["EQDASH_DB"] = str(args.db.resolve())
 
@@ -51,6 +52,14 @@ def main() -> int:
                 warm.append(time.perf_counter() - t0)
             rows.append((role, page, cold, statistics.median(warm), max(warm)))
 
+    if args.json:
+        import json
+        import resource
+
+        print(json.dumps({"pages": [{"role": r, "page": p, "first_s": c, "warm_median_s": m, "warm_max_s": w}
+                                    for r, p, c, m, w in rows],
+                          "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        return 0
     print(f"warehouse: {args.db}  ({args.repeat} warm runs per page)")
     print(f"{'role':<18} {'page':<14} {'first run s':>11} {'warm median ms':>15} {'warm max ms':>12}")
     for role, page, cold, med, worst in rows:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
 
-from metrics.rates import exposure_rate_table
+from metrics.rates import (
+    conditional_rate_test,
+    conditional_rate_tests,
+    exposure_rate_table,
+    poisson_exact_interval,
+    poisson_exact_intervals,
+    rate_ratio_interval,
+    rate_ratio_intervals,
+)
 from metrics.tidy import validate_tidy
 
 
@@ -49,3 +58,57 @@ def test_exposure_events_without_exposure_is_an_error():
 def test_exposure_empty_frame():
     table = exposure_rate_table(exposure([]), characteristic="e", reference_group="White")
     assert table.height == 0 and "rate_per_1000" in table.columns
+
+
+def test_array_statistics_are_the_scalar_ones_row_by_row():
+    events = np.array([0, 0, 3, 40, 100, 7, 0, 12])
+    exposure = np.array([0.0, 500.0, 2.5, 4000.5, 20000.0, 0.0, 0.0, 310.25])
+    ref_events = np.array([100, 100, 0, 100, 100, 5, 0, 9])
+    ref_exposure = np.array([20000.0, 20000.0, 300.0, 20000.0, 20000.0, 1000.0, 1000.0, 0.0])
+    low, high = poisson_exact_intervals(events, exposure)
+    ratio, r_low, r_high, note = rate_ratio_intervals(events, exposure, ref_events, ref_exposure)
+    p, name = conditional_rate_tests(events, exposure, ref_events, ref_exposure)
+
+    def nan_to_none(v):
+        return None if np.isnan(v) else float(v)
+
+    for i in range(len(events)):
+        args = (int(events[i]), float(exposure[i]), int(ref_events[i]), float(ref_exposure[i]))
+        assert (nan_to_none(low[i]), nan_to_none(high[i])) == poisson_exact_interval(args[0], args[1])
+        assert (nan_to_none(ratio[i]), nan_to_none(r_low[i]), nan_to_none(r_high[i]), note[i]) == \
+            rate_ratio_interval(*args)
+        assert (nan_to_none(p[i]), name[i]) == conditional_rate_test(*args)
+
+
+def test_by_gives_one_table_per_part_stacked_in_input_order():
+    parts = {
+        "A01": [("White", 100, 20000.0), ("Black", 40, 4000.5), ("Asian", 0, 3000.0), ("Not stated", 3, 500.0)],
+        "A02": [("Black", 2, 300.0), ("White", 0, 1000.0)],  # reference with no events
+        "A03": [("Asian", 5, 700.0), ("Mixed", 1, 90.0)],  # no reference row
+        "A04": [("White", 12, 2500.0), ("Other", 9, 400.0), ("Mixed", 0, 0.0)],
+    }
+    frames = [exposure(rows).with_columns(pl.lit(area).alias("business_area_code")) for area, rows in parts.items()]
+    combined = exposure_rate_table(pl.concat(frames), characteristic="ethnicity_group", reference_group="White",
+                                   by="business_area_code", min_events=2)
+    validate_tidy(combined)
+    one_by_one = pl.concat([
+        exposure_rate_table(f.drop("business_area_code"), characteristic="ethnicity_group", reference_group="White",
+                            min_events=2).with_columns(pl.lit(area).alias("business_area_code"))
+        for area, f in zip(parts, frames, strict=True)
+    ]).select(combined.columns)
+    assert combined.equals(one_by_one)
+    assert combined.columns.index("business_area_code") == combined.columns.index("method") + 1
+    a03 = combined.filter(pl.col("business_area_code") == "A03")
+    assert a03["method"].to_list() == ["exact Poisson; reference group 'White' not in table"] * 2
+
+
+def test_by_errors_name_the_part():
+    frame = exposure([("White", 1, 10.0), ("White", 2, 20.0)]).with_columns(business_area_code=pl.Series(["A", "A"]))
+    with pytest.raises(ValueError, match="row 2, column 'group': group 'White' appears twice in business_area_code 'A'"):
+        exposure_rate_table(frame, characteristic="e", reference_group="White", by="business_area_code")
+    ok = frame.with_columns(business_area_code=pl.Series(["A", "B"]))
+    assert exposure_rate_table(ok, characteristic="e", reference_group="White", by="business_area_code").height == 2
+    with pytest.raises(ValueError, match="by must be a tidy extra column"):
+        exposure_rate_table(ok, characteristic="e", reference_group="White", by="area")
+    empty = exposure_rate_table(ok.clear(), characteristic="e", reference_group="White", by="business_area_code")
+    assert empty.height == 0 and "business_area_code" in empty.columns

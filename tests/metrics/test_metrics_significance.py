@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
@@ -11,6 +12,7 @@ from scipy import stats
 from metrics.significance import (
     adjust_pvalues,
     benjamini_hochberg,
+    binomtest_pvalues,
     holm,
     overall_association,
     two_by_two_test,
@@ -37,6 +39,23 @@ def test_adjustment_skips_missing_p_values():
     assert adjust_pvalues([None, None]) == [None, None]
     with pytest.raises(ValueError, match="adjustment must be one of"):
         adjust_pvalues([0.1], "bonferonni")
+
+
+def test_vectorised_binomial_test_is_scipys_binomtest():
+    # every branch of scipy.stats.binomtest(k, n, p).pvalue: k below, at and above n * p, tiny n,
+    # the tails, and p near 0 and 1; the same numbers to the last bit
+    rng = np.random.default_rng(6)
+    n = np.concatenate([rng.integers(1, 12, 300), rng.integers(12, 5000, 300), [1, 1, 4, 4, 10, 10, 200, 200]])
+    p = np.concatenate([rng.uniform(0.001, 0.999, 600), [0.5, 0.5, 0.25, 0.25, 0.3, 0.3, 1e-4, 1 - 1e-4]])
+    k = np.concatenate([np.minimum(rng.binomial(n[:600], p[:600]) + rng.integers(-4, 5, 600), n[:600]).clip(0),
+                        [0, 1, 1, 4, 3, 10, 0, 200]])
+    expected = [stats.binomtest(int(a), int(b), float(c)).pvalue for a, b, c in zip(k, n, p, strict=True)]
+    assert binomtest_pvalues(k, n, p).tolist() == expected
+    # the exact conditional test of the exposure tables: scipy.stats.binomtest(40, 140, 4000.5 / 24000.5)
+    assert binomtest_pvalues([40], [140], [4000.5 / 24000.5])[0] == pytest.approx(0.00039216148753328775, rel=1e-12)
+    assert binomtest_pvalues([], [], []).shape == (0,)
+    with pytest.raises(ValueError, match="needs n >= 1"):
+        binomtest_pvalues([3], [2], [0.5])
 
 
 def test_two_by_two_chooser():

@@ -10,6 +10,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -189,6 +190,103 @@ def test_cli_bad_filters_exit_2_with_a_message(small_warehouse):
         assert result.exit_code == 2, (args, result.output)
         assert message in " ".join(result.output.split()), (args, result.output)
         assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# misconduct_area_disparity: one row per business area and group
+# ---------------------------------------------------------------------------------------------
+
+AREA_TABLE = "misconduct_area_disparity"
+
+
+def test_area_disparity_matches_scipy_for_one_area(wh):
+    from scipy import stats
+    from statsmodels.stats.multitest import multipletests
+
+    table = get_table(wh, AREA_TABLE)
+    # the area with most Black referrals; its cells counted the plain way (no pre-aggregation)
+    area = wh.query("""select business_area_code from fct_misconduct_referrals where ethnicity_group = 'Black'
+                       group by all order by count(*) desc, business_area_code limit 1""").item()
+    days = dict(wh.query("""select d.ethnicity_group, sum(pm.exposure_days)::bigint from fct_person_time as pm
+                            inner join dim_person as d using (person_id) where pm.business_area_code = ?
+                            group by all""", [area]).iter_rows())
+    events = dict(wh.query("""select ethnicity_group, count(*) from fct_misconduct_referrals
+                              where business_area_code = ? group by all""", [area]).iter_rows())
+    rows = {r["group"]: r for r in table.filter(pl.col("business_area_code") == area).iter_rows(named=True)}
+    assert set(rows) == set(days)
+    k0, e0 = events.get("White", 0), days["White"] / 365.25
+    z = stats.norm.ppf(0.975)
+    for group, row in rows.items():
+        k, e = events.get(group, 0), days[group] / 365.25
+        assert (row["events"], row["exposure"]) == (k, pytest.approx(e, rel=1e-12))
+        assert row["rate"] == pytest.approx(k / e, rel=1e-12)
+        # Garwood: chi2.ppf(0.025, 2k) / 2 / E, chi2.ppf(0.975, 2k + 2) / 2 / E
+        low = stats.chi2.ppf(0.025, 2 * k) / 2 / e if k else 0.0
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, stats.chi2.ppf(0.975, 2 * k + 2) / 2 / e),
+                                                                rel=1e-12)
+        if group == "White":
+            assert row["ratio"] == 1.0 and row["p_value"] is None
+            continue
+        irr = (k / e) / (k0 / e0)
+        half = z * (1 / k + 1 / k0) ** 0.5
+        assert row["ratio"] == pytest.approx(irr, rel=1e-12)
+        assert (row["ratio_ci_low"], row["ratio_ci_high"]) == pytest.approx(
+            (irr * float(np.exp(-half)), irr * float(np.exp(half))), rel=1e-12)
+        # scipy.stats.binomtest(k, k + k0, E / (E + E0)).pvalue: the exact conditional test
+        assert row["p_value"] == pytest.approx(stats.binomtest(k, k + k0, e / (e + e0)).pvalue, rel=1e-12)
+    # Holm across every stated comparison in the table (all areas): one family
+    family = table.filter(pl.col("p_adjusted").is_not_null())
+    assert family.filter(pl.col("is_reference") | pl.col("is_not_stated")).height == 0
+    assert family.height == table.filter(~pl.col("is_reference") & ~pl.col("is_not_stated")
+                                         & pl.col("p_value").is_not_null()).height
+    holm = multipletests(family["p_value"].to_numpy(), method="holm")[1]
+    assert family["p_adjusted"].to_numpy() == pytest.approx(holm, rel=1e-12)
+    assert family["method"].str.ends_with("; Holm across all business areas").all()
+
+
+@pytest.mark.parametrize("characteristic", ["ethnicity_group", "sex", "rank_grade", "age_band"])
+def test_area_disparity_respects_period_and_worker_type(wh, characteristic):
+    # fixed characteristics come from dim_person, time-varying ones (rank, age) from fct_person_time
+    f = LAST_YEAR.with_(worker_type="Police officer", characteristic=characteristic)
+    table = get_table(wh, AREA_TABLE, f)
+    referrals = wh.query("""select count(*) from fct_misconduct_referrals
+                            where referral_month between ? and ? and worker_type = ?""",
+                         [f.start, f.end, f.worker_type]).item()
+    assert table["events"].sum() == referrals
+    # summed over areas, each group's events and person-years are misconduct_rates' for the same filters
+    by_group = table.group_by("group").agg(pl.col("events").sum(), pl.col("exposure").sum())
+    force = get_table(wh, "misconduct_rates", f).select("group", "events", "exposure")
+    joined = force.join(by_group, on="group", suffix="_areas")
+    assert joined.height == force.height == by_group.height
+    assert joined["events"].to_list() == joined["events_areas"].to_list()
+    assert joined["exposure"].to_numpy() == pytest.approx(joined["exposure_areas"].to_numpy(), rel=1e-12)
+    assert (table["characteristic"] == characteristic).all()
+    one = get_table(wh, AREA_TABLE, f.with_(area=table["business_area_code"][0]))
+    assert one["business_area_code"].unique().to_list() == [table["business_area_code"][0]]
+
+
+def test_area_disparity_is_suppressed_area_by_area(wh):
+    raw = get_table(wh, AREA_TABLE, LAST_YEAR)
+    shown = get_table(wh, AREA_TABLE, LAST_YEAR, role="staff_association")
+    assert shown.equals(get_table(wh, AREA_TABLE, LAST_YEAR, suppressed=True))
+    assert raw.select("business_area_code", "group").equals(shown.select("business_area_code", "group"))
+    assert raw["events"].is_between(1, 4).any(), "the small sample's last year should have small cells"
+    _assert_nothing_disclosive(shown)
+    assert not shown.filter(~pl.col("is_suppressed"))["events"].drop_nulls().is_between(1, 4).any()
+    # each area's groups add up to the area's total: no area may have exactly one hidden count
+    hidden = shown.group_by("business_area_code").agg(pl.col("events").is_null().sum().alias("k"))
+    assert not (hidden["k"] == 1).any()
+    assert (hidden["k"] >= 2).any()
+    withheld = shown.filter(pl.col("is_suppressed"))
+    assert withheld.select("rate", "ratio", "p_value").null_count().min_horizontal().item() == withheld.height
+
+
+def test_area_disparity_is_listed_by_eqdash_tables():
+    from metrics.tables import REGISTRY
+
+    assert REGISTRY[AREA_TABLE].disclosure == TIDY
+    result = CliRunner().invoke(app, ["tables"], terminal_width=200)
+    assert result.exit_code == 0 and AREA_TABLE in result.output
 
 
 def test_readme_lists_every_table_with_its_title_and_disclosure():

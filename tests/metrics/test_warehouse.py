@@ -46,7 +46,7 @@ def test_build_loads_typed_tables_audit_quarantine_and_build_info(valid_extracts
     assert [r["extract"] for r in report.extracts] == list(config.EXTRACTS)
     assert report.quarantine_counts == {} and report.n_normalised == 0
     assert ("validate people", 2, 10) in seen and ("load raw_people", 2, 10) in seen
-    with Warehouse(db) as wh:
+    with Warehouse(db, check_version=False) as wh:
         for extract, rows in valid_rows().items():
             n = wh.query(f'select count(*)::bigint as n from "raw_{extract}"')["n"][0]  # noqa: S608 - fixed names
             assert n == len(rows)
@@ -67,7 +67,7 @@ def test_ref_codes_hold_every_code_with_labels_groups_and_order(valid_extracts, 
     db = tmp_path / "eq.duckdb"
     _build(valid_extracts, db, sql_dir)
     codes = load_codes()
-    with Warehouse(db) as wh:
+    with Warehouse(db, check_version=False) as wh:
         ref = wh.table("ref_codes")
         assert ref.height == sum(len(c) for c in codes.values())
         ps = ref.filter((ref["code_list"] == "rank_grade") & (ref["code"] == "PS")).row(0, named=True)
@@ -88,7 +88,7 @@ def test_quarantine_table_matches_the_report(valid_extracts, tmp_path, sql_dir):
         ("grievances", "references"): 2,
         ("misconduct_cases", "references"): 1,
     }
-    with Warehouse(db) as wh:
+    with Warehouse(db, check_version=False) as wh:
         q = wh.query("select extract, source_row, rule from quarantine where extract = ? order by source_row", ["grievances"])
         assert q.rows() == [("grievances", 2, "references"), ("grievances", 5, "references")]
         assert wh.query("select count(*)::bigint as n from raw_people")["n"][0] == 5
@@ -112,7 +112,7 @@ def test_blocking_failure_leaves_the_previous_warehouse_serving(valid_extracts, 
         _build(valid_extracts, db, sql_dir)
     assert info.value.rule == "delimiter"
     assert _temps(db) == []
-    with Warehouse(db) as wh:
+    with Warehouse(db, check_version=False) as wh:
         assert wh.build_info()["build_id"] == old
 
 
@@ -126,7 +126,7 @@ def test_sql_error_names_the_model_file_and_keeps_the_previous_warehouse(valid_e
     assert str(info.value).startswith("sql/marts/fct_broken.sql: rule sql — model fct_broken failed: Binder Error")
     assert isinstance(info.value, BlockingError)  # the CLI prints it like any blocking failure
     assert _temps(db) == []
-    with Warehouse(db) as wh:
+    with Warehouse(db, check_version=False) as wh:
         assert wh.build_info()["build_id"] == old
         assert "fct_broken" not in wh.tables()
 
@@ -140,7 +140,7 @@ def test_marts_run_in_dependency_order_not_file_order(valid_extracts, tmp_path, 
     (marts / "z_base.sql").write_text("select person_id, sex from stg_people\n")
     db = tmp_path / "eq.duckdb"
     _build(valid_extracts, db, sql_dir)
-    with Warehouse(db) as wh:
+    with Warehouse(db, check_version=False) as wh:
         assert dict(wh.query("select sex, n from a_summary").iter_rows()) == {"Female": 3, "Male": 3}
 
 
@@ -166,7 +166,7 @@ def test_missing_model_is_a_clear_error(valid_extracts, tmp_path, sql_dir):
 def test_reader_takes_parameters_and_only_existing_table_names(valid_extracts, tmp_path, sql_dir):
     db = tmp_path / "eq.duckdb"
     _build(valid_extracts, db, sql_dir)
-    with Warehouse(db) as wh:
+    with Warehouse(db, check_version=False) as wh:
         hostile = "P0000001' or '1'='1"
         assert wh.query("select * from raw_people where person_id = ?", [hostile]).height == 0
         assert wh.query("select * from raw_people where person_id = $id", {"id": "P0000002"})["sex"].to_list() == ["F"]
@@ -222,26 +222,50 @@ def test_killed_build_leaves_the_previous_warehouse_and_the_next_build_cleans_up
 
     stale = _temps(db)
     assert stale  # the killed build could not clean up after itself
-    with Warehouse(db) as wh:
+    with Warehouse(db, check_version=False) as wh:
         assert wh.build_info()["build_id"] == old
         assert wh.query("select count(*)::bigint as n from raw_targets")["n"][0] == 3
 
     new = _build(valid_extracts, db, sql_dir).build_id
     assert new != old
     assert _temps(db) == []  # stale temp files of the dead build removed
-    with Warehouse(db) as wh:
+    with Warehouse(db, check_version=False) as wh:
         assert wh.build_info()["build_id"] == new
 
 
 def test_reader_opened_before_a_rebuild_keeps_reading_its_snapshot(valid_extracts, tmp_path, sql_dir):
     db = tmp_path / "eq.duckdb"
     old = _build(valid_extracts, db, sql_dir).build_id
-    with Warehouse(db) as before:
+    with Warehouse(db, check_version=False) as before:
         rows = valid_rows()
         rows["people"].pop()
         write_dataset(valid_extracts, rows)
         new = _build(valid_extracts, db, sql_dir).build_id
         assert before.build_info()["build_id"] == old  # os.replace swapped the file under it, safely
-    with Warehouse(db) as after:
+    with Warehouse(db, check_version=False) as after:
         assert after.build_info()["build_id"] == new
         assert after.query("select count(*)::bigint as n from raw_people")["n"][0] == 5
+
+
+def test_a_warehouse_built_by_other_models_is_refused_with_a_rebuild_message(valid_extracts, tmp_path, sql_dir):
+    """A warehouse from other SQL models (an older eqdash, here: staging models only) would make
+    every query fail on a missing or changed table; opening it says so and how to rebuild."""
+    from typer.testing import CliRunner
+
+    from dashboard.cli import app
+    from metrics.warehouse import WarehouseOutdated, _code_version
+
+    db = tmp_path / "old.duckdb"
+    _build(valid_extracts, db, sql_dir)
+    have = _code_version(sql_dir, config.CONTRACTS_DIR)[:12]
+    want = _code_version(config.SQL_DIR, config.CONTRACTS_DIR)[:12]
+    with pytest.raises(WarehouseOutdated) as info:
+        Warehouse(db)
+    message = str(info.value)
+    assert message.startswith(f"the warehouse at {db} was built on ")
+    assert message.endswith(f"by another version of eqdash's SQL models and contracts ({have}; this version is "
+                            f"{want}): rebuild it with `eqdash build --data DIR --db {db}`")
+    result = CliRunner().invoke(app, ["table", "grievance_rates", "--db", str(db)])
+    assert result.exit_code == 2
+    assert "by another version of eqdash's SQL models" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

@@ -13,7 +13,7 @@ from metrics.warehouse import Warehouse
 GRAINS = {
     "dim_calendar": ["month_start"],
     "dim_person": ["person_id"],
-    "fct_person_months": ["posting_id", "month_start"],
+    "fct_person_time": ["posting_id", "from_date"],
     "fct_grievance_outcomes": ["grievance_id"],
     "fct_misconduct_referrals": ["case_id"],
     "fct_recruitment_funnel": ["application_id"],
@@ -76,33 +76,74 @@ def test_calendar_spans_first_event_month_to_extract_date(wh, window):
     assert fy == 2016  # March 2017 is in FY2016/17
 
 
-def test_person_months_exposure_equals_posting_days_in_window(wh, csv, window):
+def _clipped_spells(csv, window) -> pl.DataFrame:
     first, extract = window
     p = csv("postings").select(
-        "person_id", _date("start_date").alias("s"), _date("end_date").alias("e"))
-    clipped = p.with_columns(
+        "posting_id", "person_id", _date("start_date").alias("s"), _date("end_date").alias("e"))
+    return p.with_columns(
         pl.max_horizontal(pl.col("s"), pl.lit(first)).alias("lo"),
         pl.min_horizontal(pl.col("e").fill_null(extract), pl.lit(extract)).alias("hi"),
     ).filter(pl.col("hi") >= pl.col("lo"))
-    expected = ((clipped["hi"] - clipped["lo"]).dt.total_days() + 1).sum() / 365.25
-    got = wh.query("select sum(exposure_years) as x from fct_person_months")["x"].item()
-    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_person_time_exposure_equals_posting_days_in_window(wh, csv, window):
+    clipped = _clipped_spells(csv, window)
+    expected = ((clipped["hi"] - clipped["lo"]).dt.total_days() + 1).sum()
+    got = wh.query("select sum(exposure_days)::bigint as x from fct_person_time")["x"].item()
+    assert got == expected
     # and person by person: the ten people with the most postings
-    busiest = p.group_by("person_id").len().sort(["len", "person_id"], descending=[True, False]).head(10)
+    busiest = clipped.group_by("person_id").len().sort(["len", "person_id"], descending=[True, False]).head(10)
     for pid in busiest["person_id"]:
         mine = clipped.filter(pl.col("person_id") == pid)
-        exp = ((mine["hi"] - mine["lo"]).dt.total_days() + 1).sum() / 365.25
-        got = wh.query("select sum(exposure_years) as x from fct_person_months where person_id = ?", [pid])["x"].item()
-        assert got == pytest.approx(exp, rel=1e-9), pid
+        exp = ((mine["hi"] - mine["lo"]).dt.total_days() + 1).sum()
+        got = wh.query("select sum(exposure_days)::bigint as x from fct_person_time where person_id = ?", [pid])["x"].item()
+        assert got == exp, pid
 
 
-def test_in_post_at_month_end_matches_headcount(wh, csv, window):
+def test_stretches_tile_each_spell_without_gaps_or_overlaps(wh, csv, window):
+    clipped = _clipped_spells(csv, window).select("posting_id", "lo", "hi")
+    pt = wh.query("select posting_id, from_date, to_date from fct_person_time order by posting_id, from_date")
+    assert pt.filter(pl.col("to_date") < pl.col("from_date")).height == 0
+    ends = pt.group_by("posting_id").agg(pl.col("from_date").min().alias("lo"), pl.col("to_date").max().alias("hi"))
+    assert ends.sort("posting_id").equals(clipped.sort("posting_id"))
+    # each stretch starts the day after the one before it ends
+    gaps = pt.with_columns(pl.col("to_date").shift(1).over("posting_id").alias("prev_to")).drop_nulls("prev_to")
+    assert (gaps["from_date"] - gaps["prev_to"]).dt.total_days().unique().to_list() == [1]
+    # stretches are cut only on the first of a month, so a posting has one stretch in any month
+    assert gaps["from_date"].dt.day().unique().to_list() == [1]
+
+
+def test_age_and_service_bands_match_their_monthly_definitions(wh, csv):
+    """Every month a stretch covers has the bands DOMAIN.md defines for that month, worked out in
+    polars from people.csv: age = calendar year - birth year; service = whole months from the
+    month of joining."""
+    people = csv("people").select("person_id", pl.col("birth_year").cast(pl.Int32),
+                                  _date("join_date").dt.truncate("1mo").alias("join_month"))
+    pt = wh.query("select person_id, from_date, to_date, age_band, service_band from fct_person_time")
+    months = (pt.with_columns(pl.date_ranges(pl.col("from_date").dt.truncate("1mo"), pl.col("to_date"), "1mo")
+                              .alias("month")).explode("month").join(people, on="person_id"))
+    age = pl.col("month").dt.year() - pl.col("birth_year")
+    served = ((pl.col("month").dt.year() - pl.col("join_month").dt.year()) * 12
+              + pl.col("month").dt.month() - pl.col("join_month").dt.month())
+    expected = months.with_columns(
+        pl.when(age < 25).then(pl.lit("Under 25")).when(age < 35).then(pl.lit("25-34"))
+        .when(age < 45).then(pl.lit("35-44")).when(age < 55).then(pl.lit("45-54"))
+        .otherwise(pl.lit("55 and over")).alias("age_want"),
+        pl.when(served < 24).then(pl.lit("Under 2 years")).when(served < 60).then(pl.lit("2-4 years"))
+        .when(served < 120).then(pl.lit("5-9 years")).when(served < 240).then(pl.lit("10-19 years"))
+        .otherwise(pl.lit("20 years and over")).alias("service_want"))
+    assert months.height > 10 * pt.height  # the check really is month by month
+    assert expected.filter(pl.col("age_band") != pl.col("age_want")).height == 0
+    assert expected.filter(pl.col("service_band") != pl.col("service_want")).height == 0
+
+
+def test_in_post_on_the_extract_date_matches_headcount(wh, csv, window):
     _, extract = window
     people = csv("people").with_columns(_date("join_date").alias("j"), _date("leave_date").alias("l"))
     in_post = people.filter((pl.col("j") <= extract) & (pl.col("l").is_null() | (pl.col("l") >= extract))).height
     got = wh.query(
-        """select count(distinct person_id) as n from fct_person_months
-           where month_start = (select max(month_start) from dim_calendar) and is_in_post_at_month_end""")["n"].item()
+        """select count(distinct person_id) as n from fct_person_time
+           where from_date <= ? and to_date >= ?""", [extract, extract])["n"].item()
     assert got == in_post
 
 

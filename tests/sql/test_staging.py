@@ -146,7 +146,7 @@ def test_one_staging_model_per_extract():
 @pytest.mark.parametrize("extract", config.EXTRACTS)
 def test_row_count_equals_accepted_raw_rows_and_key_is_unique(warehouse, extract):
     key = load_contracts(config.EXTRACTS)[extract].primary_key
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, check_version=False) as wh:  # staging models only
         stg = wh.table(f"stg_{extract}")
         raw_n = wh.query("select rows_accepted from load_audit where extract = ?", [extract])["rows_accepted"][0]
     assert stg.height == raw_n == len(_coverage_rows()[extract])
@@ -156,7 +156,7 @@ def test_row_count_equals_accepted_raw_rows_and_key_is_unique(warehouse, extract
 
 @pytest.mark.parametrize(("model", "code_col", "label_col", "code_list"), LABELS, ids=[f"{m}.{lab}" for m, _, lab, _ in LABELS])
 def test_every_code_has_a_label(warehouse, model, code_col, label_col, code_list):
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, check_version=False) as wh:  # staging models only
         stg = wh.table(model)
     present = set(stg[code_col].drop_nulls())
     assert present == set(CODES[code_list])  # the coverage rows really use every code
@@ -165,7 +165,7 @@ def test_every_code_has_a_label(warehouse, model, code_col, label_col, code_list
 
 
 def test_labels_include_every_characteristic_reference_group(warehouse):
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, check_version=False) as wh:  # staging models only
         people = wh.table("stg_people")
         ranks = set(wh.table("stg_postings")["rank_label"])
     for column, characteristic in config.CHARACTERISTICS.items():
@@ -180,7 +180,7 @@ def test_labels_include_every_characteristic_reference_group(warehouse):
 
 
 def test_people_recodes(warehouse):
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, check_version=False) as wh:  # staging models only
         p = wh.query("select * from stg_people where person_id = ?", ["P0000002"]).row(0, named=True)
     assert (p["sex"], p["ethnicity"], p["ethnicity_group"], p["disability"]) == ("Female", "Caribbean", "Black", "Disabled")
     assert (p["gender_reassignment"], p["pregnancy_maternity"], p["worker_type"]) == ("Not stated", "Yes", "Police officer")
@@ -188,7 +188,7 @@ def test_people_recodes(warehouse):
 
 
 def test_grievance_flags(warehouse):
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, check_version=False) as wh:  # staging models only
         g = {r["grievance_id"]: r for r in wh.query(
             "select * from stg_grievances where grievance_id in (?, ?, ?, ?)", ["G0000001", "G0000002", "G0000003", "G0000004"]
         ).iter_rows(named=True)}
@@ -200,7 +200,7 @@ def test_grievance_flags(warehouse):
 
 
 def test_misconduct_flags(warehouse):
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, check_version=False) as wh:  # staging models only
         c = {r["case_id"]: r for r in wh.query(
             "select * from stg_misconduct_cases where case_id in (?, ?, ?)", ["C0000001", "C0000002", "C0000003"]
         ).iter_rows(named=True)}
@@ -212,7 +212,7 @@ def test_misconduct_flags(warehouse):
 
 
 def test_application_stages(warehouse):
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, check_version=False) as wh:  # staging models only
         a = {r["application_id"]: r for r in wh.table("stg_applications").iter_rows(named=True)}
     vetting, joined, applied = a["R00000001"], a["R00000002"], a["R00000003"]
     assert vetting["stage_rank"] == 4 and (vetting["passed_vetting"], vetting["passed_medical"]) == (True, False)
@@ -222,7 +222,7 @@ def test_application_stages(warehouse):
 
 
 def test_postings_and_acting_up_recodes(warehouse):
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, check_version=False) as wh:  # staging models only
         s = wh.query("select * from stg_postings where posting_id = ?", ["S00000002"]).row(0, named=True)
         d = wh.query("select * from stg_acting_up where decision_id = ?", ["D0000001"]).row(0, named=True)
     assert (s["rank_label"], s["rank_order"], s["worker_type_code"], s["worker_type"], s["is_current"]) == (

@@ -72,22 +72,37 @@ def stop(proc: subprocess.Popen) -> None:
         proc.stdout.close()
 
 
-def settle(page, timeout_ms: int = TIMEOUT_MS) -> None:
-    """Wait until the script run has finished and every chart on the page has drawn.
+_STATE = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+    return {busy: !!document.querySelector('[data-testid="stStatusWidget"]')
+                  || document.querySelectorAll('[data-testid="stSkeleton"], [data-stale="true"]').length > 0,
+            title: (document.querySelector('h1') || {}).innerText || '',
+            charts: charts.length,
+            drawn: charts.filter(c => c.querySelector('.js-plotly-plot .main-svg')).length,
+            frames: document.querySelectorAll('[data-testid="stDataFrame"]').length,
+            text: main ? main.innerText.length : 0};
+}"""
 
-    Streamlit shows its status widget while a script runs, skeletons before the first elements
-    arrive and marks elements from the previous run stale until they are replaced.
+
+def settle(page, timeout_ms: int = TIMEOUT_MS, *, charts: bool = True) -> None:
+    """Wait until the script run has finished and the page has stopped changing, every chart drawn.
+
+    Streamlit's status widget, skeletons and stale marks say a run is under way, but a cold page
+    also passes moments with none of them and no content yet. So: a title, at least one drawn
+    chart (every page has one) and the same element counts and text length over a second.
     """
-    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout_ms)
-    page.wait_for_timeout(300)  # a rerun starts a moment after the widget changes
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-               && document.querySelectorAll('[data-testid="stSkeleton"]').length === 0
-               && document.querySelectorAll('[data-stale="true"]').length === 0
-               && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                    .every(c => c.querySelector('.js-plotly-plot .main-svg'))""",
-        timeout=timeout_ms, polling=250)
-    page.wait_for_timeout(300)  # plotly lays out after its first draw
+    deadline = time.monotonic() + timeout_ms / 1000
+    last, same = None, 0
+    while same < 4:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the page did not settle within {timeout_ms / 1000:.0f} s: {last}")
+        page.wait_for_timeout(250)
+        state = page.evaluate(_STATE)
+        ready = (not state["busy"] and state["title"].strip() and state["drawn"] == state["charts"]
+                 and (state["charts"] > 0 or not charts))
+        same = same + 1 if ready and state == last else 0
+        last = state
 
 
 def open_page(page, url: str, name: str, *, default: bool = False) -> None:

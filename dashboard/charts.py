@@ -7,7 +7,8 @@ hidden cell. Colours come from theme.py by meaning; meaning is also in text (leg
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 
 import plotly.graph_objects as go
 import polars as pl
@@ -35,7 +36,10 @@ def _layout(fig: go.Figure, *, title: str, x: str = "", y: str = "", height: int
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
         font={"family": FONT, "size": 12},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
+        # At the foot of the whole figure, not a fraction of the plot's height below it: a fraction
+        # put the legend over the axis title on short charts and far below the axis on tall ones.
+        # Anchored to the container, plotly makes room for it under the axis title.
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
         plot_bgcolor="white",
         height=height,
         hoverlabel={"font": {"family": FONT}},
@@ -61,11 +65,64 @@ def _too_few_marks(fig: go.Figure, hidden: Sequence[dict], *, at: float = 1.0, l
                                  hoverinfo="skip", textfont={"color": "#555555", "size": 11}))
 
 
+NOTE_CHARS = 100  # a plotly annotation does not wrap: longer notes point to the table instead
+
+
+def _note_text(text: str) -> str:
+    if len(text) <= NOTE_CHARS:
+        return text
+    head = text[: NOTE_CHARS - 20]
+    cut = head.rsplit("; ", 1)[0] if "; " in head else head.rsplit(" ", 1)[0]  # whole parts where it can
+    return cut + " … (see the table)"
+
+
 def _too_few_note(fig: go.Figure, hidden: Sequence[dict], *, key: str = "group") -> None:
     if hidden:
         names = ", ".join(dict.fromkeys(str(r[key]) for r in hidden))
-        fig.add_annotation(text=f"{TOO_FEW}: {names}", xref="paper", yref="paper", x=0, y=1.0,
-                           yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555555"})
+        _note(fig, f"{TOO_FEW}: {names}")
+
+
+def _note(fig: go.Figure, text: str) -> None:
+    fig.add_annotation(text=_note_text(text), xref="paper", yref="paper", x=0, y=1.0, xanchor="left",
+                       yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555555"})
+
+
+# Tick values for log axes: plotly's own label the minor ticks with their first digit only, so
+# 0.8 reads "8" beside "1" (and "9" beside "0.1"). Explicit values in the finest of these
+# sequences that gives four or more ticks across the data; 1 (parity) is always in range.
+_LOG_SEQUENCES = [(1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.2, 1.4, 1.6, 1.8, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)]
+
+
+def log_ticks(values: Iterable[float | None]) -> list[float]:
+    """Tick values for a log axis showing `values` (ratios, interval ends, thresholds)."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(v) and v > 0]
+    lo, hi = min([1.0, *finite]), max([1.0, *finite])
+    ticks: list[float] = []
+    for mantissas in _LOG_SEQUENCES:
+        ticks = sorted({round(m * 10.0 ** e, 10) for e in range(-4, 5) for m in mantissas})
+        ticks = [t for t in ticks if lo / 1.0001 <= t <= hi * 1.0001]
+        if len(ticks) >= 4:
+            break
+    return ticks
+
+
+def _threshold_legend(fig: go.Figure, threshold: float) -> None:
+    """Name the dashed threshold line in the legend. Not add_vline/add_hline's annotation: on a log
+    axis plotly places it at 10**threshold (0.8 landed at 6.3 and stretched the axis to reach it)."""
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{threshold:g} (four-fifths threshold)",
+                             line={"color": theme.TARGET, "width": 1, "dash": "dash"}, hoverinfo="skip"))
+
+
+def _log_axis(update_axis, values: Iterable[float | None], threshold: float | None = None) -> None:
+    """A log axis with explicit ticks; a threshold line (0.8) gets its own labelled tick."""
+    ticks = log_ticks([*values, threshold])
+    if threshold is not None:
+        ticks = sorted({*ticks, threshold})
+    update_axis(type="log", tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks],
+                minor={"showgrid": False})
+
+
+NOTHING = "Nothing to show for this selection."
 
 
 def empty_figure(title: str, message: str) -> go.Figure:
@@ -86,6 +143,8 @@ def ratio_chart(frame: pl.DataFrame, *, title: str, axis: str = "Ratio to refere
     after adjustment; a line at 1 (parity) and optionally at a threshold (0.8, four-fifths)."""
     if stage is not None and "stage" in frame.columns:
         frame = frame.filter(pl.col("stage") == stage)
+    if frame.height == 0:  # an empty axis (a lone line at 1, bare gridlines) reads as broken
+        return empty_figure(title, NOTHING)
     shown, hidden = _shown(frame)
     fig = go.Figure()
     by_colour: dict[str, list[dict]] = {}
@@ -112,11 +171,12 @@ def ratio_chart(frame: pl.DataFrame, *, title: str, axis: str = "Ratio to refere
         ))
     fig.add_vline(x=1, line={"color": theme.TARGET, "width": 1})
     if threshold is not None:
-        fig.add_vline(x=threshold, line={"color": theme.TARGET, "width": 1, "dash": "dash"},
-                      annotation_text=f"{threshold:g}", annotation_position="top")
+        fig.add_vline(x=threshold, line={"color": theme.TARGET, "width": 1, "dash": "dash"})
+        _threshold_legend(fig, threshold)
     groups = [str(r["group"]) for r in frame.iter_rows(named=True)]
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(groups)), type="category")
-    fig.update_xaxes(type="log")
+    _log_axis(fig.update_xaxes, [v for r in shown for v in (r.get("ratio"), r.get("ratio_ci_low"),
+                                                              r.get("ratio_ci_high"))], threshold)
     _too_few_marks(fig, hidden)
     _too_few_marks(fig, [r for r in shown if r.get("ratio") is None], label="no ratio (see the table)")
     _too_few_note(fig, hidden)
@@ -128,6 +188,8 @@ def rate_chart(frame: pl.DataFrame, *, title: str, axis: str, per_1000: bool = F
     """Each group's rate with its interval as bars (percent, or per 1,000 person-years)."""
     if stage is not None and "stage" in frame.columns:
         frame = frame.filter(pl.col("stage") == stage)
+    if frame.height == 0:  # an empty axis (a lone line at 1, bare gridlines) reads as broken
+        return empty_figure(title, NOTHING)
     shown, hidden = _shown(frame)
     shown = [r for r in shown if r.get("rate") is not None]
     scale = 1000 if per_1000 else 100
@@ -158,6 +220,8 @@ def rate_chart(frame: pl.DataFrame, *, title: str, axis: str, per_1000: bool = F
 def stage_chart(frame: pl.DataFrame, *, title: str, axis: str, threshold: float | None = None,
                 stages: Sequence[str] | None = None) -> go.Figure:
     """Ratio to the reference at each stage (decision point or funnel stage), a line per group."""
+    if frame.height == 0:  # an empty axis (a lone line at 1, bare gridlines) reads as broken
+        return empty_figure(title, NOTHING)
     shown, hidden = _shown(frame)
     shown = [r for r in shown if r.get("ratio") is not None and not r.get("is_reference")]
     order = list(stages) if stages else list(dict.fromkeys(r["stage"] for r in frame.iter_rows(named=True)))
@@ -179,11 +243,25 @@ def stage_chart(frame: pl.DataFrame, *, title: str, axis: str, threshold: float 
         ))
     fig.add_hline(y=1, line={"color": theme.TARGET, "width": 1})
     if threshold is not None:
-        fig.add_hline(y=threshold, line={"color": theme.TARGET, "width": 1, "dash": "dash"},
-                      annotation_text=f"{threshold:g} (four-fifths)", annotation_position="bottom right")
-    fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
-    fig.update_yaxes(type="log")
-    _too_few_note(fig, [r for r in hidden if not r.get("is_reference")])
+        fig.add_hline(y=threshold, line={"color": theme.TARGET, "width": 1, "dash": "dash"})
+        _threshold_legend(fig, threshold)
+    # A stage where no group can be drawn stays on the axis, labelled, instead of vanishing.
+    hidden = [r for r in hidden if not r.get("is_reference")]
+    empty = [s for s in order if not any(r["stage"] == s for r in shown)]
+    if empty:
+        fig.add_trace(go.Scatter(
+            x=empty, y=[1.0] * len(empty), mode="text", textposition="top center", showlegend=False,
+            text=[TOO_FEW if any(r["stage"] == s for r in hidden) else "no ratio (see the table)" for s in empty],
+            hoverinfo="skip", textfont={"color": "#555555", "size": 11}))
+    fig.update_xaxes(categoryorder="array", categoryarray=order, type="category", range=[-0.5, len(order) - 0.5])
+    _log_axis(fig.update_yaxes, [v for r in shown for v in (r.get("ratio"), r.get("ratio_ci_low"),
+                                                              r.get("ratio_ci_high"))], threshold)
+    if hidden:
+        by_stage = {s: [str(r["group"]) for r in hidden if r["stage"] == s] for s in order}
+        parts = [f"{s} (every group)" if s in empty else f"{s}: {', '.join(dict.fromkeys(g))}"
+                 for s, g in by_stage.items() if g]
+        _note(fig, f"{TOO_FEW}: every group at every stage" if set(empty) == set(order)
+              else f"{TOO_FEW}: " + "; ".join(parts))
     fig.add_annotation(text="larger diamond = significant after adjustment", xref="paper", yref="paper", x=1, y=1.0,
                        xanchor="right", yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555555"})
     return _layout(fig, title=title, y=f"{axis} (log scale)", height=420)
@@ -194,11 +272,20 @@ def trend_chart(frame: pl.DataFrame, *, title: str, axis: str) -> go.Figure:
     return stage_chart(frame, title=title, axis=axis)
 
 
+PATTERNS = ("", "/", ".", "x")
+
+
 def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: str = "category",
                    value: str = "n", axis: str = "Number") -> go.Figure:
-    """Stacked counts: one bar per group, a segment per category. Hidden cells are not drawn."""
+    """Stacked counts: one bar per group, a segment per category. Hidden cells are not drawn.
+
+    Margins (is_total: the 'Total' row and column disclosure control adds) stay in the number
+    table: stacked with the categories they would double every bar and add a 'Total' bar.
+    """
+    if "is_total" in frame.columns:
+        frame = frame.filter(~pl.col("is_total").fill_null(False))
     if frame.height == 0:
-        return empty_figure(title, "Nothing to show for this selection.")
+        return empty_figure(title, NOTHING)
     visible = frame.filter(pl.col(value).is_not_null())
     if "is_suppressed" in frame.columns:
         visible = visible.filter(~pl.col("is_suppressed").fill_null(False))
@@ -206,11 +293,22 @@ def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: 
     rows = list(dict.fromkeys(frame[row].to_list()))
     for i, cat in enumerate(dict.fromkeys(frame[col].to_list())):
         part = visible.filter(pl.col(col) == cat)
+        # More categories than colours (13 grievance categories): the colours repeat with a hatching.
+        colour, pattern = theme.SEQUENCE[i % len(theme.SEQUENCE)], PATTERNS[(i // len(theme.SEQUENCE)) % len(PATTERNS)]
         fig.add_trace(go.Bar(y=part[row].to_list(), x=part[value].to_list(), name=str(cat), orientation="h",
-                             marker_color=theme.SEQUENCE[i % len(theme.SEQUENCE)],
+                             # overlay: the hatching on the colour. Without it Streamlit's plotly.js
+                             # draws white hatching on nothing, an invisible bar.
+                             marker={"color": colour, "pattern": {"shape": pattern, "fgcolor": "white",
+                                                                   "fillmode": "overlay", "solidity": 0.35}},
                              hovertemplate=f"%{{y}} · {cat}: %{{x}}<extra></extra>"))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(rows)), type="category")
+    totals = visible.group_by(row).agg(pl.col(value).sum())[value].to_list()
+    _count_axis(fig.update_xaxes, totals)
+    # A group with nothing to draw but hidden cells stays on the axis, labelled.
+    drawn = set(visible.filter(pl.col(value) > 0)[row].to_list())
+    hidden_rows = set(frame.join(visible, on=[row, col], how="anti")[row].to_list())
+    _too_few_marks(fig, [{"group": r} for r in rows if r not in drawn and r in hidden_rows], at=0)
     n_hidden = frame.height - visible.height
     if n_hidden:
         fig.add_annotation(text=f"{n_hidden} cell(s) {TOO_FEW} (not drawn)", xref="paper", yref="paper", x=0,
@@ -218,10 +316,11 @@ def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: 
     return _layout(fig, title=title, x=axis, height=140 + 34 * max(len(rows), 2))
 
 
-def survival_chart(curve: pl.DataFrame, *, title: str, time: str = "time", survival: str = "survival") -> go.Figure:
+def survival_chart(curve: pl.DataFrame, *, title: str, time: str = "time", survival: str = "survival",
+                   empty: str = "No grievances for this selection.") -> go.Figure:
     """Kaplan-Meier step curves: share of grievances still open by days since raised."""
     if curve.height == 0:
-        return empty_figure(title, "No grievances for this selection.")
+        return empty_figure(title, empty)
     fig = go.Figure()
     for i, g in enumerate(dict.fromkeys(curve["group"].to_list())):
         part = curve.filter(pl.col("group") == g).sort(time)
@@ -249,7 +348,7 @@ def funnel_chart(frame: pl.DataFrame, *, title: str, size: str = "size", rate: s
                                  legendgroup=level, showlegend=c.startswith("upper_"), hoverinfo="skip"))
     if "overall_rate" in data.columns and data.height:
         fig.add_hline(y=data["overall_rate"][0] * scale, line={"color": theme.FORCE, "width": 1},
-                      annotation_text="force", annotation_position="right")
+                      annotation_text="force", annotation_position="top right")
     flags = data["flag"].to_list() if "flag" in data.columns else ["within"] * data.height
     colour = {"alarm": theme.HIGHER_SIGNIFICANT, "alert": theme.ORANGE, "low alarm": theme.LOWER_SIGNIFICANT,
               "low alert": theme.SKY}
@@ -297,7 +396,7 @@ def line_chart(frame: pl.DataFrame, *, x: str, ys: dict[str, str], title: str, a
         fig.add_trace(go.Scatter(x=frame[x].to_list() + frame[x].to_list()[::-1],
                                  y=[v * scale if v is not None else None for v in frame[band[1]].to_list()]
                                  + [v * scale if v is not None else None for v in frame[band[0]].to_list()[::-1]],
-                                 fill="toself", fillcolor="rgba(0,114,178,0.15)", line={"width": 0},
+                                 mode="lines", fill="toself", fillcolor="rgba(0,114,178,0.15)", line={"width": 0},
                                  name="Interval", hoverinfo="skip"))
     for i, (col, name) in enumerate(ys.items()):
         if col not in frame.columns:
@@ -330,7 +429,7 @@ def progress_chart(frame: pl.DataFrame, *, title: str, label: str, key: str) -> 
             hovertemplate="%{y}: %{x}% complete (" + theme.RAG_LABEL[rag] + ")<extra></extra>"))
     order = [f"{r[key]}. {_short(r[label])}" for r in rows]
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(order)), type="category")
-    fig.update_xaxes(range=[0, 100])
+    fig.update_xaxes(range=[0, 101], tickvals=[0, 20, 40, 60, 80, 100])
     return _layout(fig, title=title, x="% complete", height=140 + 26 * len(rows))
 
 
@@ -363,10 +462,19 @@ def bar_chart(frame: pl.DataFrame, *, x: str, y: str, title: str, axis: str, col
     bar.update(marker_color=colour, hovertemplate="%{y}: %{x}<extra></extra>" if horizontal else
                "%{x}: %{y}<extra></extra>")
     fig = go.Figure(bar)
+    if not percent:
+        _count_axis(fig.update_xaxes if horizontal else fig.update_yaxes, values)
     if horizontal:
         fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)), type="category")
         return _layout(fig, title=title, x=axis, height=140 + 26 * len(labels))
     return _layout(fig, title=title, y=axis, height=380)
+
+
+def _count_axis(update_axis, values: Iterable[float | None]) -> None:
+    """Counts take whole-number ticks: with a largest value of 1 plotly ticked 0, 0.2, 0.4, ..."""
+    values = [v for v in values if v is not None]
+    if values and all(float(v).is_integer() for v in values) and max(values) <= 10:
+        update_axis(tick0=0, dtick=1, rangemode="tozero")
 
 
 def stacked_bar(frame: pl.DataFrame, *, x: str, parts: dict[str, str], title: str, axis: str) -> go.Figure:
@@ -391,6 +499,7 @@ def heatmap(frame: pl.DataFrame, *, x: str, y: str, z: str, title: str, axis: st
     fig = go.Figure(go.Heatmap(z=wide.select(xs).rows(), x=xs, y=wide[y].to_list(),
                                colorscale=[[0, "#F7FBFF"], [1, theme.BLUE]], colorbar={"title": axis},
                                hovertemplate="%{y} · %{x}: %{z}<extra></extra>", hoverongaps=False))
+    fig.update_yaxes(autorange="reversed")  # rows read top-down in the order of the table
     return _layout(fig, title=title, height=160 + 18 * wide.height)
 
 
@@ -423,7 +532,10 @@ def display_frame(frame: pl.DataFrame, *, per_1000: bool = False) -> tuple[pl.Da
             out = out.with_columns(pl.coalesce(pl.col(disp), pl.col(col).cast(pl.String)).alias(col))
     if per_1000 and "rate_per_1000" in out.columns:
         out = out.drop([c for c in ("rate",) if c in out.columns])
-    keep = [c for c in out.columns if c not in _HIDDEN_COLUMNS]
+    # A table whose rows are different characteristics (not_stated) needs that column to be read.
+    hidden = _HIDDEN_COLUMNS - ({"characteristic"} if "characteristic" in out.columns
+                                and out["characteristic"].n_unique() > 1 else set())
+    keep = [c for c in out.columns if c not in hidden]
     if "stage" in keep:
         keep.remove("stage")
         keep.insert(0, "stage")

@@ -158,14 +158,15 @@ def headline(frame: pl.DataFrame, *, outcome: str, noun: str = "officers and sta
     rows = [r for r in _rows(frame, stage) if not r.get("is_reference") and not r.get("is_not_stated")]
     if not rows:
         return "There are no groups to compare for this selection."
-    shown = [r for r in rows if not is_too_few(r) and r.get("ratio") not in (None, 0)]
+    # A ratio of 0 (no events in the group) is a comparison like any other, not "too few".
+    shown = [r for r in rows if not is_too_few(r) and r.get("ratio") is not None]
     significant = [r for r in shown if r.get("is_significant")]
     if significant:
         import math
 
-        top = max(significant, key=lambda r: abs(math.log(r["ratio"])))
+        top = max(significant, key=lambda r: abs(math.log(r["ratio"])) if r["ratio"] > 0 else math.inf)
         return ratio_sentence(top, outcome=outcome, noun=noun, kind=kind)
-    hidden = len(rows) - len(shown)
+    hidden = sum(1 for r in rows if is_too_few(r))
     tests = sorted({t for r in shown if (t := test_name(r.get("method")))})
     if not shown:
         return f"Every group compared is {TOO_FEW}."

@@ -44,6 +44,7 @@ class TableSpec:
     uses_characteristic: bool = True
     crosstab: tuple[str, str, str] = ("group", "category", "n")  # row, column, value for CROSSTAB
     counts_by: tuple[str, ...] = ()  # for COUNTS: the columns whose rows sum to a published total
+    counts_from: str | None = None  # for CURVE: the table publishing each curve's counts
 
     def allowed(self, role: str) -> bool:
         return role == "analyst" or self.disclosure != PERSON_LEVEL
@@ -53,10 +54,11 @@ REGISTRY: dict[str, TableSpec] = {}
 
 
 def table(name: str, title: str, description: str, *, disclosure: str = TIDY, uses_characteristic: bool = True,
-          crosstab: tuple[str, str, str] = ("group", "category", "n"), counts_by: tuple[str, ...] = ()):
+          crosstab: tuple[str, str, str] = ("group", "category", "n"), counts_by: tuple[str, ...] = (),
+          counts_from: str | None = None):
     def register(fn: Callable[[Warehouse, Filters, Settings], pl.DataFrame]):
         REGISTRY[name] = TableSpec(name, title, description, fn, disclosure, uses_characteristic, crosstab,
-                                   counts_by)
+                                   counts_by, counts_from)
         return fn
 
     return register
@@ -76,6 +78,12 @@ def get_table(wh: Warehouse, name: str, f: Filters | None = None, *, role: str =
     frame = spec.build(wh, f, settings)
     if role == "staff_association" or suppressed:
         frame = apply_disclosure_control(frame, spec, settings)
+        if spec.disclosure == CURVE and spec.counts_from:
+            # A curve steps down once per closure, so it shows its group's closed and open counts:
+            # draw only the groups whose counts the companion table shows (the SPOC pack's rule too).
+            counts = get_table(wh, spec.counts_from, f, role=role, suppressed=True, settings=settings)
+            hidden = counts.filter(pl.col("is_suppressed").fill_null(False))["group"]
+            frame = frame.filter(~pl.col("group").is_in(hidden.implode()))
     return frame
 
 
@@ -227,7 +235,8 @@ def grievance_resolution(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame
 
 
 @table("grievance_resolution_curve", "Share of grievances still open, by days since raised",
-       "Kaplan-Meier curve points by group (open grievances censored).", disclosure=CURVE)
+       "Kaplan-Meier curve points by group (open grievances censored).", disclosure=CURVE,
+       counts_from="grievance_resolution")
 def grievance_resolution_curve(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.survival import km_curve
 

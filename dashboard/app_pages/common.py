@@ -64,7 +64,8 @@ def say(lines: list[str] | str | None) -> None:
         return
     if isinstance(lines, str):
         lines = [lines]
-    st.markdown("\n".join(f"- {line}" for line in lines))
+    # A headline is also one of the group sentences below it: say it once, first.
+    st.markdown("\n".join(f"- {line}" for line in dict.fromkeys(lines)))
 
 
 def numbers(frame: pl.DataFrame, *, key: str, per_1000: bool = False, expanded: bool = False,
@@ -74,6 +75,9 @@ def numbers(frame: pl.DataFrame, *, key: str, per_1000: bool = False, expanded: 
     config = {}
     for col, fmt in formats.items():
         config[col] = st.column_config.NumberColumn(col, format=fmt)
+    for col, dtype in shown.schema.items():
+        if dtype == pl.Date:  # else shown with a midnight time, "2026-10-13 00:00:00"
+            config[col] = st.column_config.DateColumn(col, format="D MMM YYYY")
     with st.expander(label, expanded=expanded):
         st.dataframe(shown, hide_index=True, column_config=config, key=f"table-{key}", width="stretch",
                      placeholder="–")

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, data, theme
 from dashboard.app_pages import common
 from metrics.config import DEFAULTS
 
@@ -30,7 +31,10 @@ if data.allowed("quarantine"):
 
 common.section(
     "not_stated", f,
-    chart=lambda t: charts.rate_chart(t, title="Share 'not stated' among people in post", axis="% not stated"))
+    # Every row's group is "Not stated": the bars are the characteristics.
+    chart=lambda t: charts.rate_chart(
+        t.with_columns(group=pl.Series([theme.characteristic_label(c) for c in t["characteristic"]], dtype=pl.String)),
+        title="Share 'not stated' among people in post", axis="% not stated"))
 
 st.subheader("How each statistic is computed")
 st.markdown(f"""

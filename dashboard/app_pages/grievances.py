@@ -38,8 +38,12 @@ common.section(
 
 left, right = st.columns(2)
 with left:
+    # Staff associations get no curve for a group under 10 cases or whose counts the table hides.
+    empty_curve = ("No curve can be shown: each would reveal numbers the time-to-resolve table hides."
+                   if data.role() == "staff_association" else "No grievances for this selection.")
     common.section("grievance_resolution_curve", f,
-                   chart=lambda t: charts.survival_chart(t, title="Share still open by days since raised"))
+                   chart=lambda t: charts.survival_chart(t, title="Share still open by days since raised",
+                                                         empty=empty_curve))
 with right:
     common.section("grievance_resolution", f, sentences=lambda t: narrative.median_sentence(t), expanded=True)
 

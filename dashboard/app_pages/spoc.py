@@ -33,7 +33,8 @@ month_table = common.section("spoc_monthly", month_filters, key="spoc-month", ch
 if month_table is not None and month_table.height:
     value = "value_display" if "value_display" in month_table.columns else "n"
     wide = (month_table.select("business_area_name", "measure", pl.col(value).cast(pl.String))
-            .pivot(on="measure", index="business_area_name", values=value, aggregate_function="first"))
+            .pivot(on="measure", index="business_area_name", values=value, aggregate_function="first")
+            .sort("business_area_name"))
     st.dataframe(wide.rename({"business_area_name": "Business area"}), hide_index=True, key="spoc-month-wide",
                  width="stretch", placeholder="–")
 

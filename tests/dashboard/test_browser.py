@@ -1,22 +1,34 @@
-"""The dashboard in a real browser: `eqdash serve` on a free port, Debian's Chromium via playwright.
+"""The dashboard in a real browser: `eqdash serve` on a free port, Debian's Chromium via playwright,
+on the small sample warehouse.
 
-Opens every page for the analyst and the staff-association role, waits for the charts, checks
-that no exception or error box is shown and that no request leaves the machine, and saves a
-full-page screenshot of each page to tests/artifacts/ (gitignored).
+Every page for every role (board, staff association, analyst): waits for the charts, checks that
+no exception, error box, traceback or raw value ('None', 'nan') is shown and that no request
+leaves the machine, and saves a screenshot of each whole page to tests/artifacts/ (gitignored).
+Then what a user touches: the period, business area, worker type and characteristic filters
+(intersections included) on Grievances and Misconduct, and the SPOC page's month and area, whose
+downloaded file is byte for byte the one `eqdash export` writes. Roles without the SPOC page get
+'page not found' at its address.
+
+The same checks at the mps profile take minutes per role, so they are a manual script:
+tests/benchmarks/browse_pages.py (see its docstring).
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
-from urllib.error import URLError
-from urllib.request import urlopen
 
 import pytest
+from chromium_pages import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    choose,
+    open_page,
+    options,
+    problems,
+    screenshot,
+    serve,
+    stop,
+)
 
 from dashboard.app import ROLE_PAGES
 
@@ -24,104 +36,131 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update"]
-# Pages that draw at least one plotly chart (every page but the SPOC pack's first screen does).
-PAGES_WITHOUT_CHART_WAIT: set[str] = set()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+ROLES = ("board", "staff_association", "analyst")
+TITLES = {"grievances": "Grievances", "misconduct": "Misconduct", "spoc": "SPOC monthly pack"}
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: `bash .ci/setup --test` installs it.")
-    return CHROMIUM
-
-
-def serve(db: Path, role: str):
-    port = free_port()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--db", str(db), "--role", role,
-                             "--port", str(port), "--address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"eqdash serve exited with {proc.returncode}: {proc.stdout.read().decode()[-2000:]}")
-        try:
-            with urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except (URLError, ConnectionError, TimeoutError):
-            time.sleep(0.3)
-    stop(proc)
-    raise AssertionError("eqdash serve did not answer within 60 s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    import signal
-
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server and the streamlit child it started, by group id
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-    if proc.stdout:
-        proc.stdout.close()
-
-
-def wait_until_idle(page, timeout_ms: int = 90_000) -> None:
-    """Streamlit shows its status widget while a script runs; wait until it has gone."""
-    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout_ms)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-               && document.querySelectorAll('[data-testid="stSkeleton"]').length === 0""",
-        timeout=timeout_ms, polling=250)
-
-
-@pytest.mark.parametrize("role", ["analyst", "staff_association"])
-def test_every_page_in_chromium(role, small_warehouse, chromium):
+def browser():
     from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    proc, url = serve(small_warehouse, role)
-    outside: list[str] = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 2400})
-                page.on("request", lambda r: outside.append(r.url)
-                        if not r.url.startswith((url, "data:", "blob:", "ws://127.0.0.1")) else None)
-                for i, name in enumerate(ROLE_PAGES[role]):
-                    # The first page of a role is its default page, served at the root.
-                    page.goto(f"{url}/{'' if i == 0 else name}", wait_until="domcontentloaded")
-                    wait_until_idle(page)
-                    if name not in PAGES_WITHOUT_CHART_WAIT:
-                        page.wait_for_selector(".js-plotly-plot", timeout=90_000)
-                        wait_until_idle(page)
-                    page.wait_for_timeout(500)  # let plotly finish laying out before the screenshot
-                    page.screenshot(path=str(ARTIFACTS / f"{role}-{name}.png"), full_page=True)
-                    assert page.get_by_text("Page not found").count() == 0, f"{role}/{name}: page not found"
-                    errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
-                    assert errors.count() == 0, f"{role}/{name}: {errors.first.inner_text()[:500]}"
-                    assert page.locator("h1").first.inner_text().strip(), f"{role}/{name}: no title"
-                    assert "BAME" not in page.locator("body").inner_text()
-                    if role == "staff_association":
-                        assert "Quarantined rows (analysts only)" not in page.locator("body").inner_text()
-            finally:
-                browser.close()
-    finally:
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: `bash .ci/setup --test` installs it.")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def servers(small_warehouse):
+    """One `eqdash serve` per role, started when first asked for, stopped at the end."""
+    running: dict[str, tuple] = {}
+
+    def url(role: str) -> str:
+        if role not in running:
+            running[role] = serve(small_warehouse, role)
+        return running[role][1]
+
+    yield url
+    for proc, _ in running.values():
         stop(proc)
+
+
+@pytest.fixture
+def page(browser, servers):
+    """A fresh tab that records every request leaving 127.0.0.1; asserts none did."""
+    outside: list[str] = []
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab.on("request", lambda r: outside.append(r.url)
+           if not r.url.startswith(("http://127.0.0.1:", "data:", "blob:", "ws://127.0.0.1")) else None)
+    yield tab
+    tab.close()
     assert not outside, f"requests left the machine: {sorted(set(outside))[:10]}"
+
+
+def assert_fine(tab, where: str) -> None:
+    found = problems(tab)
+    assert not found, f"{where}: {found}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_in_chromium(role, servers, page):
+    url = servers(role)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(ROLE_PAGES[role]):
+        open_page(page, url, name, default=i == 0)
+        screenshot(page, ARTIFACTS / f"{role}-{name}.png")
+        assert_fine(page, f"{role}/{name}")
+        if name in TITLES:
+            assert page.locator("h1").first.inner_text().strip() == TITLES[name]
+        body = page.locator('[data-testid="stMain"]').inner_text()
+        assert "BAME" not in body
+        if role != "analyst":
+            assert "Quarantined rows (analysts only)" not in body
+    if "spoc" not in ROLE_PAGES[role]:
+        # The address of a page the role does not have: Streamlit says so and shows the role's first page.
+        page.goto(f"{url}/spoc", wait_until="domcontentloaded")
+        page.get_by_text("Page not found").wait_for(timeout=60_000)
+        assert page.locator("h1").first.inner_text().strip() != TITLES["spoc"]
+        assert page.locator('[data-testid="stDownloadButton"]').count() == 0
+
+
+# What a user changes, in order, on each page (each step keeps the ones before it).
+FILTER_STEPS = [
+    ("Compare by", "Ethnic group x sex"),   # the intersection
+    ("Period", "All years"),
+    ("Worker type", "Police officer"),
+    ("Compare by", "Disability"),
+    ("Period", "Financial year"),
+    ("Worker type", "PCSO"),                 # few people: hidden groups, empty tables
+    ("Compare by", "Ethnicity (18+1)"),
+    ("Period", "Custom month range"),
+]
+
+
+@pytest.mark.parametrize("role", ["staff_association", "analyst"])
+@pytest.mark.parametrize("name", ["grievances", "misconduct"])
+def test_filters_a_user_touches(role, name, servers, page):
+    url = servers(role)
+    open_page(page, url, name, default=ROLE_PAGES[role][0] == name)
+    areas = options(page, "Business area")
+    assert areas[0] == "Whole force" and len(areas) > 3
+    steps = [*FILTER_STEPS[:3], ("Business area", areas[2]), *FILTER_STEPS[3:]]
+    for label, option in steps:
+        choose(page, label, option)
+        assert_fine(page, f"{role}/{name} after {label} = {option}")
+        assert page.locator("h1").first.inner_text().strip() == TITLES[name]
+        assert page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').count() >= 3
+    screenshot(page, ARTIFACTS / f"{role}-{name}-filtered.png")
+
+
+def test_spoc_month_and_area_pickers_download_the_export_files(servers, page, small_warehouse):
+    from datetime import datetime
+
+    from dashboard.exports.pack import build_pack_files
+    from metrics.warehouse import Warehouse
+
+    url = servers("analyst")
+    open_page(page, url, "spoc")
+    areas = options(page, "Business area")
+    area_label = areas[1]
+    area = area_label.rsplit("(", 1)[1].rstrip(")")
+    choose(page, "Business area", area_label)
+    months = options(page, "Pack month")
+    choose(page, "Pack month", months[1])
+    assert_fine(page, "spoc with an area and an earlier month")
+    page.get_by_role("button", name="Prepare the pack files").click()
+    page.locator('[data-testid="stDownloadButton"]').first.wait_for(timeout=180_000)
+    assert_fine(page, "spoc after preparing the pack")
+    month = datetime.strptime(months[1], "%B %Y").date()
+    with Warehouse(small_warehouse) as wh:
+        expected = build_pack_files(wh, month, area, ["xlsx", "csv"])  # the page's default formats
+    buttons = page.locator('[data-testid="stDownloadButton"] button')
+    assert sorted(buttons.all_inner_texts()) == sorted(f"Download {n}" for n in expected)
+    for name in (f"{area}-{month:%Y-%m}.xlsx", "csv/pack_info.csv"):
+        with page.expect_download() as download:
+            buttons.filter(has_text=name).click()
+        assert download.value.suggested_filename == name.replace("/", "-")
+        assert Path(download.value.path()).read_bytes() == expected[name], name
+    screenshot(page, ARTIFACTS / "analyst-spoc-downloads.png")

@@ -96,7 +96,7 @@ def test_stage_chart_omits_the_reference_and_draws_the_four_fifths_line():
                          "is_reference": g == "White", "stage": stage, "method": "x"})
     fig = charts.stage_chart(tidy_frame(rows, extras=("stage", "is_reference")), title="t", axis="Impact ratio",
                              threshold=0.8)
-    assert [tr.name for tr in fig.data] == ["Black"]
+    assert [tr.name for tr in fig.data] == ["Black", "0.8 (four-fifths threshold)"]
     assert sorted(s["y0"] for s in fig.layout.shapes) == [0.8, 1]
 
 
@@ -106,3 +106,158 @@ def test_progress_chart_writes_the_rag_status_as_text_not_colour_alone():
     fig = charts.progress_chart(t, title="t", label="commitment", key="commitment_id")
     assert {tr.name: list(tr.text) for tr in fig.data} == {"Red": ["Red"], "Green": ["Green"]}
     assert {tr.name: tr.marker.color for tr in fig.data} == {"Red": theme.RAG["R"], "Green": theme.RAG["G"]}
+
+
+def test_legend_sits_at_the_foot_of_the_figure_under_the_axis_title():
+    """A legend placed a fraction of the plot height below it overlapped the axis title of short
+    charts (every forest plot at mps) and floated far below tall ones (the IOPC chart)."""
+    figs = [charts.ratio_chart(frame(), title="t"), charts.rate_chart(frame(), title="t", axis="%"),
+            charts.crosstab_chart(pl.DataFrame({"group": ["A"], "category": ["x"], "n": [3]}), title="t")]
+    for fig in figs:
+        assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
+        assert fig.layout.legend.yanchor == "bottom"
+
+
+def test_log_ticks_are_labelled_with_their_values():
+    """plotly labels log-axis minor ticks with one digit: 0.8 showed as '8' beside '1'."""
+    assert charts.log_ticks([0.54, 1.28, 0.8]) == [0.6, 0.7, 0.8, 0.9, 1, 1.2]
+    assert charts.log_ticks([0.104, 10.6]) == [0.2, 0.5, 1, 2, 5, 10]
+    assert charts.log_ticks([0.57, 2.6]) == [0.7, 1, 1.5, 2]
+    assert charts.log_ticks([None, float("nan"), 0, 1.0]) == [1]
+    fig = charts.ratio_chart(frame(), title="t")
+    ticks = list(fig.layout.xaxis.tickvals)
+    assert fig.layout.xaxis.type == "log" and 1 in ticks
+    assert [float(t) for t in fig.layout.xaxis.ticktext] == ticks
+    assert min(ticks) >= 0.43 and max(ticks) <= 3.83  # within the intervals drawn
+
+
+def test_threshold_is_a_dashed_line_named_in_the_legend_not_an_annotation_at_ten_to_its_power():
+    """add_vline's annotation on a log axis lands at 10**0.8 = 6.3 and stretches the axis to it."""
+    fig = charts.ratio_chart(frame(), title="t", threshold=0.8)
+    assert not [a for a in fig.layout.annotations if a.text == "0.8" or (a.xref == "x" and (a.x or 0) > 1)]
+    assert "0.8 (four-fifths threshold)" in [tr.name for tr in fig.data]
+    assert [s["x0"] for s in fig.layout.shapes if (s.line.dash or "") == "dash"] == [0.8]
+    assert 0.8 in list(fig.layout.xaxis.tickvals)
+
+
+def _stage_rows(hidden_at_sanction: bool):
+    rows = []
+    for stage in ("Investigated", "Sanction"):
+        for g, ratio in (("White", 1.0), ("Black", 1.4), ("Mixed", 0.9)):
+            hidden = stage == "Sanction" and (hidden_at_sanction or g == "Mixed")
+            rows.append({"characteristic": "ethnicity_group", "group": g, "ratio": None if hidden else ratio,
+                         "ratio_ci_low": None if hidden else ratio * 0.8,
+                         "ratio_ci_high": None if hidden else ratio * 1.2, "is_significant": False,
+                         "is_suppressed": hidden, "note": "too few to report" if hidden else None,
+                         "is_reference": g == "White", "stage": stage, "method": "x"})
+    return tidy_frame(rows, extras=("stage", "is_reference", "note"))
+
+
+def test_a_stage_with_every_group_hidden_stays_on_the_axis_labelled():
+    fig = charts.stage_chart(_stage_rows(hidden_at_sanction=True), title="t", axis="RRI")
+    assert list(fig.layout.xaxis.categoryarray) == ["Investigated", "Sanction"]
+    assert tuple(fig.layout.xaxis.range) == (-0.5, 1.5)
+    label = [tr for tr in fig.data if tr.mode == "text"]
+    assert len(label) == 1 and list(label[0].x) == ["Sanction"] and list(label[0].text) == ["too few to report"]
+    drawn = [x for tr in fig.data if tr.mode != "text" for x in tr.x]
+    assert "Sanction" not in drawn
+    notes = [a.text for a in fig.layout.annotations]
+    assert "too few to report: Sanction (every group)" in notes
+    partly = charts.stage_chart(_stage_rows(hidden_at_sanction=False), title="t", axis="RRI")
+    assert "too few to report: Sanction: Mixed" in [a.text for a in partly.layout.annotations]
+    assert not [tr for tr in partly.data if tr.mode == "text"]
+
+
+def test_crosstab_chart_leaves_the_margins_to_the_table():
+    """The staff-association crosstabs carry a 'Total' row and column: stacked, they doubled every bar."""
+    t = pl.DataFrame({
+        "group": ["White"] * 3 + ["Black"] * 3 + ["Mixed"] * 3 + ["Total"] * 3,
+        "category": ["Upheld", "Not upheld", "Total"] * 4,
+        "n": [20, 30, 50, None, None, 7, 0, None, 3, 20, 40, 60],
+        "is_suppressed": [False, False, False, True, True, False, False, True, False, False, False, False],
+        "is_total": [False, False, True] * 3 + [True] * 3,
+    })
+    fig = charts.crosstab_chart(t, title="t")
+    bars = [tr for tr in fig.data if tr.type == "bar"]
+    assert [tr.name for tr in bars] == ["Upheld", "Not upheld"]
+    assert sorted(v for tr in bars for v in tr.x) == [0, 20, 30]
+    assert "Total" not in [y for tr in fig.data for y in tr.y]
+    assert list(fig.layout.yaxis.categoryarray) == ["Mixed", "Black", "White"]
+    # Black and Mixed have nothing to draw but hidden cells: they stay on the axis, labelled.
+    marks = [(list(tr.y), set(tr.text)) for tr in fig.data if tr.type == "scatter"]
+    assert marks == [(["Black", "Mixed"], {"too few to report"})]
+    assert "3 cell(s) too few to report" in fig.layout.annotations[0].text
+
+
+def test_crosstab_chart_tells_every_category_apart_beyond_the_palette():
+    cats = [f"c{i}" for i in range(13)]  # 13 grievance categories, 9 colours
+    t = pl.DataFrame({"group": ["A"] * 13, "category": cats, "n": list(range(1, 14))})
+    fig = charts.crosstab_chart(t, title="t")
+    looks = [(tr.marker.color, tr.marker.pattern.shape) for tr in fig.data]
+    assert len(set(looks)) == 13
+    # White hatching drawn over the bar's colour; in 'replace' mode Streamlit showed nothing at all.
+    assert {tr.marker.pattern.fillmode for tr in fig.data} == {"overlay"}
+
+
+def test_display_frame_keeps_the_characteristic_when_rows_differ_by_it():
+    """not_stated: every row's group is 'Not stated'; without the characteristic the table is unreadable."""
+    t = tidy_frame([{"characteristic": c, "group": "Not stated", "n": 100, "events": e, "rate": e / 100,
+                     "is_suppressed": False, "method": "Wilson"} for c, e in (("sex", 3), ("religion", 18))])
+    shown, _ = charts.display_frame(t)
+    assert shown.columns[0] == "Characteristic" and shown["Characteristic"].to_list() == ["sex", "religion"]
+    assert "Characteristic" not in charts.display_frame(frame())[0].columns
+
+
+def test_survival_chart_says_why_it_is_empty():
+    empty = pl.DataFrame(schema={"group": pl.String, "time": pl.Float64, "survival": pl.Float64})
+    assert "No grievances" in charts.survival_chart(empty, title="t").layout.annotations[0].text
+    assert charts.survival_chart(empty, title="t", empty="hidden").layout.annotations[0].text == "hidden"
+
+
+def test_progress_heatmap_projection_and_funnel_read_cleanly():
+    """Seen at mps: the 100% tick missing, the SPOC heatmap's areas bottom-up (West Area first),
+    markers on the projection band's corners, the funnel's 'force' label cut at the right edge."""
+    t = pl.DataFrame({"commitment_id": [1], "commitment": ["A"], "rag_status": ["C"], "percent_complete": [100]})
+    xaxis = charts.progress_chart(t, title="t", label="commitment", key="commitment_id").layout.xaxis
+    assert 100 in list(xaxis.tickvals) and xaxis.range[1] > 100
+    grid = pl.DataFrame({"area": ["B", "A"], "month": ["2026-01", "2026-01"], "n": [1, 2]})
+    heat = charts.heatmap(grid, x="month", y="area", z="n", title="t", axis="n")
+    assert list(heat.data[0].y) == ["A", "B"] and heat.layout.yaxis.autorange == "reversed"
+    proj = pl.DataFrame({"date": [1, 2], "share": [0.1, 0.2], "low": [0.05, 0.1], "high": [0.2, 0.3]})
+    band = charts.line_chart(proj, x="date", ys={"share": "Share"}, title="t", axis="%", band=("low", "high")).data[0]
+    assert band.name == "Interval" and band.mode == "lines"
+    funnel = pl.DataFrame({"group": ["A", "B"], "exposure": [10.0, 20.0], "rate": [0.1, 0.2], "overall_rate": [0.15, 0.15]})
+    fig = charts.funnel_chart(funnel, title="t", size="exposure")
+    force = [a for a in fig.layout.annotations if a.text == "force"]
+    assert force and force[0].xanchor == "right"  # inside the plot, not past its right edge
+
+
+def test_an_empty_selection_says_so_instead_of_drawing_bare_axes():
+    """At mps a staff association choosing PCSOs in one business area by ethnicity (18+1) got a
+    forest plot that was a lone line at 1 and bar charts of bare gridlines."""
+    empty = frame().clear()
+    for fig in (charts.ratio_chart(empty, title="t"), charts.rate_chart(empty, title="t", axis="%"),
+                charts.stage_chart(empty, title="t", axis="RRI"), charts.trend_chart(empty, title="t", axis="RR")):
+        assert [a.text for a in fig.layout.annotations] == [charts.NOTHING]
+        assert not fig.data
+
+
+def test_small_counts_get_whole_number_ticks():
+    """The SPOC page's open-grievances bars for one area (1 open) were ticked 0, 0.2, ... 1."""
+    one = pl.DataFrame({"area": ["Central South"], "n": [1]})
+    assert charts.bar_chart(one, x="area", y="n", title="t", axis="Open").layout.xaxis.dtick == 1
+    many = pl.DataFrame({"area": ["A", "B"], "n": [3, 240]})
+    assert charts.bar_chart(many, x="area", y="n", title="t", axis="Open").layout.xaxis.dtick is None
+    share = pl.DataFrame({"area": ["A"], "n": [0.4]})
+    assert charts.bar_chart(share, x="area", y="n", title="t", axis="%", percent=True).layout.xaxis.dtick is None
+    cells = pl.DataFrame({"group": ["A", "A"], "category": ["x", "y"], "n": [1, 2]})
+    assert charts.crosstab_chart(cells, title="t").layout.xaxis.dtick == 1
+
+
+def test_long_hidden_notes_are_cut_between_parts_and_point_to_the_table():
+    everything = _stage_rows(hidden_at_sanction=True).with_columns(
+        ratio=None, ratio_ci_low=None, ratio_ci_high=None, is_suppressed=True, note=pl.lit("too few to report"))
+    fig = charts.stage_chart(everything, title="t", axis="RRI")
+    assert "too few to report: every group at every stage" in [a.text for a in fig.layout.annotations]
+    text = charts._note_text("too few to report: " + "; ".join(f"Stage {i}: Mixed, Other" for i in range(9)))
+    assert len(text) <= charts.NOTE_CHARS and text.endswith("Stage 1: Mixed, Other … (see the table)")

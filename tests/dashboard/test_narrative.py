@@ -108,3 +108,22 @@ def test_selection_sentence_without_an_outcome_has_no_double_space():
             is_significant=True, method="Wilson; impact ratio (Katz log CI); chi-square; Holm")
     text = narrative.ratio_sentence(r, outcome="", kind="selection")
     assert "  " not in text and "times the selection rate of White officers and staff (95% CI" in text
+
+
+def test_headline_counts_a_group_with_no_events_as_compared_not_too_few():
+    """At mps (Misconduct, West Area, PCSOs, ethnicity 18+1) the headline said '12 groups are too
+    few to report' of groups it then described one by one as '0 times the rate'."""
+    method = "exact Poisson; log IRR; exact conditional binomial test; Holm"
+    frame = tidy_frame([
+        row(group="White", is_reference=True, ratio=1.0, method="exact Poisson; reference group"),
+        row(group="Asian", ratio=0.0, ratio_ci_low=0.0, ratio_ci_high=19.0, p_value=1.0, p_adjusted=1.0,
+            is_significant=False, method=method),
+        row(group="Black", ratio=4.4, ratio_ci_low=0.46, ratio_ci_high=42.0, p_value=0.2, p_adjusted=1.0,
+            is_significant=False, method=method),
+        row(group="Other", is_suppressed=True, method=method),
+    ], extras=("reference_group", "is_reference", "is_not_stated"))
+    assert narrative.headline(frame, outcome="to be referred", kind="rate") == (
+        "No group differed significantly from the reference group after adjustment (exact Poisson test; "
+        "2 groups compared). 1 group is too few to report.")
+    significant_zero = frame.with_columns(is_significant=pl.col("group") == "Asian")
+    assert narrative.headline(significant_zero, outcome="to be referred", kind="rate").startswith("Asian")

@@ -94,6 +94,29 @@ def test_suppressed_grievance_outcomes_hide_small_groups(wh):
     assert hidden.select("rate", "ratio", "p_value", "p_adjusted").null_count().min_horizontal().item() == hidden.height
 
 
+def test_a_curve_is_drawn_only_for_groups_whose_counts_are_shown(wh):
+    """Each step of a Kaplan-Meier curve is a closure: a curve shows its group's closed and open
+    counts, so a group the time-to-resolve table hides ('<5' or '[c]') gets no curve either. At mps
+    the staff associations saw 'Not stated' (12 cases, 4 open, events '[c]') drawn step by step;
+    here, over all years, Female (2 open of 125) was drawn while the table hid its closures."""
+    drawn_any = set()
+    for characteristic in ("ethnicity_group", "sex", "age_band", "disability"):
+        f = Filters(characteristic=characteristic)  # all years: enough cases for some curves
+        counts = get_table(wh, "grievance_resolution", f, role="staff_association")
+        curve = get_table(wh, "grievance_resolution_curve", f, role="staff_association")
+        drawn = set(curve["group"])
+        assert not drawn & set(counts.filter(pl.col("is_suppressed"))["group"]), characteristic
+        assert drawn == set(counts.filter(~pl.col("is_suppressed") & (pl.col("n") >= 10))["group"]), characteristic
+        assert "at_risk" not in curve.columns and "n_events" not in curve.columns
+        assert set(get_table(wh, "grievance_resolution_curve", f, role="analyst", suppressed=True)["group"]) == drawn
+        unsuppressed = set(get_table(wh, "grievance_resolution_curve", f, role="analyst")["group"])
+        assert drawn <= unsuppressed
+        drawn_any |= {(characteristic, g) for g in drawn}
+        if characteristic == "sex":
+            assert not drawn and unsuppressed == {"Female", "Male"}
+    assert {("ethnicity_group", "Mixed"), ("age_band", "45-54"), ("disability", "Not disabled")} <= drawn_any
+
+
 @pytest.mark.parametrize("name", [n for n, s in REGISTRY.items() if s.disclosure in (TIDY, CROSSTAB)])
 def test_empty_period_gives_an_empty_table_not_an_error(wh, name):
     empty = Filters(start=date(2031, 1, 1), end=date(2031, 12, 1))

@@ -143,7 +143,7 @@ def markdown(results: list[dict], runs: int) -> str:
         f"{cores} cores, Python {platform.python_version()}, seed {SEED}; median of {runs} runs, each step in a "
         "fresh process; peak = that process's maximum resident memory.",
         "",
-        "| step | " + " | ".join(f"{r['profile']} ({r['people']:,} people)" for r in results) + " | target |",
+        "| step | " + " | ".join(f"{r['profile']} ({r['people']:,} people on record)" for r in results) + " | target |",
         "|---|" + "---|" * len(results) + "---|",
     ]
 

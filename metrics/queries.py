@@ -89,11 +89,9 @@ def person_time(f: Filters, *, area_col: str | None = "business_area_code",
     """
     lo = f.start or EARLIEST
     hi = last_day(f.end) if f.end else LATEST
-    sub = """(select pt.* exclude (exposure_days), d.* exclude (person_id, worker_type_code, worker_type),
-                     date_diff('day', greatest(pt.from_date, ?::date), least(pt.to_date, ?::date)) + 1
-                         as exposure_days
-              from fct_person_time as pt inner join dim_person as d using (person_id)
-              where pt.from_date <= ?::date and pt.to_date >= ?::date)"""
+    sub = f"""(select * replace (date_diff('day', greatest(from_date, ?::date), least(to_date, ?::date)) + 1
+                                 as exposure_days)
+               from {PERSON_TIME} where from_date <= ?::date and to_date >= ?::date)"""
     where, params = _where(f.with_(start=None, end=None), "from_date", area_col=area_col, worker_col=worker_col)
     return sub, where, [lo, hi, hi, lo, *params]
 

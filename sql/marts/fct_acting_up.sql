@@ -1,6 +1,6 @@
 -- fct_acting_up: every acting-up decision with the candidate's characteristics (IOPC rec. 15).
 -- Grain: decision_id (unique).
--- Upstream: stg_acting_up, dim_person, fct_person_time.
+-- Upstream: stg_acting_up, dim_person, int_event_as_at.
 with decisions as (
     select * from stg_acting_up
 ),
@@ -9,28 +9,8 @@ people as (
     select * from dim_person
 ),
 
-person_time as (
-    select * from fct_person_time
-),
-
 at_decision as (
-    select
-        d.decision_id,
-        pt.age_band,
-        pt.service_band
-    from decisions as d
-    inner join person_time as pt
-        on pt.person_id = d.person_id
-        and pt.from_date <= last_day(d.decision_date)
-        and pt.to_date >= date_trunc('month', d.decision_date)::date
-    -- as at the event's month: the posting with the most days in post that month, then posting_id
-    -- (a posting has one stretch in any month, so this is its days that month)
-    qualify row_number() over (
-        partition by d.decision_id
-        order by date_diff('day', greatest(pt.from_date, date_trunc('month', d.decision_date)::date),
-                           least(pt.to_date, last_day(d.decision_date))) desc,
-                 pt.posting_id
-    ) = 1
+    select event_id as decision_id, age_band, service_band from int_event_as_at where event = 'acting_up'
 ),
 
 final as (

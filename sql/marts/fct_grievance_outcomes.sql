@@ -1,6 +1,6 @@
 -- fct_grievance_outcomes: every grievance with how (and whether) it ended and who raised it.
 -- Grain: grievance_id (unique).
--- Upstream: stg_grievances, dim_person, fct_person_time, dim_calendar.
+-- Upstream: stg_grievances, dim_person, int_event_as_at, dim_calendar.
 -- Characteristics are the aggrieved person's; rank, age and service band as at the raised month.
 -- Open grievances are censored at the extract date for time-to-resolution.
 with grievances as (
@@ -11,33 +11,12 @@ people as (
     select * from dim_person
 ),
 
-person_time as (
-    select * from fct_person_time
-),
-
 extract as (
     select max(extract_date) as extract_date from dim_calendar
 ),
 
 at_raise as (
-    select
-        g.grievance_id,
-        pt.rank_grade as rank_label,
-        pt.age_band,
-        pt.service_band
-    from grievances as g
-    inner join person_time as pt
-        on pt.person_id = g.person_id
-        and pt.from_date <= last_day(g.raised_date)
-        and pt.to_date >= date_trunc('month', g.raised_date)::date
-    -- as at the event's month: the posting with the most days in post that month, then posting_id
-    -- (a posting has one stretch in any month, so this is its days that month)
-    qualify row_number() over (
-        partition by g.grievance_id
-        order by date_diff('day', greatest(pt.from_date, date_trunc('month', g.raised_date)::date),
-                           least(pt.to_date, last_day(g.raised_date))) desc,
-                 pt.posting_id
-    ) = 1
+    select event_id as grievance_id, rank_label, age_band, service_band from int_event_as_at where event = 'grievance'
 ),
 
 final as (

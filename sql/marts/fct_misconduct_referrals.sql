@@ -1,6 +1,6 @@
 -- fct_misconduct_referrals: every misconduct referral and how far it went through the process.
 -- Grain: case_id (unique).
--- Upstream: stg_misconduct_cases, dim_person, fct_person_time.
+-- Upstream: stg_misconduct_cases, dim_person, int_event_as_at.
 -- Decision points, in order: referred -> investigated -> meeting or hearing -> sanction. Each
 -- later flag implies the earlier ones, so each stage's denominator is the stage before.
 with cases as (
@@ -11,29 +11,8 @@ people as (
     select * from dim_person
 ),
 
-person_time as (
-    select * from fct_person_time
-),
-
 at_referral as (
-    select
-        c.case_id,
-        pt.rank_grade as rank_label,
-        pt.age_band,
-        pt.service_band
-    from cases as c
-    inner join person_time as pt
-        on pt.person_id = c.person_id
-        and pt.from_date <= last_day(c.referral_date)
-        and pt.to_date >= date_trunc('month', c.referral_date)::date
-    -- as at the event's month: the posting with the most days in post that month, then posting_id
-    -- (a posting has one stretch in any month, so this is its days that month)
-    qualify row_number() over (
-        partition by c.case_id
-        order by date_diff('day', greatest(pt.from_date, date_trunc('month', c.referral_date)::date),
-                           least(pt.to_date, last_day(c.referral_date))) desc,
-                 pt.posting_id
-    ) = 1
+    select event_id as case_id, rank_label, age_band, service_band from int_event_as_at where event = 'misconduct_case'
 ),
 
 final as (

@@ -64,8 +64,9 @@ SEED = 2016
 
 
 def step(cmd: list[str], env: dict | None = None) -> dict:
-    out = subprocess.run([PY, "-c", WRAPPER, *cmd], cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, **(env or {})})
+    """Run cmd in a fresh process: its wall time, peak memory and last line of output (env: the
+    child's whole environment, default this one's)."""
+    out = subprocess.run([PY, "-c", WRAPPER, *cmd], cwd=ROOT, capture_output=True, text=True, env=env)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["rc"] != 0:
         raise SystemExit(f"benchmark step failed: {' '.join(cmd)}\n{result['err']}")

@@ -11,45 +11,18 @@ Not collected by pytest (file name bench_*.py): timings belong in the README, no
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from bench_all import FLOOR, repeat  # one wrapper for wall time and peak memory: bench_all's
+
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 
-FLOOR = """
-import sys, duckdb, pathlib
-con = duckdb.connect()
-for f in sorted(pathlib.Path(sys.argv[1]).glob('*.csv')):
-    con.execute(f"create table {f.stem} as select * from read_csv(?, all_varchar=true)", [str(f)])
-"""
-
 
 def measure(label: str, make_args, runs: int) -> dict:
-    walls, peaks = [], []
-    for i in range(runs):
-        # a fresh interpreter for the peak: RUSAGE_CHILDREN keeps the max over all children, so run
-        # the measured step inside a wrapper that reports its own child's peak
-        wrapper = [PY, "-c", (
-            "import resource, subprocess, sys, time, json;"
-            "t = time.perf_counter(); p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
-            "w = time.perf_counter() - t;"
-            "sys.stderr.write(p.stderr[-2000:]) if p.returncode else None;"
-            "print(json.dumps({'wall': w, 'peak': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,"
-            " 'rc': p.returncode}))"
-        ), *make_args(i)]
-        out = subprocess.run(wrapper, cwd=ROOT, capture_output=True, text=True)
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-        if result["rc"] != 0:
-            raise SystemExit(f"{label} failed:\n{out.stderr}")
-        walls.append(result["wall"])
-        peaks.append(result["peak"])
-    return {"step": label, "median_s": statistics.median(walls), "min_s": min(walls),
-            "peak_mib": max(peaks), "runs": runs}
+    return {"step": label, **repeat(make_args, runs)}
 
 
 def main() -> None:

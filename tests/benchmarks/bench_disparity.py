@@ -43,6 +43,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_all import step  # noqa: E402 - beside this script
+
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 DEFAULT_VENV = ROOT / ".bench" / "peers-venv"
@@ -254,16 +256,6 @@ def run_peer(opts) -> None:
 # The harness
 # ---------------------------------------------------------------------------------------------
 
-WRAPPER = (
-    "import resource, subprocess, sys, time, json;"
-    "t = time.perf_counter(); p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
-    "w = time.perf_counter() - t;"
-    "sys.stderr.write(p.stderr[-3000:]) if p.returncode else None;"
-    "print(json.dumps({'wall': w, 'peak': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,"
-    " 'rc': p.returncode, 'stdout': p.stdout[-2000:]}))"
-)
-
-
 def ensure_venv(venv: Path) -> Path:
     """The peers' own venv (fairlearn pins its own pandas), created with pip on first use."""
     python = venv / "bin" / "python"
@@ -285,11 +277,8 @@ def versions(python: str, modules: tuple[str, ...], env: dict | None = None) -> 
 
 
 def measure_once(args: list[str], env: dict) -> dict:
-    out = subprocess.run([PY, "-c", WRAPPER, *args], cwd=ROOT, capture_output=True, text=True, env=env)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    if result["rc"] != 0:
-        raise SystemExit(f"{args} failed:\n{out.stderr}")
-    result["compute"] = json.loads(result["stdout"].strip().splitlines()[-1])["compute"]
+    result = step(args, env)  # wall time and peak memory of a fresh process: bench_all's harness
+    result["compute"] = json.loads(result["last"])["compute"]
     return result
 
 

@@ -14,6 +14,7 @@ GRAINS = {
     "dim_calendar": ["month_start"],
     "dim_person": ["person_id"],
     "fct_person_time": ["posting_id", "from_date"],
+    "int_event_as_at": ["event", "event_id"],
     "fct_grievance_outcomes": ["grievance_id"],
     "fct_misconduct_referrals": ["case_id"],
     "fct_recruitment_funnel": ["application_id"],

@@ -76,8 +76,12 @@ AGGREGATE_LABEL = "Black, Asian, Mixed and Other ethnic groups"
 @dataclass(frozen=True)
 class Settings:
     alpha: float = 0.05
-    suppression_threshold: int = 5  # counts 1..threshold-1 are hidden
-    suppression_style: str = "mask"  # "mask" shows "<5"; "round" rounds to the nearest 5
+    # The restricted release (metrics/release.py): counts 1..threshold-1 are hidden ("[c]"), the
+    # rest rounded to the nearest rounding_base (NHS Digital and OpenSAFELY: 1-7 hidden, rounded to 5).
+    suppression_threshold: int = 8
+    rounding_base: int = 5
+    min_cases_for_median: int = 20  # a released median needs this many cases in its group
+    min_breakdown: int = 20  # a release part (period, area or worker type) with fewer records is not broken down
     min_group_for_ratio: int = 10  # below this denominator a ratio is "too few to report"
     adjustment: str = "holm"  # or "fdr_bh"
     service_standard_days: int = 90  # a grievance open longer than this is "overdue"

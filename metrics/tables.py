@@ -47,7 +47,13 @@ class TableSpec:
     counts_from: str | None = None  # for CURVE: the table publishing each curve's counts
 
     def allowed(self, role: str) -> bool:
-        return role == "analyst" or self.disclosure != PERSON_LEVEL
+        if role == "analyst":
+            return True
+        if role == "staff_association":
+            from metrics.release import is_released
+
+            return self.disclosure == NO_PEOPLE or is_released(self.name)
+        return self.disclosure != PERSON_LEVEL
 
 
 REGISTRY: dict[str, TableSpec] = {}
@@ -66,51 +72,32 @@ def table(name: str, title: str, description: str, *, disclosure: str = TIDY, us
 
 def get_table(wh: Warehouse, name: str, f: Filters | None = None, *, role: str = "analyst",
               suppressed: bool | None = None, settings: Settings = DEFAULTS) -> pl.DataFrame:
-    """A metric table for a role. Suppression is forced for staff associations, optional otherwise."""
+    """A metric table for a role. Staff associations (and `suppressed` for anyone: what a circulated
+    pack shows) get the table cut from the protected release (metrics/release.py), for a released
+    period only; the Board and analysts get exact numbers for any window."""
     if role not in ROLES:
         raise AccessDenied(f"unknown role '{role}': choose one of {', '.join(ROLES)}")
     if name not in REGISTRY:
         raise FilterError(f"unknown table '{name}': choose one of {', '.join(sorted(REGISTRY))}")
     spec = REGISTRY[name]
     if not spec.allowed(role):
-        raise AccessDenied(f"the {role.replace('_', ' ')} role cannot see '{name}': it has a row per person")
+        if spec.disclosure == PERSON_LEVEL:
+            raise AccessDenied(f"the {role.replace('_', ' ')} role cannot see '{name}': it has a row per person")
+        raise AccessDenied(f"'{name}' is not in the restricted release for staff associations: it is for the "
+                           "Management Board and analysts")
     f = f or Filters()
-    frame = spec.build(wh, f, settings)
     if role == "staff_association" or suppressed:
-        frame = apply_disclosure_control(frame, spec, settings)
-        if spec.disclosure == CURVE and spec.counts_from:
-            # A curve steps down once per closure, so it shows its group's closed and open counts:
-            # draw only the groups whose counts the companion table shows (the SPOC pack's rule too).
-            counts = get_table(wh, spec.counts_from, f, role=role, suppressed=True, settings=settings)
-            hidden = counts.filter(pl.col("is_suppressed").fill_null(False))["group"]
-            frame = frame.filter(~pl.col("group").is_in(hidden.implode()))
-    return frame
+        from metrics import release
 
-
-def apply_disclosure_control(frame: pl.DataFrame, spec: TableSpec, settings: Settings) -> pl.DataFrame:
-    from metrics import suppression
-
-    if spec.disclosure == TIDY:
-        return suppression.suppress_tidy(frame, threshold=settings.suppression_threshold,
-                                         style=settings.suppression_style)
-    if spec.disclosure == CROSSTAB:
-        row, col, value = spec.crosstab
-        return suppression.suppress_crosstab(frame, row=row, col=col, value=value,
-                                             threshold=settings.suppression_threshold,
-                                             style=settings.suppression_style)
-    if spec.disclosure == COUNTS:
-        return suppression.suppress_counts(frame, by=list(spec.counts_by), value="n",
-                                           threshold=settings.suppression_threshold,
-                                           style=settings.suppression_style)
-    if spec.disclosure == CURVE:
-        # A curve step reveals when each case closed and how many were at risk: show only groups
-        # large enough for a ratio, and never the at-risk or event counts.
-        starts = frame.filter(pl.col("time") == 0).select("group", "at_risk")
-        keep = starts.filter(pl.col("at_risk") >= settings.min_group_for_ratio)["group"]
-        return frame.filter(pl.col("group").is_in(keep.implode())).drop("at_risk", "n_events")
-    if spec.disclosure == NO_PEOPLE:
-        return frame
-    raise AccessDenied(f"'{spec.name}' has a row per person and cannot be disclosure-controlled")
+        if spec.disclosure == PERSON_LEVEL:
+            raise AccessDenied(f"'{name}' has a row per person and is never released")
+        if name in release.TABLES or name in release.DERIVED:
+            return release.release_for(wh, settings).table(name, f)
+        if name in release.EXACT_TOTAL_TABLES:
+            release.period_for_filters(wh, f) if name != "spoc_trend" else None
+        elif spec.disclosure != NO_PEOPLE:
+            raise AccessDenied(f"'{name}' is not in the restricted release")
+    return spec.build(wh, f, settings)
 
 
 def reference_group(characteristic: str) -> str:

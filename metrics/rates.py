@@ -349,7 +349,7 @@ def mantel_haenszel(a, n1, c, n0, alpha: float = DEFAULTS.alpha) -> tuple[float 
         return None, None, None, p, "reference group has no events in the strata compared"
     if r_num == 0:
         return 0.0, None, None, p, "MH RR 0 (no events in the strata compared)"
-    rr = r_num / r_den
+    rr = float(r_num / r_den)
     var_log = np.sum((n1 * n0 * m1 - a * c * n) / n ** 2) / (r_num * r_den)
     z = stats.norm.ppf(1 - alpha / 2)
     half = z * math.sqrt(var_log)

@@ -15,6 +15,7 @@ import polars as pl
 
 from metrics.config import DEFAULTS
 from metrics.rates import NOT_STATED, PROPORTION_EXTRAS, proportion_table
+from metrics.significance import flag_comparisons
 from metrics.tidy import concat_tidy, empty_tidy, order_tidy, require_columns
 
 FOUR_FIFTHS = 0.8  # US EEOC Uniform Guidelines (1978) adverse-impact threshold
@@ -65,9 +66,12 @@ def relative_rate_index(
     not_stated: str | None = NOT_STATED,
 ) -> pl.DataFrame:
     """Relative rate index at each decision point: (group's rate of progressing from the previous
-    stage) / (reference group's rate), with Katz CI and a test per stage; adjustment is within a
-    stage. Input long frame: group, stage, n (people/cases at that stage), stages in order, e.g.
-    ["referral", "investigation", "hearing", "sanction"]. One tidy row per group per later stage.
+    stage) / (reference group's rate), with Katz CI and a test per stage. The p-values are adjusted
+    across every stage and group of the table at once (one family: "is there disparity at any
+    decision point?"), not within each stage. Input long frame: group, stage, n (people/cases at
+    that stage), stages in order, e.g. ["referral", "investigation", "hearing", "sanction"]. One
+    tidy row per group per later stage. For stages where some cases are not yet decided, see
+    decision_stage_table.
     """
     if frame.height == 0:
         return empty_tidy(("stage", *PROPORTION_EXTRAS))
@@ -81,7 +85,7 @@ def relative_rate_index(
             pl.lit(stage).alias("stage"),
             pl.col("method").str.replace("Katz log RR", "relative rate index (Katz log CI)", literal=True),
         )))
-    return concat_tidy(tables)
+    return flag_comparisons(concat_tidy(tables), alpha=alpha, adjustment=adjustment, across="stages")
 
 
 def four_fifths_table(
@@ -140,7 +144,8 @@ def adverse_impact(
     not_stated: str | None = NOT_STATED,
 ) -> pl.DataFrame:
     """Four-fifths table at each recruitment stage (selection rate = reached this stage / reached
-    the previous one). Input long frame: group, stage, n; stages in funnel order, e.g.
+    the previous one), p-values adjusted across every stage and group at once. Input long frame:
+    group, stage, n; stages in funnel order, e.g.
     ["applied", "sift", "assessment", "vetting", "medical", "offer", "joined"]."""
     if frame.height == 0:
         return empty_tidy(("stage", *PROPORTION_EXTRAS, "is_adverse_impact"))
@@ -151,7 +156,7 @@ def adverse_impact(
         ).with_columns(pl.lit(stage).alias("stage")))
         for stage, counts in stage_transitions(frame, stages=stages).items()
     ]
-    return concat_tidy(tables)
+    return flag_comparisons(concat_tidy(tables), alpha=alpha, adjustment=adjustment, across="stages")
 
 
 def acting_up_adverse_impact(
@@ -188,3 +193,54 @@ def _highest_rate_group(frame: pl.DataFrame, *, min_n: int, not_stated: str | No
     # Stable: on a tie the group listed first wins, so the result does not depend on hashing.
     rates = candidates.with_columns((pl.col("events") / pl.col("n")).alias("_rate")).with_row_index("_i")
     return rates.sort(["_rate", "_i"], descending=[True, False])["group"][0]
+
+
+def decision_stage_table(
+    frame: pl.DataFrame,
+    *,
+    stages: Sequence[str],
+    characteristic: str,
+    reference_group: str,
+    kind: str = "relative rate index",
+    alpha: float = DEFAULTS.alpha,
+    adjustment: str = DEFAULTS.adjustment,
+    min_n: int = DEFAULTS.min_group_for_ratio,
+    not_stated: str | None = NOT_STATED,
+) -> pl.DataFrame:
+    """A stage table counting decided cases only: at each stage, n = cases at the previous stage
+    whose decision here has been made, events = those that progressed, n_pending = those still
+    waiting (open misconduct cases, applications in progress). A pending case is neither a pass
+    nor a failure, so a recent period is not made to look as if fewer cases progress.
+
+    Input long frame: group, stage, n, events, n_pending (one row per group and stage after the
+    first); kind "relative rate index" (misconduct decision points) or "four-fifths" (recruitment,
+    with is_adverse_impact). p-values adjusted across every stage and group at once."""
+    require_columns(frame, ["group", "stage", "n", "events", "n_pending"], "decision_stage_table")
+    if kind not in ("relative rate index", "four-fifths"):
+        raise ValueError(f"kind must be 'relative rate index' or 'four-fifths'; got {kind!r}")
+    extras = ("stage", *PROPORTION_EXTRAS, *(("is_adverse_impact",) if kind == "four-fifths" else ()), "n_pending")
+    if frame.height == 0:
+        return empty_tidy(extras)
+    unknown = sorted(set(frame["stage"].to_list()) - set(stages))
+    if unknown:
+        raise ValueError(f"decision_stage_table: column 'stage' has value(s) {unknown} not in stages {list(stages)}")
+    common = dict(characteristic=characteristic, reference_group=reference_group, alpha=alpha,
+                  adjustment=adjustment, min_n=min_n, not_stated=not_stated)
+    tables = []
+    for stage in stages:
+        part = frame.filter(pl.col("stage") == stage)
+        if part.height == 0:
+            continue
+        counts = part.select("group", "n", "events")
+        if kind == "four-fifths":
+            table = four_fifths_table(counts, **common)
+        else:
+            table = proportion_table(counts, **common).with_columns(
+                pl.col("method").str.replace("Katz log RR", "relative rate index (Katz log CI)", literal=True))
+        pending = dict(part.select("group", "n_pending").iter_rows())
+        tables.append(order_tidy(table.with_columns(
+            pl.lit(stage).alias("stage"),
+            pl.col("group").replace_strict(pending, return_dtype=pl.Int64).alias("n_pending"),
+            pl.col("method") + pl.lit("; decided cases only (pending shown as n_pending)"),
+        )))
+    return flag_comparisons(concat_tidy(tables), alpha=alpha, adjustment=adjustment, across="stages")

@@ -137,29 +137,35 @@ FUNNEL_EXTRAS = ("exposure", "rate_per_1000", "overall_rate", "lower_99_8", "low
 
 
 def poisson_funnel(
-    frame: pl.DataFrame, *, characteristic: str, overall_rate: float | None = None, alpha: float = DEFAULTS.alpha
+    frame: pl.DataFrame, *, characteristic: str, overall_rate: float | None = None, alpha: float = DEFAULTS.alpha,
+    adjustment: str = DEFAULTS.adjustment,
 ) -> pl.DataFrame:
     """Funnel table for rates per person-year, as a tidy table (so it can be suppressed/exported).
 
     Input: group (business area), exposure, events. rate with exact Poisson CI; ratio = area rate
     / force rate; p_value = exact test of the area's count against the force rate (doubled
-    smaller tail), not adjusted: the funnel's fixed 95%/99.8% limits are the multiplicity guard.
+    smaller tail); p_adjusted = adjusted across every area of the table (Holm by default), and
+    is_significant reads it, so "significant" means the same here as in every other table. The
+    flag reads the funnel's fixed 95%/99.8% limits, as a funnel plot is read.
     Extras: the limits at the area's size and its flag.
     """
-    return _funnel_table(frame, characteristic=characteristic, overall_rate=overall_rate, alpha=alpha, kind="rate")
+    return _funnel_table(frame, characteristic=characteristic, overall_rate=overall_rate, alpha=alpha, kind="rate",
+                         adjustment=adjustment)
 
 
 def proportion_funnel(
-    frame: pl.DataFrame, *, characteristic: str, overall_rate: float | None = None, alpha: float = DEFAULTS.alpha
+    frame: pl.DataFrame, *, characteristic: str, overall_rate: float | None = None, alpha: float = DEFAULTS.alpha,
+    adjustment: str = DEFAULTS.adjustment,
 ) -> pl.DataFrame:
     """As poisson_funnel for proportions: input group, n, events; Wilson CI; exact binomial test
     (scipy.stats.binomtest, two-sided) against the force rate."""
     return _funnel_table(frame, characteristic=characteristic, overall_rate=overall_rate, alpha=alpha,
-                         kind="proportion")
+                         kind="proportion", adjustment=adjustment)
 
 
-def _funnel_table(frame, *, characteristic, overall_rate, alpha, kind) -> pl.DataFrame:
+def _funnel_table(frame, *, characteristic, overall_rate, alpha, kind, adjustment) -> pl.DataFrame:
     from metrics.rates import poisson_exact_interval, wilson_interval
+    from metrics.significance import flag_comparisons
 
     extras = FUNNEL_EXTRAS if kind == "rate" else tuple(e for e in FUNNEL_EXTRAS if e not in ("exposure", "rate_per_1000"))
     flags = funnel_flags(frame, kind=kind, overall_rate=overall_rate)
@@ -185,11 +191,12 @@ def _funnel_table(frame, *, characteristic, overall_rate, alpha, kind) -> pl.Dat
             "ratio": r["rate"] / theta if has_ratio else None,
             "ratio_ci_low": low / theta if has_ratio and low is not None else None,
             "ratio_ci_high": high / theta if has_ratio and high is not None else None,
-            "p_value": p, "p_adjusted": p, "is_significant": p is not None and p < alpha, "is_suppressed": False,
+            "p_value": p, "is_significant": False, "is_suppressed": False,
             "method": f"{'exact Poisson' if kind == 'rate' else 'Wilson'}; ratio to force rate; {test}; "
-                      "funnel limits exact with Spiegelhalter interpolation; not adjusted",
+                      "funnel limits exact with Spiegelhalter interpolation",
             "exposure": size, "rate_per_1000": r["rate"] * 1000 if r["rate"] is not None else None,
             "overall_rate": theta, "lower_99_8": r["lower_99_8"], "lower_95": r["lower_95"],
             "upper_95": r["upper_95"], "upper_99_8": r["upper_99_8"], "flag": r["flag"],
         })
-    return tidy_frame([{k: v for k, v in rec.items() if k in TIDY_SCHEMA or k in extras} for rec in records], extras)
+    table = tidy_frame([{k: v for k, v in rec.items() if k in TIDY_SCHEMA or k in extras} for rec in records], extras)
+    return flag_comparisons(table, alpha=alpha, adjustment=adjustment, across="business areas")

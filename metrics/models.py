@@ -29,7 +29,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from metrics.config import DEFAULTS
 from metrics.rates import NOT_STATED, poisson_exact_interval, wilson_interval
-from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues
+from metrics.significance import ADJUSTMENT_LABELS, flag_comparisons
 from metrics.tidy import empty_tidy, require_columns, tidy_frame
 
 OVERDISPERSION_THRESHOLD = 1.5  # Pearson chi2/df above this -> quasi-Poisson standard errors
@@ -111,6 +111,107 @@ def logistic_odds_ratios(
     return _assemble(rows, fit, characteristic=characteristic, reference_group=reference_group,
                      alpha=alpha, adjustment=adjustment, not_stated=not_stated, covariates=covariates,
                      label="binomial GLM (logit), odds ratio", extras=LOGIT_EXTRAS)
+
+
+TREND_EXTRAS = ("reference_group", "exposure", "rate_per_1000", "is_reference", "is_not_stated", "note")
+
+
+def rate_ratio_trend(
+    frame: pl.DataFrame,
+    *,
+    characteristic: str,
+    reference_group: str,
+    alpha: float = DEFAULTS.alpha,
+    adjustment: str = DEFAULTS.adjustment,
+    overdispersion_threshold: float = OVERDISPERSION_THRESHOLD,
+    not_stated: str | None = NOT_STATED,
+) -> pl.DataFrame:
+    """Is a group's rate ratio to the reference changing over time? A Poisson GLM on group x period
+    cells, log(E[events]) = log(person-years) + period (a factor) + group + group x period
+    (linear in the period number), fitted by the same IRLS as poisson_irr. For each group, ratio =
+    exp(its interaction coefficient): the multiplicative change in its rate ratio per period (0.95
+    = the ratio falls by 5% a year), with Wald CI and the Wald test of no trend; adjusted across the
+    stated groups. Quasi-Poisson standard errors when Pearson chi2/df > overdispersion_threshold.
+    A part period (the current year to date) enters with its own person-years, so it is compared
+    as a rate, not as a year's count.
+
+    Input: group, period (integer, e.g. the financial year), events, exposure.
+    R: glm(events ~ factor(period) + group + group:period, offset = log(exposure), family = poisson)
+    """
+    require_columns(frame, ["group", "period", "events", "exposure"], "rate_ratio_trend")
+    if adjustment not in ADJUSTMENT_LABELS:
+        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
+    cells = frame.select(pl.col("group").cast(pl.String), pl.col("period").cast(pl.Int64),
+                         pl.col("events").cast(pl.Int64), pl.col("exposure").cast(pl.Float64))
+    if cells.height == 0:
+        return empty_tidy(TREND_EXTRAS)
+    crude = _crude(cells.drop("period"), "exposure")
+    periods = sorted(set(cells["period"].to_list()))
+    fit_cells = cells.filter(pl.col("exposure") > 0)
+    # A group with no events, or a period with none, has no finite estimate and carries nothing.
+    no_events = set(fit_cells.group_by("group").agg(pl.col("events").sum()).filter(pl.col("events") == 0)["group"])
+    quiet = set(fit_cells.group_by("period").agg(pl.col("events").sum()).filter(pl.col("events") == 0)["period"])
+    fit_cells = fit_cells.filter(~pl.col("group").is_in(list(no_events)) & ~pl.col("period").is_in(list(quiet)))
+    groups = sorted(set(fit_cells["group"].to_list()) - {reference_group})
+    kept_periods = sorted(set(fit_cells["period"].to_list()))
+    estimates, fatal, scale = {}, None, ""
+    if reference_group not in set(fit_cells["group"].to_list()):
+        fatal = f"reference group {reference_group!r} has no events" if reference_group in no_events else \
+            f"reference group {reference_group!r} not in table"
+    elif len(kept_periods) < 2:
+        fatal = "no trend test (fewer than two periods with events)"
+    else:
+        centre = float(np.mean(kept_periods))
+        g = fit_cells["group"].to_numpy()
+        t = fit_cells["period"].to_numpy().astype(float) - centre
+        cols = [np.ones(fit_cells.height)] + [(fit_cells["period"] == k).to_numpy().astype(float)
+                                               for k in kept_periods[1:]]
+        cols += [(g == level).astype(float) for level in groups]
+        cols += [(g == level).astype(float) * t for level in groups]
+        X = np.column_stack(cols)
+        res = _poisson_glm(X, fit_cells["events"].to_numpy().astype(float), np.log(fit_cells["exposure"].to_numpy()))
+        if not res.converged or _rank(X) < X.shape[1]:
+            fatal = "model did not converge" if not res.converged else "model not identifiable"
+        else:
+            dispersion = res.pearson_chi2 / res.df_resid if res.df_resid > 0 else float("nan")
+            if dispersion > overdispersion_threshold:
+                res = res.with_scale(dispersion)
+                scale = f"quasi-Poisson scale (Pearson chi2/df = {dispersion:.2f})"
+            elif dispersion == dispersion:
+                scale = f"Poisson scale (Pearson chi2/df = {dispersion:.2f})"
+            z = stats.norm.ppf(1 - alpha / 2)
+            first = 1 + (len(kept_periods) - 1) + len(groups)
+            for j, level in enumerate(groups):
+                beta, se = float(res.params[first + j]), float(res.bse[first + j])
+                estimates[level] = (math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se),
+                                    float(res.pvalues[first + j]))
+    span = f"{len(periods)} periods, {periods[0]} to {periods[-1]}"
+    model = "; ".join(x for x in ("Poisson GLM, log person-years offset: period + group + group x period (linear)",
+                                  "ratio = change in the rate ratio per period", scale,
+                                  "Wald test of the group x period interaction (trend)", span) if x)
+    records = []
+    for group, e, x in crude.iter_rows():
+        is_ref = group == reference_group
+        low, high = poisson_exact_interval(e, x, alpha)
+        record = {"characteristic": characteristic, "group": group, "n": int(round(x)), "events": e,
+                  "rate": e / x if x > 0 else None, "ci_low": low, "ci_high": high, "is_significant": False,
+                  "is_suppressed": False, "reference_group": reference_group, "exposure": x,
+                  "rate_per_1000": 1000 * e / x if x > 0 else None, "is_reference": is_ref,
+                  "is_not_stated": not_stated is not None and group == not_stated}
+        method = ["exact Poisson"]
+        if fatal:
+            method.append(fatal)
+        elif is_ref:
+            method += [model, "reference group"]
+        elif group in estimates:
+            ratio, lo, hi, p = estimates[group]
+            record.update(ratio=ratio, ratio_ci_low=lo, ratio_ci_high=hi, p_value=p)
+            method.append(model)
+        else:
+            method.append("no trend estimable: group has no events")
+        record["method"] = "; ".join(method)
+        records.append(record)
+    return flag_comparisons(tidy_frame(records, TREND_EXTRAS), alpha=alpha, adjustment=adjustment)
 
 
 # --- fitting ---------------------------------------------------------------------------------
@@ -311,15 +412,14 @@ def _assemble(rows, fit, *, characteristic, reference_group, alpha, adjustment, 
     adjusted_for = f"adjusted for {', '.join(covariates)}" if covariates else "unadjusted"
     model_method = "; ".join(x for x in (label, adjusted_for, fit["scale"], "Wald CI") if x)
     rate_label = "exact Poisson" if "exposure" in extras else "Wilson"
-    records, family = [], []
+    records = []
     for group, r in rows.items():
         is_ref, is_ns = group == reference_group, not_stated is not None and group == not_stated
-        notes = list(fit["notes"])
         record = {
             "characteristic": characteristic, "group": group, "n": r["n"], "events": r["events"],
             "rate": r["rate"], "ci_low": r["ci"][0], "ci_high": r["ci"][1], "is_suppressed": False,
-            "reference_group": reference_group, "exposure": r.get("exposure"), "is_reference": is_ref,
-            "is_not_stated": is_ns,
+            "is_significant": False, "reference_group": reference_group, "exposure": r.get("exposure"),
+            "is_reference": is_ref, "is_not_stated": is_ns, "note": "; ".join(fit["notes"]) or None,
         }
         method = [rate_label]
         if "fatal" in fit:
@@ -333,25 +433,11 @@ def _assemble(rows, fit, *, characteristic, reference_group, alpha, adjustment, 
             ratio, low, high, p = fit["estimates"][group]
             record.update(ratio=ratio, ratio_ci_low=low, ratio_ci_high=high, p_value=p)
             method.append(model_method)
-            if is_ns:
-                notes.append("not stated: shown for data quality, not in the comparison family")
-            else:
-                family.append(len(records))
         else:  # every cell of the group was left out with a degenerate covariate level
             method.append("ratio not estimable: no informative cells")
-        record["note"] = "; ".join(notes) or None
-        records.append((record, method))
-    adjusted = adjust_pvalues([records[i][0]["p_value"] for i in family], adjustment)
-    for i, p_adj in zip(family, adjusted, strict=True):
-        records[i][0]["p_adjusted"] = p_adj
-        records[i][1].append(ADJUSTMENT_LABELS[adjustment])
-    out = []
-    for record, method in records:
-        p_adj = record.get("p_adjusted")
-        record["is_significant"] = p_adj is not None and p_adj < alpha
         record["method"] = "; ".join(method)
-        out.append({k: v for k, v in record.items() if k not in ("exposure",) or "exposure" in extras})
-    return tidy_frame(out, extras)
+        records.append({k: v for k, v in record.items() if k != "exposure" or "exposure" in extras})
+    return flag_comparisons(tidy_frame(records, extras), alpha=alpha, adjustment=adjustment)
 
 
 def _crude(cells: pl.DataFrame, denom: str) -> pl.DataFrame:

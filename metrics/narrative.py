@@ -19,6 +19,8 @@ from metrics.tidy import TOO_FEW
 
 # Test phrases as the metric functions write them in `method`, and how a sentence names them.
 _TESTS: tuple[tuple[str, str], ...] = (
+    ("group x period interaction", "Wald test of the group x year interaction in a Poisson regression"),
+    ("Cochran-Mantel-Haenszel", "Cochran-Mantel-Haenszel test within financial years"),
     ("exact conditional binomial test", "exact Poisson test"),
     ("one-sided exact binomial test", "one-sided exact binomial test"),
     ("Fisher exact", "Fisher's exact test"),
@@ -140,8 +142,14 @@ def ratio_sentence(row: Mapping[str, Any], *, outcome: str, noun: str = "officer
         ci = f" ({confidence:.0%} CI {fmt_number(row['ratio_ci_low'])}–{fmt_number(row['ratio_ci_high'])})"
     claim = " ".join(part for part in (who, "were", fmt_number(ratio), words, ref_phrase, outcome.strip()) if part)
     sentence = f"{claim}{ci}; {significance_clause(row)}."
+    note = row.get("note") or ""
+    for part in note.split("; "):
+        if part.startswith("the ") and "interval" in part:
+            sentence += f" ({part[0].upper()}{part[1:]}.)"
     if row.get("is_not_stated"):
         sentence += " 'Not stated' is shown for data quality only."
+    if row.get("stage") and " to date (" in str(row.get("stage")) or " part (" in str(row.get("stage") or ""):
+        sentence += f" {row['stage']} is part of a year, not a whole one."
     return sentence
 
 
@@ -231,19 +239,66 @@ def funnel_sentence(frame: pl.DataFrame, *, what: str, area_names: Mapping[str, 
 
 
 def median_sentence(frame: pl.DataFrame, *, noun: str = "officers and staff") -> str:
-    """Median days to resolve by group (Kaplan-Meier), too-few groups named as such."""
+    """Median days to resolve by group (Kaplan-Meier), each compared with the reference group by the
+    log-rank test (adjusted p named), too-few groups named as such."""
     parts = []
     for r in frame.iter_rows(named=True):
         who = group_phrase(r.get("characteristic") or "", str(r["group"]), noun)
         if is_too_few(r):
             parts.append(f"{who}: {TOO_FEW}")
-        elif r.get("median_days") is None:
-            parts.append(f"{who}: median not reached")
+            continue
+        days = "median not reached" if r.get("median_days") is None else f"{_days(r['median_days'])} days"
+        if r.get("is_reference"):
+            parts.append(f"{who}: {days} (the reference group)")
+        elif r.get("p_value") is None:
+            parts.append(f"{who}: {days} ({_method_reason(r.get('method')) or 'no test was possible'})")
         else:
-            parts.append(f"{who}: {r['median_days']:.0f} days")
+            parts.append(f"{who}: {days}, {_vs(r)}{significance_clause(r)}")
     if not parts:
         return "There are no grievances to describe for this selection."
     return "Median time to resolve (Kaplan-Meier, open grievances censored): " + "; ".join(parts) + "."
+
+
+def _days(x: float) -> str:
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
+def _vs(row: Mapping[str, Any]) -> str:
+    reference = row.get("reference_group")
+    return f"vs {reference}: " if reference else ""
+
+
+def trend_sentences(test: pl.DataFrame, *, outcome: str = "referral", noun: str = "officers and staff") -> list[str]:
+    """The answer to "is the gap falling?", one sentence per group, from misconduct_trend_test:
+    the change per year in the group's rate ratio, its interval and the trend test that decides
+    it, named (a Wald test of the group x year interaction in a Poisson regression)."""
+    out = []
+    for r in test.iter_rows(named=True):
+        if r.get("is_reference"):
+            continue
+        characteristic = r.get("characteristic") or ""
+        who = group_phrase(characteristic, str(r["group"]), noun)
+        ref = group_phrase(characteristic, str(r.get("reference_group")), noun)
+        period = f" over {r['period_label']}" if r.get("period_label") else ""
+        if is_too_few(r):
+            out.append(f"Is the gap falling for {who}? {TOO_FEW}.")
+            continue
+        if r.get("ratio") is None or r.get("p_value") is None:
+            reason = _method_reason(r.get("method"))
+            out.append(f"Is the gap falling for {who}? No trend could be estimated{f' ({reason})' if reason else ''}.")
+            continue
+        change = r["ratio"] - 1
+        verdict = ("it is falling" if r.get("is_significant") and change < 0 else
+                   "it is rising" if r.get("is_significant") and change > 0 else
+                   "no evidence that it is changing")
+        ci = ""
+        if r.get("ratio_ci_low") is not None and r.get("ratio_ci_high") is not None:
+            ci = f" (95% CI {fmt_number(r['ratio_ci_low'])}–{fmt_number(r['ratio_ci_high'])})"
+        out.append(
+            f"Is the gap falling? The {outcome} rate ratio of {who} to {ref} changed by a factor of "
+            f"{fmt_number(r['ratio'])} a year{ci}{period}; {significance_clause(r)}: {verdict}."
+            + (f" Note: {r['note']}." if r.get("note") and "interval" in (r.get("note") or "") else ""))
+    return out
 
 
 def list_sentence(items: Iterable[str]) -> str:

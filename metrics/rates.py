@@ -19,7 +19,7 @@ import polars as pl
 from scipy import stats
 
 from metrics.config import DEFAULTS
-from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues, binomtest_pvalues, two_by_two_test
+from metrics.significance import ADJUSTMENT_LABELS, binomtest_pvalues, flag_comparisons, two_by_two_test
 from metrics.tidy import EXTRA_COLUMNS, TOO_FEW, empty_tidy, order_tidy, require_columns, tidy_frame
 
 NOT_STATED = "Not stated"
@@ -76,6 +76,9 @@ def _divide(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> np.ndarray:
     return np.divide(a, b, out=np.full(np.broadcast(a, b).shape, np.nan), where=where)
 
 
+KATZ_ALL_EVENTS_NOTE = "Katz log RR, interval with 0.5 added to each cell (every case in a group had the outcome)"
+
+
 def katz_relative_rate(
     events_1: int, n_1: int, events_0: int, n_0: int, alpha: float = DEFAULTS.alpha
 ) -> tuple[float | None, float | None, float | None, str]:
@@ -85,6 +88,9 @@ def katz_relative_rate(
     (Katz's log SE is infinite when a group has no events):
     - group has no events: ratio 0, lower limit 0, upper limit from the Katz interval after
       adding 0.5 to every cell (Haldane), so readers still see how large it could plausibly be;
+    - every case in the group (or the reference) had the outcome: the crude ratio, with the Katz
+      interval after adding 0.5 to every cell (unmodified, its variance drops that group's terms
+      and the interval collapses: 1 of 1 gave 2.65-3.84 beside p = 0.32);
     - reference has no events or is empty, or the group is empty: ratio null.
     """
     if n_1 <= 0:
@@ -100,6 +106,15 @@ def katz_relative_rate(
         se = math.sqrt(1 / a - 1 / (a + b) + 1 / c - 1 / (c + d))
         return 0.0, 0.0, math.exp(log_rr + z * se), "RR 0 (no events), upper limit Katz with 0.5 added to each cell"
     rr = (events_1 / n_1) / (events_0 / n_0)
+    if events_1 == n_1 or events_0 == n_0:
+        # Every case in a group had the outcome: Katz's variance loses that group's terms
+        # (1/a - 1/n = 0), so the interval collapses around the estimate. Add 0.5 to each of the
+        # four cells for the interval (Haldane-Anscombe), which keeps its width honest.
+        a, n1, c, n0 = events_1 + 0.5, n_1 + 1.0, events_0 + 0.5, n_0 + 1.0
+        log_rr = math.log((a / n1) / (c / n0))
+        se = math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n0)
+        return (rr, math.exp(log_rr - z * se), math.exp(log_rr + z * se),
+                KATZ_ALL_EVENTS_NOTE)
     se = math.sqrt(1 / events_1 - 1 / n_1 + 1 / events_0 - 1 / n_0)
     return rr, math.exp(math.log(rr) - z * se), math.exp(math.log(rr) + z * se), "Katz log RR"
 
@@ -280,15 +295,7 @@ def exposure_rate_table(
     ratio[is_ref] = np.where((n[is_ref] > 0) & (events[is_ref] > 0), 1.0, np.nan)  # vs itself: 1 by definition
     ratio_low, ratio_high, p = (np.where(compared, v, np.nan) for v in (ratio_low, ratio_high, p))
 
-    family = compared & ~is_ns & ~np.isnan(p)
-    p_adjusted = np.full(len(group), np.nan)
-    parts = cols["part"].to_numpy()
-    for key in np.unique(parts[family]):  # one adjustment family per part
-        members = np.flatnonzero(family & (parts == key))
-        p_adjusted[members] = [np.nan if q is None else q for q in adjust_pvalues(p[members].tolist(), adjustment)]
-
     missing_ref = f"reference group {reference_group!r} not in table"
-    adjusted_label = ADJUSTMENT_LABELS[adjustment]
     method, note = [], []
     for i in range(len(group)):
         if is_ref[i]:
@@ -296,28 +303,115 @@ def exposure_rate_table(
         elif not has_ref[i]:
             method.append(f"exact Poisson; {missing_ref}")
         else:
-            m = f"exact Poisson; {ratio_note[i]}; {test_name[i]}"
-            method.append(f"{m}; {adjusted_label}" if family[i] else m)
-        notes = []
-        if compared[i] and is_ns[i]:
-            notes.append("not stated: shown for data quality, not in the comparison family")
-        if events[i] < min_events:
-            notes.append(TOO_FEW)
-        note.append("; ".join(notes) or None)
+            method.append(f"exact Poisson; {ratio_note[i]}; {test_name[i]}")
+        note.append(TOO_FEW if events[i] < min_events else None)
 
     rate = _divide(events.astype(float), exposure, exposure > 0)
     table = pl.DataFrame({
         "characteristic": pl.Series([characteristic] * len(group), dtype=pl.String),
         "group": group, "n": n, "events": events, "rate": rate, "ci_low": ci_low, "ci_high": ci_high,
         "ratio": ratio, "ratio_ci_low": ratio_low, "ratio_ci_high": ratio_high, "p_value": p,
-        "p_adjusted": p_adjusted, "is_significant": ~np.isnan(p_adjusted) & (p_adjusted < alpha),
+        "p_adjusted": np.full(len(group), np.nan), "is_significant": np.zeros(len(group), dtype=bool),
         "is_suppressed": np.zeros(len(group), dtype=bool), "method": pl.Series(method, dtype=pl.String),
         **({by: frame[by]} if by else {}),
         "reference_group": pl.Series([reference_group] * len(group), dtype=pl.String),
         "exposure": exposure, "rate_per_1000": rate * 1000, "is_reference": is_ref, "is_not_stated": is_ns,
         "note": pl.Series(note, dtype=pl.String),
     }, nan_to_null=True)
-    return order_tidy(table)
+    return flag_comparisons(order_tidy(table), alpha=alpha, adjustment=adjustment, by=by)
+
+
+STRATIFIED_EXTRAS = PROPORTION_EXTRAS
+
+
+def mantel_haenszel(a, n1, c, n0, alpha: float = DEFAULTS.alpha) -> tuple[float | None, float | None, float | None,
+                                                                          float | None, str]:
+    """Relative rate of events a/n1 (group) vs c/n0 (reference) pooled over strata (arrays, one
+    element per stratum) by Mantel-Haenszel, with the Greenland-Robins (1985) interval for log RR,
+    and the Cochran-Mantel-Haenszel test without continuity correction (R: mantelhaen.test(x,
+    correct = FALSE)$p.value on the 2 x 2 x K table). Returns (ratio, low, high, p, note).
+
+    Strata where either side is empty carry no comparison and drop out of every sum; so does a
+    stratum of one case for the test (its hypergeometric variance is zero)."""
+    a, n1, c, n0 = (np.asarray(v, dtype=float) for v in (a, n1, c, n0))
+    both = (n1 > 0) & (n0 > 0)
+    a, n1, c, n0 = a[both], n1[both], c[both], n0[both]
+    if not len(a):
+        return None, None, None, None, "no stratum with both groups"
+    n = n1 + n0
+    r_num, r_den = np.sum(a * n0 / n), np.sum(c * n1 / n)
+    m1 = a + c
+    tested = n > 1
+    expected = np.sum((n1 * m1 / n)[tested])
+    variance = np.sum((n1 * n0 * m1 * (n - m1) / (n ** 2 * (n - 1)))[tested])
+    p = float(stats.chi2.sf((np.sum(a[tested]) - expected) ** 2 / variance, 1)) if variance > 0 else None
+    if r_den == 0:
+        return None, None, None, p, "reference group has no events in the strata compared"
+    if r_num == 0:
+        return 0.0, None, None, p, "MH RR 0 (no events in the strata compared)"
+    rr = float(r_num / r_den)
+    var_log = np.sum((n1 * n0 * m1 - a * c * n) / n ** 2) / (r_num * r_den)
+    z = stats.norm.ppf(1 - alpha / 2)
+    half = z * math.sqrt(var_log)
+    return rr, math.exp(math.log(rr) - half), math.exp(math.log(rr) + half), p, "Mantel-Haenszel RR (Greenland-Robins CI)"
+
+
+def stratified_proportion_table(
+    frame: pl.DataFrame,
+    *,
+    characteristic: str,
+    reference_group: str,
+    stratum_label: str = "financial year",
+    alpha: float = DEFAULTS.alpha,
+    adjustment: str = DEFAULTS.adjustment,
+    min_n: int = DEFAULTS.min_group_for_ratio,
+    not_stated: str | None = NOT_STATED,
+) -> pl.DataFrame:
+    """proportion_table compared within strata: for shares that move over time (an independent
+    assessor, a recorded rationale), a group whose cases are more recent would otherwise look
+    different only because of when its cases fell (a composition effect, not a group difference).
+
+    Input: group, stratum, n, events (one row per group and stratum). rate and its Wilson CI are
+    the crude share over all strata; ratio is the Mantel-Haenszel relative rate within strata
+    with its Greenland-Robins interval; p_value the CMH test (no continuity correction); then the
+    same adjustment and flags as every comparison table (significance.flag_comparisons)."""
+    require_columns(frame, ["group", "stratum", "n", "events"], "stratified_proportion_table")
+    if frame.height == 0:
+        return empty_tidy(STRATIFIED_EXTRAS)
+    if not_stated is not None and reference_group == not_stated:
+        raise ValueError(f"reference_group cannot be {not_stated!r}: it is never a comparison baseline")
+    totals = frame.group_by("group", maintain_order=True).agg(pl.col("n").sum(), pl.col("events").sum())
+    _validated_counts(totals, "stratified_proportion_table")
+    strata = sorted(set(frame["stratum"].to_list()))
+    wide = {g: {st: (0, 0) for st in strata} for g in totals["group"].to_list()}
+    for g, st, n, e in frame.select("group", "stratum", "n", "events").iter_rows():
+        wide[g][st] = (int(n), int(e))
+    ref = wide.get(reference_group)
+    records = []
+    for g, n, e in totals.select("group", "n", "events").iter_rows():
+        n, e = int(n), int(e)
+        low, high = wilson_interval(e, n, alpha)
+        is_ref = g == reference_group
+        record = {"characteristic": characteristic, "group": g, "n": n, "events": e, "rate": e / n if n else None,
+                  "ci_low": low, "ci_high": high, "is_significant": False, "is_suppressed": False,
+                  "reference_group": reference_group, "is_reference": is_ref,
+                  "is_not_stated": not_stated is not None and g == not_stated,
+                  "note": TOO_FEW if n < min_n else None}
+        method = ["Wilson (all strata)"]
+        if is_ref:
+            record["ratio"] = 1.0 if n > 0 and e > 0 else None
+            method.append("reference group")
+        elif ref is None:
+            method.append(f"reference group {reference_group!r} not in table")
+        else:
+            cells = [(wide[g][st][1], wide[g][st][0], ref[st][1], ref[st][0]) for st in strata]
+            rr, lo, hi, p, note = mantel_haenszel(*zip(*cells, strict=True), alpha=alpha)
+            record.update(ratio=rr, ratio_ci_low=lo, ratio_ci_high=hi, p_value=p)
+            method += [f"{note}, within {stratum_label}",
+                       f"Cochran-Mantel-Haenszel test within {stratum_label}" if p is not None else "no test (no variation)"]
+        record["method"] = "; ".join(method)
+        records.append(record)
+    return flag_comparisons(tidy_frame(records, STRATIFIED_EXTRAS), alpha=alpha, adjustment=adjustment)
 
 
 def not_stated_share(
@@ -364,16 +458,15 @@ def _compare_groups(
     if not_stated is not None and reference_group == not_stated:
         raise ValueError(f"reference_group cannot be {not_stated!r}: it is never a comparison baseline")
     ref = next((r for r in rows if r.group == reference_group), None)
-    out, family = [], []
+    records = []
     for row in rows:
         is_ref = row.group == reference_group
-        is_ns = not_stated is not None and row.group == not_stated
-        notes = []
         record = {
             "characteristic": characteristic, "group": row.group, "n": row.n, "events": row.events,
             "rate": row.rate, "ci_low": row.ci[0], "ci_high": row.ci[1], "is_suppressed": False,
             "reference_group": reference_group, "is_reference": is_ref,
-            "is_not_stated": is_ns,
+            "is_not_stated": not_stated is not None and row.group == not_stated,
+            "is_significant": False, "note": TOO_FEW if row.n < min_n else None,
         }
         method = [rate_label]
         if is_ref:
@@ -386,25 +479,9 @@ def _compare_groups(
             (ratio, low, high, ratio_note), (p, test_name) = compare(row, ref)
             record.update(ratio=ratio, ratio_ci_low=low, ratio_ci_high=high, p_value=p)
             method += [ratio_note, test_name]
-            if is_ns:
-                notes.append("not stated: shown for data quality, not in the comparison family")
-            elif p is not None:
-                family.append(len(out))
-        if row.n < min_n:
-            notes.append(TOO_FEW)
-        record["note"] = "; ".join(notes) or None
-        out.append((record, method))
-    adjusted = adjust_pvalues([out[i][0]["p_value"] for i in family], adjustment)
-    for i, p_adj in zip(family, adjusted, strict=True):
-        out[i][0]["p_adjusted"] = p_adj
-        out[i][1].append(ADJUSTMENT_LABELS[adjustment])
-    records = []
-    for record, method in out:
-        p_adj = record.get("p_adjusted")
-        record["is_significant"] = p_adj is not None and p_adj < alpha
         record["method"] = "; ".join(method)
         records.append({k: v for k, v in record.items() if k in _TIDY_KEYS or k in extras})
-    return tidy_frame(records, extras)
+    return flag_comparisons(tidy_frame(records, extras), alpha=alpha, adjustment=adjustment)
 
 
 _TIDY_KEYS = {

@@ -4,6 +4,7 @@ association test, and multiple-comparison adjustment that tolerates missing p-va
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -192,3 +193,107 @@ def holm(p_values: Sequence[float | None]) -> list[float | None]:
 def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
     """Benjamini-Hochberg step-up adjustment (controls the false discovery rate); NaN-tolerant."""
     return adjust_pvalues(p_values, "fdr_bh")
+
+
+# --- the one comparison rule -----------------------------------------------------------------
+
+NOT_STATED_NOTE = "not stated: shown for data quality, not in the comparison family"
+_ADJUSTMENT_SUFFIX = re.compile(r"; (Holm|Benjamini-Hochberg|no adjustment)( across all [^;]*)?(?=;|$)")
+
+
+def flag_comparisons(
+    frame: pl.DataFrame,
+    *,
+    alpha: float = DEFAULTS.alpha,
+    adjustment: str = DEFAULTS.adjustment,
+    by: str | None = None,
+    across: str | None = None,
+    confidence: float | None = None,
+) -> pl.DataFrame:
+    """The one place where a table of group-versus-reference comparisons is adjusted and flagged.
+
+    Every comparison table (rates per person or per person-year, the regression models, time to
+    resolution, stage tables, funnels) computes its own ratio, interval and raw `p_value` per row
+    and then calls this, so the rule is the same everywhere:
+    - the family is every row with a p-value that is not the reference group (`is_reference`) and
+      not "Not stated" (`is_not_stated`); a not-stated row keeps its raw p and gets a note saying
+      it is outside the family;
+    - p-values are adjusted within each `by` part (e.g. a business area), or across the whole
+      table when `by` is None (years x groups, stages x groups, areas): `across` then names the
+      parts in `method` ("Holm across all stages (12 comparisons)");
+    - is_significant = adjusted p < alpha; the adjustment is named at the end of `method`;
+    - where the ratio's interval and the test point different ways, a plain note says why (the
+      interval is for one comparison; the test allows for the family, or is a different test).
+    Idempotent: an earlier adjustment named in `method` is replaced, not added to.
+    """
+    if adjustment not in ADJUSTMENT_LABELS:
+        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
+    if frame.height == 0:
+        return frame
+    level = confidence if confidence is not None else 1 - alpha
+    p = frame["p_value"].cast(pl.Float64).fill_nan(None)
+    is_ref = frame["is_reference"].fill_null(False) if "is_reference" in frame.columns else pl.repeat(False, frame.height, eager=True)
+    is_ns = frame["is_not_stated"].fill_null(False) if "is_not_stated" in frame.columns else pl.repeat(False, frame.height, eager=True)
+    family = (p.is_not_null() & ~is_ref & ~is_ns).to_numpy()
+    parts = frame[by].to_list() if by else [None] * frame.height
+    p_list = p.to_list()
+    adjusted: list[float | None] = [None] * frame.height
+    sizes: list[int] = [0] * frame.height
+    members_of: dict = {}
+    for i in range(frame.height):
+        if family[i]:
+            members_of.setdefault(parts[i], []).append(i)
+    for members in members_of.values():
+        for i, q in zip(members, adjust_pvalues([p_list[i] for i in members], adjustment), strict=True):
+            adjusted[i], sizes[i] = q, len(members)
+    label = ADJUSTMENT_LABELS[adjustment]
+    methods, notes = [], []
+    old_notes = frame["note"].to_list() if "note" in frame.columns else [None] * frame.height
+    lows = frame["ratio_ci_low"].to_list()
+    highs = frame["ratio_ci_high"].to_list()
+    for i, method in enumerate(frame["method"].to_list()):
+        method = _ADJUSTMENT_SUFFIX.sub("", method or "")
+        note = [n for n in (old_notes[i] or "").split("; ") if n and n != NOT_STATED_NOTE
+                and not _is_interval_note(n)]
+        if family[i]:
+            method += f"; {label}" + (f" across all {across} ({sizes[i]} comparisons)" if across else "")
+            extra = _interval_test_note(lows[i], highs[i], p_list[i], adjusted[i], alpha=alpha, level=level,
+                                        m=sizes[i], label=label)
+            if extra:
+                note.append(extra)
+        elif is_ns[i] and p_list[i] is not None:
+            note.insert(0, NOT_STATED_NOTE)
+        methods.append(method)
+        notes.append("; ".join(dict.fromkeys(note)) or None)
+    out = frame.with_columns(
+        pl.Series("p_adjusted", adjusted, dtype=pl.Float64),
+        pl.Series("is_significant", [q is not None and q < alpha for q in adjusted], dtype=pl.Boolean),
+        pl.Series("method", methods, dtype=pl.String),
+    )
+    if "note" in frame.columns:
+        out = out.with_columns(pl.Series("note", notes, dtype=pl.String))
+    return out
+
+
+def _is_interval_note(note: str) -> bool:
+    return note.startswith("the ") and any(
+        k in note for k in ("interval is for this comparison alone", "interval excludes 1 but", "test finds a significant"))
+
+
+def _interval_test_note(low, high, p, p_adj, *, alpha, level, m, label) -> str | None:
+    """A plain sentence where the interval and the reported verdict point different ways."""
+    if low is None or high is None or p is None or p_adj is None:
+        return None
+    pct = f"{100 * level:g}%"
+    excludes_one = low > 1 or high < 1
+    significant = p_adj < alpha
+    if excludes_one and not significant:
+        if p < alpha:
+            return (f"the {pct} interval is for this comparison alone: after allowing for {m} comparisons "
+                    f"({label}) the difference is not significant")
+        return (f"the {pct} interval excludes 1 but the test does not find a significant difference at "
+                f"{alpha:g}: they are computed differently, and the test decides")
+    if significant and not excludes_one:
+        return (f"the test finds a significant difference although the {pct} interval includes 1: they are "
+                "computed differently, and the test decides")
+    return None

@@ -18,7 +18,7 @@ from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from metrics.config import DEFAULTS
 from metrics.rates import NOT_STATED, wilson_interval
-from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues
+from metrics.significance import ADJUSTMENT_LABELS, flag_comparisons
 from metrics.tidy import TOO_FEW, empty_tidy, require_columns, tidy_frame
 
 CURVE_SCHEMA = {
@@ -84,26 +84,85 @@ def kaplan_meier(frame: pl.DataFrame, *, characteristic: str, alpha: float = DEF
 
 
 def km_median(frame: pl.DataFrame, *, characteristic: str, alpha: float = DEFAULTS.alpha) -> pl.DataFrame:
-    """Median time to resolution per group with the Brookmeyer-Crowley interval (cloglog
-    transform, as R's survfit with conf.type = "log-log"). A median not reached (fewer than
-    half closed) is null with the method saying so; an unbounded upper limit is null too."""
+    """Median time to resolution per group with its interval, exactly as R's
+    quantile(survfit(Surv(time, status) ~ 1, conf.type = "log-log")) computes them: the median is
+    where the curve first falls to 0.5 or below; where it sits exactly on 0.5 over an interval
+    (within R's tolerance, sqrt of machine epsilon, so float rounding cannot decide it) the median
+    is the midpoint of that interval (e.g. 72.5, not 71 or 74). The interval is where the pointwise
+    log-log limits cross 0.5 (the Brookmeyer-Crowley construction). A median not reached (fewer
+    than half closed) is null with the method saying so; an unbounded upper limit is null too."""
     records = []
     for group, time, status in _groups(frame):
         n, events = len(time), int(status.sum())
         median = low = high = None
-        method = "Kaplan-Meier median; Brookmeyer-Crowley CI (log-log)"
+        method = "Kaplan-Meier median (R survival convention); Brookmeyer-Crowley CI (log-log)"
         if events:
-            sf = _survfunc(time, status)
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                # statsmodels divides by zero at the ends of the curve; the infinities mean "unbounded".
-                warnings.simplefilter("ignore", RuntimeWarning)
-                median = _finite(sf.quantile(0.5))
-                low, high = (_finite(v) for v in sf.quantile_ci(0.5, alpha=alpha, method="cloglog"))
+            median, low, high = km_quantile(time, status, 0.5, alpha=alpha)
         if median is None:
             method = "median not reached (fewer than half the cases closed)"
         records.append({"characteristic": characteristic, "group": group, "n": n, "events": events,
                         "median_days": median, "median_ci_low": low, "median_ci_high": high, "method": method})
     return pl.DataFrame(records, schema=MEDIAN_SCHEMA, orient="row") if records else pl.DataFrame(schema=MEDIAN_SCHEMA)
+
+
+R_TOLERANCE = math.sqrt(np.finfo(float).eps)  # R survival's quantile.survfit tolerance
+
+
+def km_estimate(time: np.ndarray, status: np.ndarray, alpha: float = DEFAULTS.alpha):
+    """The product-limit estimate at every distinct time (event or censored), as survfit reports
+    it: times, survival, and the pointwise log-log limits (NaN where survival is 0 or 1, as in R).
+    Greenwood's variance of log S; no numpy warning escapes."""
+    time, status = np.asarray(time, dtype=float), np.asarray(status, dtype=bool)
+    times, inverse = np.unique(time, return_inverse=True)
+    d = np.bincount(inverse, weights=status.astype(float), minlength=len(times))
+    at_time = np.bincount(inverse, minlength=len(times)).astype(float)
+    n_risk = at_time[::-1].cumsum()[::-1]
+    surv = np.cumprod(1 - d / n_risk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(np.cumsum(np.where(d > 0, d / (n_risk * (n_risk - d)), 0.0)))
+        z = stats.norm.ppf(1 - alpha / 2)
+        xx = np.where((surv > 0) & (surv < 1), surv, np.nan)
+        se2 = z * se / np.log(xx)
+        lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
+        upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
+    return times, surv, lower, upper
+
+
+def km_quantile(time, status, p: float = 0.5, *, alpha: float = DEFAULTS.alpha
+                ) -> tuple[float | None, float | None, float | None]:
+    """(quantile, lower, upper) of the time to event at probability p, R's quantile.survfit."""
+    times, surv, lower, upper = km_estimate(time, status, alpha)
+    x = np.concatenate([[min(0.0, float(times.min()))], times])
+    return tuple(_findq(x, np.concatenate([[0.0], 1 - curve]), p, R_TOLERANCE) for curve in (surv, lower, upper))
+
+
+def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float) -> float | None:
+    """survival:::findq: the first x where y (the cumulative distribution, 1 - S) reaches p; where
+    y equals p within tol, the midpoint between that x and the next x where y exceeds p."""
+    if np.all(np.isnan(y)) or np.nanmax(y) < p:
+        return None
+    xmax = x[-1]
+    keep, seen = [], set()
+    for i, v in enumerate(y):  # duplicated(y): the first time each value appears
+        key = "nan" if np.isnan(v) else float(v)
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    x, y = x[keep], y[keep]
+
+    def first_at_or_above(shifted: np.ndarray) -> int | None:
+        # approx(shifted, 1:n, p, method = "constant", f = 1): NA outside the range of shifted
+        ok = np.flatnonzero(~np.isnan(shifted))
+        values = shifted[ok]
+        if not len(values) or p < values.min() or p > values.max():
+            return None
+        return int(ok[np.argmax(values >= p)])
+
+    i1, i2 = first_at_or_above(y + tol), first_at_or_above(y - tol)
+    quant = (x[i1] + x[i2]) / 2 if i1 is not None and i2 is not None else None
+    if not np.isnan(y[-1]) and abs(p - y[-1]) < tol and i1 is not None:
+        quant = (x[i1] + xmax) / 2
+    return None if quant is None or not math.isfinite(quant) else float(quant)
 
 
 NO_COMPARABLE_EVENTS = "no test (no case closed while both groups had cases open)"
@@ -174,14 +233,13 @@ def median_table(
         return empty_tidy(MEDIAN_EXTRAS)
     medians = {r["group"]: r for r in km_median(frame, characteristic=characteristic, alpha=alpha).iter_rows(named=True)}
     ref = next((g for g in groups if g[0] == reference_group), None)
-    records, family = [], []
+    records = []
     for group, time, status in groups:
         m = medians[group]
         n, events = len(time), int(status.sum())
         low, high = wilson_interval(events, n, alpha)
         is_ref, is_ns = group == reference_group, not_stated is not None and group == not_stated
         method = ["share closed: Wilson", m["method"]]
-        notes = [TOO_FEW] if n < min_n else []
         p = None
         if is_ref:
             method.append("reference group")
@@ -190,31 +248,18 @@ def median_table(
         elif status.any() or ref[2].any():
             _, p = _survdiff(np.concatenate([time, ref[1]]), np.concatenate([status, ref[2]]),
                              np.array([1] * n + [0] * len(ref[1])))
-            if p is None:
-                method.append(NO_COMPARABLE_EVENTS)
-            else:
-                method.append("log-rank vs reference")
-                if is_ns:
-                    notes.append("not stated: shown for data quality, not in the comparison family")
-                else:
-                    family.append(len(records))
+            method.append(NO_COMPARABLE_EVENTS if p is None else "log-rank vs reference")
         else:
             method.append("no test (no closed cases)")
         records.append({
             "characteristic": characteristic, "group": group, "n": n, "events": events,
             "rate": events / n if n else None, "ci_low": low, "ci_high": high, "p_value": p,
-            "is_suppressed": False, "reference_group": reference_group, "median_days": m["median_days"],
+            "is_significant": False, "is_suppressed": False, "method": "; ".join(method),
+            "reference_group": reference_group, "median_days": m["median_days"],
             "median_ci_low": m["median_ci_low"], "median_ci_high": m["median_ci_high"], "is_reference": is_ref,
-            "is_not_stated": is_ns, "note": "; ".join(notes) or None, "_method": method,
+            "is_not_stated": is_ns, "note": TOO_FEW if n < min_n else None,
         })
-    adjusted = adjust_pvalues([records[i]["p_value"] for i in family], adjustment)
-    for i, q in zip(family, adjusted, strict=True):
-        records[i]["p_adjusted"] = q
-        records[i]["_method"].append(ADJUSTMENT_LABELS[adjustment])
-    for r in records:
-        r["method"] = "; ".join(r.pop("_method"))
-        r["is_significant"] = r.get("p_adjusted") is not None and r["p_adjusted"] < alpha
-    return tidy_frame(records, MEDIAN_EXTRAS)
+    return flag_comparisons(tidy_frame(records, MEDIAN_EXTRAS), alpha=alpha, adjustment=adjustment)
 
 
 def _groups(frame: pl.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:

@@ -105,26 +105,48 @@ def reference_group(characteristic: str) -> str:
 
 
 def adjust_across_table(frame: pl.DataFrame, s: Settings, across: str = "stages") -> pl.DataFrame:
-    """Re-adjust p-values across every comparison in a multi-stage table (one family).
+    """Re-adjust p-values across every comparison in a multi-part table (one family).
 
-    Adjusting within each stage lets the chance of a false flag somewhere in a six-stage funnel
-    reach ~26%; the question a reader asks of the table ("is there adverse impact anywhere?") is
+    Adjusting within each stage, year or area lets the chance of a false flag somewhere in the
+    table grow with its size (~26% in a six-stage funnel, half the no-effect samples for ten years
+    x four groups); the question a reader asks of the table ("is there a difference anywhere?") is
     one family, so the adjustment spans the whole table. `across` names the parts in `method`.
     """
-    from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues
+    from metrics.significance import flag_comparisons
 
-    if frame.height == 0:
+    return flag_comparisons(frame, alpha=s.alpha, adjustment=s.adjustment, across=across)
+
+
+def _data_window(wh: Warehouse) -> tuple:
+    """(first month, last month, extract date) of the warehouse."""
+    return wh.query("""select min(month_start) as first_month, max(month_start) as last_month,
+                              max(extract_date) as extract_date from dim_calendar""").row(0)
+
+
+def _dated(wh: Warehouse, f: Filters, frame: pl.DataFrame) -> pl.DataFrame:
+    """Every tidy table says what period it covers (period_label, unless its rows carry their own)
+    and the date the data run to (data_date: the extract date), so no reader takes a part year
+    for a whole one or data to October for data to March."""
+    from metrics.tidy import month_span, order_tidy
+
+    first, last, extract = _data_window(wh)
+    if first is None:
         return frame
-    in_family = frame["p_adjusted"].is_not_null()  # the stated, non-reference comparisons
-    raw = [p if keep else None for p, keep in zip(frame["p_value"].to_list(), in_family.to_list(), strict=True)]
-    adjusted = adjust_pvalues(raw, s.adjustment)
-    label = ADJUSTMENT_LABELS.get(s.adjustment, s.adjustment)
-    return frame.with_columns(
-        pl.Series("p_adjusted", adjusted, dtype=pl.Float64),
-        pl.Series("is_significant", [a is not None and a < s.alpha for a in adjusted], dtype=pl.Boolean),
-        pl.when(in_family).then(pl.col("method").str.replace(f"; {label}", "", literal=True) + f"; {label} across all {across}")
-        .otherwise(pl.col("method")).alias("method"),
-    )
+    lo, hi = max(f.start or first, first), min(f.end or last, last)
+    label = month_span(lo, hi) if lo <= hi else "no months of data in the period"
+    if lo <= hi and hi == last:
+        label += f" (data to {extract.day} {extract:%b %Y})"
+    cols = [pl.lit(extract, dtype=pl.Date).alias("data_date")]
+    if "period_label" not in frame.columns:
+        cols.append(pl.col("stage").alias("period_label") if "stage" in frame.columns and frame["stage"].str
+                    .starts_with("FY").all() and frame.height else pl.lit(label, dtype=pl.String).alias("period_label"))
+    return order_tidy(frame.with_columns(cols))
+
+
+def _fy_label(fy: int, first_month, last_month, last_day, extract) -> str:
+    from metrics.tidy import financial_year_label
+
+    return financial_year_label(fy, first_month, last_month, last_day=last_day, data_date=extract)
 
 
 def _proportions(wh: Warehouse, f: Filters, s: Settings, *, table: str, month_col: str, denominator: str,
@@ -134,7 +156,22 @@ def _proportions(wh: Warehouse, f: Filters, s: Settings, *, table: str, month_co
 
     cells = q.proportion_cells(wh, f, table=table, month_col=month_col, denominator=denominator,
                                numerator=numerator)
-    return proportion_table(cells, min_n=s.min_group_for_ratio, **_common(f, s))
+    return _dated(wh, f, proportion_table(cells, min_n=s.min_group_for_ratio, **_common(f, s)))
+
+
+def _stratified(wh: Warehouse, f: Filters, s: Settings, *, table: str, month_col: str, numerator: str) -> pl.DataFrame:
+    """events/n by group compared within financial years (Mantel-Haenszel), for shares that move
+    over time: comparing crude shares would report when a group's cases fell as a group difference."""
+    from metrics.rates import stratified_proportion_table
+
+    col = q.characteristic_column(f.characteristic)
+    where, params = q._where(f, month_col)
+    cells = wh.query(
+        f"""select {col} as "group", case when month({month_col}) >= 4 then year({month_col})
+                                          else year({month_col}) - 1 end as stratum,
+                   count(*)::bigint as n, count(*) filter (where {numerator})::bigint as events
+            from {table} where {where} group by all order by all""", params)
+    return _dated(wh, f, stratified_proportion_table(cells, min_n=s.min_group_for_ratio, **_common(f, s)))
 
 
 def _common(f: Filters, s: Settings) -> dict:
@@ -153,7 +190,7 @@ def grievance_rates(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.rates import exposure_rate_table
 
     cells = q.rate_cells(wh, f, table="fct_grievance_outcomes", month_col="raised_month")
-    return exposure_rate_table(cells, **_common(f, s))
+    return _dated(wh, f, exposure_rate_table(cells, **_common(f, s)))
 
 
 @table("grievance_outcomes", "Grievances upheld (in full or part), of those closed",
@@ -185,7 +222,7 @@ def grievance_upheld_adjusted(wh: Warehouse, f: Filters, s: Settings) -> pl.Data
             from fct_grievance_outcomes where {where} and not is_open group by all order by all""",
         params,
     )
-    return logistic_odds_ratios(cells, covariates=("category",), **_common(f, s))
+    return _dated(wh, f, logistic_odds_ratios(cells, covariates=("category",), **_common(f, s)))
 
 
 @table("grievance_outcome_mix", "How grievances ended, by group",
@@ -205,10 +242,11 @@ def grievance_categories(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame
 
 @table("grievance_independent_assessor", "Grievances with an independent assessor",
        "Share of grievances raised in the period assessed by someone independent of the local line "
-       "management (IOPC recommendation 2), by group.")
+       "management (IOPC recommendation 2), by group; groups compared within each financial year "
+       "(Mantel-Haenszel), because the share has risen over time.")
 def grievance_independent_assessor(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
-    return _proportions(wh, f, s, table="fct_grievance_outcomes", month_col="raised_month",
-                        denominator="true", numerator="is_independent_assessor")
+    return _stratified(wh, f, s, table="fct_grievance_outcomes", month_col="raised_month",
+                       numerator="is_independent_assessor")
 
 
 @table("grievance_resolution", "Time to resolve a grievance (Kaplan-Meier)",
@@ -217,8 +255,9 @@ def grievance_independent_assessor(wh: Warehouse, f: Filters, s: Settings) -> pl
 def grievance_resolution(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.survival import median_table
 
-    return median_table(_resolution_rows(wh, f), characteristic=f.characteristic,
-                        reference_group=reference_group(f.characteristic), alpha=s.alpha)
+    return _dated(wh, f, median_table(_resolution_rows(wh, f), characteristic=f.characteristic,
+                                      reference_group=reference_group(f.characteristic), alpha=s.alpha,
+                                      adjustment=s.adjustment))
 
 
 @table("grievance_resolution_curve", "Share of grievances still open, by days since raised",
@@ -256,7 +295,8 @@ def grievance_funnel(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
             from fct_grievance_outcomes where {where} group by all""", params)
     cells = (exposure.join(events, on="group", how="left")
              .with_columns(pl.col("events").fill_null(0)).sort("group"))
-    return poisson_funnel(cells, characteristic="business_area_code")
+    return _dated(wh, f, poisson_funnel(cells, characteristic="business_area_code", alpha=s.alpha,
+                                        adjustment=s.adjustment))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,31 +310,62 @@ def misconduct_rates(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.rates import exposure_rate_table
 
     cells = q.rate_cells(wh, f, table="fct_misconduct_referrals", month_col="referral_month")
-    return exposure_rate_table(cells, **_common(f, s))
+    return _dated(wh, f, exposure_rate_table(cells, **_common(f, s)))
 
 
 @table("misconduct_trend", "Misconduct referral rate ratio by financial year",
-       "The rate ratio to the reference group for each financial year: is 'twice as likely' falling?")
+       "The rate ratio to the reference group for each financial year: is 'twice as likely' falling? "
+       "A part year is labelled as such; p-values adjusted across every year and group of the table.")
 def misconduct_trend(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.rates import exposure_rate_table
     from metrics.tidy import concat_tidy
 
+    frames = []
+    for _fy, label, fy_filters in _financial_years(wh, f):
+        cells = q.rate_cells(wh, fy_filters, table="fct_misconduct_referrals", month_col="referral_month")
+        if cells.height == 0:
+            continue
+        frames.append(exposure_rate_table(cells, **_common(f, s)).with_columns(pl.lit(label).alias("stage")))
+    if not frames:
+        return _empty_with_stage()
+    return _dated(wh, f, adjust_across_table(concat_tidy(frames), s, across="financial years and groups"))
+
+
+@table("misconduct_trend_test", "Is the misconduct referral rate ratio falling? A test for trend",
+       "For each group, the change per financial year in its referral rate ratio to the reference group, "
+       "from a Poisson GLM with a group x year interaction (log person-years offset), with the Wald test "
+       "of no trend, adjusted across groups.")
+def misconduct_trend_test(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    from metrics.models import rate_ratio_trend
+
+    cells, labels = [], []
+    for fy, label, fy_filters in _financial_years(wh, f):
+        part = q.rate_cells(wh, fy_filters, table="fct_misconduct_referrals", month_col="referral_month")
+        cells.append(part.with_columns(pl.lit(fy, dtype=pl.Int64).alias("period")))
+        labels.append(label)
+    frame = pl.concat(cells) if cells else pl.DataFrame(schema={"group": pl.String, "exposure": pl.Float64,
+                                                               "events": pl.Int64, "period": pl.Int64})
+    table = rate_ratio_trend(frame.select("group", "period", "events", "exposure"), **_common(f, s))
+    span = f"{labels[0]} to {labels[-1]}" if labels else "no financial years in the period"
+    return _dated(wh, f, table.with_columns(pl.lit(span).alias("period_label")))
+
+
+def _financial_years(wh: Warehouse, f: Filters) -> list[tuple[int, str, Filters]]:
+    """Each financial year the period touches: (year, label, the filters cut to its months). The
+    label says when the year is only partly covered (the data end inside it, or the period cuts it)."""
     years = wh.query(
         """select financial_year, min(month_start) as fy_start, max(month_start) as fy_end
            from dim_calendar group by all order by all""")
-    frames = []
+    extract = _data_window(wh)[2]
+    out = []
     for fy, start, end in years.iter_rows():
         lo = max(start, f.start) if f.start else start
         hi = min(end, f.end) if f.end else end
         if lo > hi:
             continue
-        fy_filters = f.with_(start=lo, end=hi)
-        cells = q.rate_cells(wh, fy_filters, table="fct_misconduct_referrals", month_col="referral_month")
-        if cells.height == 0:
-            continue
-        frames.append(exposure_rate_table(cells, **_common(f, s)).with_columns(
-            pl.lit(f"FY{fy}/{(fy + 1) % 100:02d}").alias("stage")))
-    return concat_tidy(frames) if frames else _empty_with_stage()
+        last_day = min(q.last_day(hi), extract)
+        out.append((fy, _fy_label(fy, lo, hi, last_day, extract), f.with_(start=lo, end=hi)))
+    return out
 
 
 @table("misconduct_adjusted", "Misconduct referral rate ratios adjusted for rank, service and area",
@@ -321,7 +392,7 @@ def misconduct_adjusted(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
              .with_columns(pl.col("events").fill_null(0), pl.col("exposure").fill_null(0.0))
              .filter(pl.col("exposure") > 0)
              .sort(["group", *covariates]))
-    return poisson_irr(cells, covariates=covariates, **_common(f, s))
+    return _dated(wh, f, poisson_irr(cells, covariates=covariates, **_common(f, s)))
 
 
 @table("misconduct_area_disparity", "Misconduct referrals by business area and group",
@@ -337,30 +408,34 @@ def misconduct_area_disparity(wh: Warehouse, f: Filters, s: Settings) -> pl.Data
     # areas x 4 groups a per-area family would flag about 8 comparisons by chance alone.
     cells = q.area_rate_cells(wh, f, table="fct_misconduct_referrals", month_col="referral_month")
     table = exposure_rate_table(cells, by="business_area_code", **_common(f, s))
-    return adjust_across_table(table, s, across="business areas")
+    return _dated(wh, f, adjust_across_table(table, s, across="business areas"))
 
 
 MISCONDUCT_STAGES = ("Referred", "Investigated", "Meeting or hearing", "Sanction")
 
 
 @table("misconduct_stages", "Relative rate index at each misconduct decision point",
-       "Of those at the previous stage, the share who go on to the next, by group, relative to the "
-       "reference group (the disproportionate-contact method).")
+       "Of those at the previous stage whose decision here has been made, the share who go on to the "
+       "next, by group, relative to the reference group (the disproportionate-contact method); open "
+       "cases are counted as pending (n_pending), not as not progressing.")
 def misconduct_stages(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
-    from metrics.disparity import relative_rate_index
+    from metrics.disparity import decision_stage_table
 
     col = q.characteristic_column(f.characteristic)
     where, params = q._where(f, "referral_month")
-    wide = wh.query(
-        f"""select {col} as "group",
-                   count(*)::bigint as "Referred",
-                   count(*) filter (where is_investigated)::bigint as "Investigated",
-                   count(*) filter (where is_meeting_or_hearing)::bigint as "Meeting or hearing",
-                   count(*) filter (where has_sanction)::bigint as "Sanction"
-            from fct_misconduct_referrals where {where} group by all order by all""", params)
-    long = wide.unpivot(index="group", variable_name="stage", value_name="n")
-    return adjust_across_table(
-        relative_rate_index(long, stages=MISCONDUCT_STAGES, min_n=s.min_group_for_ratio, **_common(f, s)), s)
+    # (stage, at the previous stage, decided here, progressed)
+    steps = (("Investigated", "true", "is_investigation_decided", "is_investigated"),
+             ("Meeting or hearing", "is_investigated", "is_route_decided", "is_meeting_or_hearing"),
+             ("Sanction", "is_meeting_or_hearing", "is_outcome_decided", "has_sanction"))
+    parts = [f"""select {col} as "group", '{stage}' as stage,
+                        count(*) filter (where {prev} and {decided})::bigint as n,
+                        count(*) filter (where {prev} and {decided} and {done})::bigint as events,
+                        count(*) filter (where {prev} and not {decided})::bigint as n_pending
+                 from fct_misconduct_referrals where {where} group by all"""  # noqa: S608 - fixed names
+             for stage, prev, decided, done in steps]
+    long = wh.query(" union all ".join(parts) + " order by 2, 1", params * len(steps))
+    return _dated(wh, f, decision_stage_table(long, stages=MISCONDUCT_STAGES[1:], min_n=s.min_group_for_ratio,
+                                              **_common(f, s)))
 
 
 @table("misconduct_outcomes", "Misconduct case outcomes by group",
@@ -389,26 +464,23 @@ RECRUITMENT_STAGES = ("Applied", "Passed sift", "Passed assessment centre", "Pas
 
 
 @table("recruitment_funnel", "Recruitment: pass rate at each stage and the four-fifths test",
-       "Of applicants reaching each stage, the share passing it, by group, as a ratio to the "
-       "reference group; below 0.8 is adverse impact (four-fifths rule), tested for significance.")
+       "Of applicants reaching each stage whose decision there has been made, the share passing it, by "
+       "group, as a ratio to the reference group; below 0.8 is adverse impact (four-fifths rule), tested "
+       "for significance. Applications still in progress are counted as pending (n_pending).")
 def recruitment_funnel(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
-    from metrics.disparity import adverse_impact
+    from metrics.disparity import decision_stage_table
 
     col = _applicant_column(f.characteristic)
     where, params = q._where(f, "applied_month", area_col=None, worker_col=None)
-    wide = wh.query(
-        f"""select {col} as "group",
-                   count(*)::bigint as "Applied",
-                   count(*) filter (where passed_sift)::bigint as "Passed sift",
-                   count(*) filter (where passed_assessment)::bigint as "Passed assessment centre",
-                   count(*) filter (where passed_vetting)::bigint as "Passed vetting",
-                   count(*) filter (where passed_medical)::bigint as "Passed medical",
-                   count(*) filter (where was_offered)::bigint as "Offered a place",
-                   count(*) filter (where has_joined)::bigint as "Joined"
-            from fct_recruitment_funnel where {where} group by all order by all""", params)
-    long = wide.unpivot(index="group", variable_name="stage", value_name="n")
-    return adjust_across_table(adverse_impact(long, stages=RECRUITMENT_STAGES, min_n=s.min_group_for_ratio,
-                                              **{**_common(f, s), "characteristic": col}), s)
+    parts = [f"""select {col} as "group", '{stage}' as stage,
+                        count(*) filter (where stage_rank >= {rank - 1} and (stage_rank >= {rank} or not is_in_progress))::bigint as n,
+                        count(*) filter (where stage_rank >= {rank})::bigint as events,
+                        count(*) filter (where stage_rank = {rank - 1} and is_in_progress)::bigint as n_pending
+                 from fct_recruitment_funnel where {where} group by all"""  # noqa: S608 - fixed names
+             for rank, stage in enumerate(RECRUITMENT_STAGES[1:], start=2)]
+    long = wh.query(" union all ".join(parts) + " order by 2, 1", params * (len(RECRUITMENT_STAGES) - 1))
+    return _dated(wh, f, decision_stage_table(long, stages=RECRUITMENT_STAGES[1:], kind="four-fifths",
+                                              min_n=s.min_group_for_ratio, **{**_common(f, s), "characteristic": col}))
 
 
 def _applicant_column(characteristic: str) -> str:
@@ -436,7 +508,7 @@ def outreach(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
                 from fct_recruitment_funnel where {where} group by all order by all""", params)
         frames.append(proportion_table(cells, min_n=s.min_group_for_ratio, **{**_common(f, s), "characteristic": col})
                       .with_columns(pl.lit(stage).alias("stage")))
-    return adjust_across_table(concat_tidy(frames), s)
+    return _dated(wh, f, adjust_across_table(concat_tidy(frames), s))
 
 
 @table("representation", "Officer representation against the target trajectory",
@@ -448,38 +520,59 @@ def representation(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
 
     where, params = q._where(f.with_(worker_type=None), "c.month_start", area_col="pt.business_area_code")
     # In post on the last day of each financial year in the window (the extract date for the
-    # current year): the stretches that cover that day.
+    # current year): the stretches that cover that day. The target is read on that same day
+    # (31 March), not at the month's start: the 16%-by-2022-03-31 target applies on 31 March 2022.
     counts = wh.query(
         f"""with fy_end as (select financial_year, max(month_start) as month_start,
                                    max(month_end_in_window) as on_date
                             from dim_calendar group by all)
-            select c.financial_year, c.month_start as as_at, pt.ethnicity_group as "group",
+            select c.financial_year, c.on_date as as_at, pt.ethnicity_group as "group",
                    count(distinct pt.person_id)::bigint as n
             from {q.PERSON_TIME} as pt inner join fy_end as c
                 on pt.from_date <= c.on_date and pt.to_date >= c.on_date
             where {where} and pt.worker_type_code = 'OFFICER'
             group by all order by all""", params)
-    return share_vs_target(counts, _targets(wh), measure="OFFICER_REPRESENTATION",
-                           aggregate_groups=AGGREGATE_GROUPS, aggregate_label=AGGREGATE_LABEL, alpha=s.alpha)
+    counts = counts.with_columns(pl.struct("financial_year", "as_at").map_elements(
+        lambda r: _stock_label(r["financial_year"], r["as_at"]), return_dtype=pl.String).alias("period_label"))
+    table = share_vs_target(counts, _targets(wh), measure="OFFICER_REPRESENTATION",
+                            aggregate_groups=AGGREGATE_GROUPS, aggregate_label=AGGREGATE_LABEL, alpha=s.alpha)
+    return _dated(wh, f, table.with_columns(pl.col("stage").alias("period_label")))
+
+
+def _stock_label(fy: int, on_date) -> str:
+    """A count of people on a day: 'FY2025/26' at 31 March, 'FY2026/27 to date (at 31 Oct 2026)' before."""
+    from datetime import date
+
+    base = f"FY{fy}/{(fy + 1) % 100:02d}"
+    return base if on_date >= date(fy + 1, 3, 31) else f"{base} to date (at {on_date.day} {on_date:%b %Y})"
 
 
 @table("recruit_share", "Officer joiners from Black, Asian, Mixed and Other ethnic groups",
-       "Share of officers joining in each financial year (by joining date) by ethnic group, against "
-       "the 40% recruit-share target, with a one-sided binomial test.", uses_characteristic=False)
+       "Share of officers joining in each financial year (by joining date, within the chosen period) by "
+       "ethnic group, against the 40% recruit-share target, with a one-sided binomial test. A part year is "
+       "labelled as such.", uses_characteristic=False)
 def recruit_share(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.targets import share_vs_target
 
-    # By the year they joined (people.join_date), not the year they applied: this year's applicants
-    # mostly have not joined yet, which would make the current year's share look like zero.
+    # By the date they joined (people.join_date), not the date they applied: this year's applicants
+    # mostly have not joined yet, which would make the current year's share look like zero. Only
+    # joiners inside the period count: --from 2019-01 gives FY2018/19's January-March joiners.
     where, params = q._where(f, "month_start", area_col=None, worker_col=None)
     counts = wh.query(
-        f"""with years as (select financial_year, max(month_end_in_window) as as_at
+        f"""with years as (select financial_year, min(month_start) as first_month, max(month_start) as last_month,
+                                  max(month_end_in_window) as as_at
                            from dim_calendar where {where} group by all)
-            select y.financial_year, y.as_at, w.ethnicity_group as "group", sum(w.n_joiners)::bigint as n
-            from fct_workforce_flows as w inner join years as y using (financial_year)
-            where w.worker_type_code = 'OFFICER' group by all order by all""", params)
-    return share_vs_target(counts, _targets(wh), measure="RECRUIT_SHARE",
-                           aggregate_groups=AGGREGATE_GROUPS, aggregate_label=AGGREGATE_LABEL, alpha=s.alpha)
+            select y.financial_year, y.first_month, y.last_month, y.as_at, p.ethnicity_group as "group",
+                   count(*)::bigint as n
+            from dim_person as p inner join years as y on p.join_date between y.first_month and y.as_at
+            where p.worker_type_code = 'OFFICER' group by all order by all""", params)
+    extract = _data_window(wh)[2]
+    counts = counts.with_columns(pl.struct("financial_year", "first_month", "last_month", "as_at").map_elements(
+        lambda r: _fy_label(r["financial_year"], r["first_month"], r["last_month"], r["as_at"], extract),
+        return_dtype=pl.String).alias("period_label"))
+    table = share_vs_target(counts, _targets(wh), measure="RECRUIT_SHARE",
+                            aggregate_groups=AGGREGATE_GROUPS, aggregate_label=AGGREGATE_LABEL, alpha=s.alpha)
+    return _dated(wh, f, table.with_columns(pl.col("stage").alias("period_label")))
 
 
 @table("representation_projection", "Projected officer representation to 2030",
@@ -518,14 +611,14 @@ def acting_up(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
 
     cells = q.proportion_cells(wh, f, table="fct_acting_up", month_col="decision_month",
                                denominator="true", numerator="is_selected")
-    return four_fifths_table(cells, min_n=s.min_group_for_ratio, **_common(f, s))
+    return _dated(wh, f, four_fifths_table(cells, min_n=s.min_group_for_ratio, **_common(f, s)))
 
 
 @table("acting_up_rationale", "Acting-up decisions with the rationale recorded",
-       "Share of acting-up decisions with a recorded rationale, by group.")
+       "Share of acting-up decisions with a recorded rationale, by group; groups compared within each "
+       "financial year (Mantel-Haenszel), because recording has risen over time.")
 def acting_up_rationale(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
-    return _proportions(wh, f, s, table="fct_acting_up", month_col="decision_month",
-                        denominator="true", numerator="has_rationale")
+    return _stratified(wh, f, s, table="fct_acting_up", month_col="decision_month", numerator="has_rationale")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -692,7 +785,7 @@ def not_stated(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
                 from {q.PERSON_TIME} where {where} and from_date <= ? and to_date >= ? group by all""",
             [*params, on_date, on_date])
         frames.append(not_stated_share(counts, characteristic=c.column, not_stated=c.not_stated, alpha=s.alpha))
-    return concat_tidy(frames)
+    return _dated(wh, f.with_(start=month, end=month), concat_tidy(frames))
 
 
 def _empty_with_stage() -> pl.DataFrame:

@@ -140,7 +140,9 @@ def share_vs_target(
         total = int(part["n"].sum())
         k = int(part.filter(pl.col("group").is_in(list(aggregate_groups)))["n"].sum())
         label = as_at.isoformat()
-        if has_fy:
+        if "period_label" in part.columns:
+            label = part["period_label"][0]
+        elif has_fy:
             fy = int(part["financial_year"][0])
             label = f"FY{fy}/{(fy + 1) % 100:02d}"
         observed = pl.DataFrame({"period_date": [as_at], "n": [total], "events": [k]})

@@ -7,6 +7,7 @@ EXTRA_COLUMNS (also in a fixed order), so two tables from different functions ca
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -55,9 +56,52 @@ EXTRA_COLUMNS: dict[str, pl.DataType] = {
     "note": pl.String(),  # plain-English caveat, e.g. "too few to report"
     "n_display": pl.String(),
     "events_display": pl.String(),
+    "n_pending": pl.Int64(),  # cases or applications not yet decided at this stage (not in n)
+    "period_label": pl.String(),  # the period the row covers, partial periods said as such
+    "data_date": pl.Date(),  # the extract date: the data run to this day
 }
 
 TOO_FEW = "too few to report"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_span(first: date, last: date) -> str:
+    """'Apr-Oct 2026', 'Oct 2018-Mar 2019', 'Jun 2023' (first and last are months, inclusive)."""
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{_MONTHS[first.month - 1]} {first.year}"
+    if first.year == last.year:
+        return f"{_MONTHS[first.month - 1]}-{_MONTHS[last.month - 1]} {last.year}"
+    return f"{_MONTHS[first.month - 1]} {first.year}-{_MONTHS[last.month - 1]} {last.year}"
+
+
+def financial_year_label(fy: int, first_month: date, last_month: date, *, last_day: date | None = None,
+                         data_date: date | None = None) -> str:
+    """A financial year's label that says when it is not a whole year: 'FY2025/26' (April to
+    March, every day), 'FY2026/27 to date (Apr-Oct 2026)' (the data end inside it) or
+    'FY2018/19 part (Jan-Mar 2019)' (the chosen period cuts it). A part year is never labelled,
+    and so never compared, as if it were a whole one.
+
+    last_day: the last day covered (the extract date when the data end mid-month)."""
+    base = f"FY{fy}/{(fy + 1) % 100:02d}"
+    whole_last = date(fy + 1, 3, 31)
+    covered_to = last_day or date(last_month.year + (last_month.month == 12), last_month.month % 12 + 1, 1)
+    if last_day is None:
+        from datetime import timedelta
+        covered_to = covered_to - timedelta(days=1)
+    if first_month == date(fy, 4, 1) and covered_to >= whole_last:
+        return base
+    span = month_span(first_month, last_month)
+    if covered_to < whole_last and data_date is not None and covered_to >= data_date and first_month == date(fy, 4, 1):
+        if last_day is not None and last_day.day != _days_in_month(last_day):
+            span = f"{span}, to {last_day.day} {_MONTHS[last_day.month - 1]}"
+        return f"{base} to date ({span})"
+    return f"{base} part ({span})"
+
+
+def _days_in_month(d: date) -> int:
+    from calendar import monthrange
+
+    return monthrange(d.year, d.month)[1]
 
 
 def tidy_frame(rows: Iterable[Mapping[str, Any]], extras: Iterable[str] = ()) -> pl.DataFrame:

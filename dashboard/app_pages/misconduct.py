@@ -29,6 +29,10 @@ common.section(
                                                   stage=common.stages(t)[-1]) if t.height else None)
 
 common.section(
+    "misconduct_trend_test", f.with_(start=None, end=None), key="misconduct_trend_test",
+    sentences=lambda t: narrative.trend_sentences(t) if t.height else None)
+
+common.section(
     "misconduct_adjusted", f, per_1000=True,
     chart=lambda t: charts.ratio_chart(t, title="Incidence-rate ratios adjusted for rank, service and area",
                                        axis="Adjusted IRR"),

@@ -52,7 +52,10 @@ with st.container():
         first = None
         if trend is not None and trend.height:
             black = sorted((r for r in trend.iter_rows(named=True) if r["group"] == "Black"), key=lambda r: r["stage"])
-            first = black[0] if black else None
+            # a part year ("FY2026/27 to date (Apr-Oct 2026)") is not compared with a whole one
+            whole = [r for r in black if " to date (" not in r["stage"] and " part (" not in r["stage"]]
+            first = whole[0] if whole else None
+            now = whole[-1] if whole else now
         if now is None or now.get("ratio") is None or narrative.is_too_few(now):
             st.metric("Misconduct referrals, Black : White", "–")
         else:
@@ -72,6 +75,9 @@ with st.container():
         stages = common.stages(trend)
         if stages:
             common.say(narrative.ratio_sentences(trend, outcome="to be referred", kind="rate", stage=stages[-1]))
+        trend_test = common.fetch("misconduct_trend_test", all_years.with_(characteristic="ethnicity_group"))
+        if trend_test is not None and trend_test.height:
+            common.say(narrative.trend_sentences(trend_test))
         common.numbers(trend, key="ov-trend", per_1000=True)
 
 st.subheader("Grievance outcome gaps (significant after adjustment only)")

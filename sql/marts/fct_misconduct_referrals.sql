@@ -3,6 +3,10 @@
 -- Upstream: stg_misconduct_cases, dim_person, int_event_as_at.
 -- Decision points, in order: referred -> investigated -> meeting or hearing -> sanction. Each
 -- later flag implies the earlier ones, so each stage's denominator is the stage before.
+-- A case counts at a decision only once that decision is made (is_<stage>_decided): whether to
+-- investigate is recorded at referral; the route (meeting or hearing, or not) once it is recorded
+-- or the case has closed; the sanction once the case has closed (an outcome is recorded). An open
+-- case is pending at its next decision, never a case that "did not progress".
 with cases as (
     select * from stg_misconduct_cases
 ),
@@ -42,6 +46,9 @@ final as (
             and c.route in ('MISCONDUCT_MEETING', 'GROSS_MISCONDUCT_HEARING')
             and c.outcome in ('WRITTEN_WARNING', 'FINAL_WRITTEN_WARNING', 'REDUCTION_IN_RANK', 'DISMISSAL')
             as has_sanction,
+        c.is_investigated is not null as is_investigation_decided,
+        c.route is not null or c.outcome is not null as is_route_decided,
+        c.outcome is not null as is_outcome_decided,
         c.failed_to_report,
         c.failed_to_report_reason,
         c.failed_to_report_reason_label,

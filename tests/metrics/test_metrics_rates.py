@@ -129,7 +129,10 @@ def test_fisher_used_when_an_expected_count_is_small():
     # scipy.stats.fisher_exact([[1, 2], [12, 213]]).pvalue = 0.16215690780496916
     assert mixed["p_value"] == pytest.approx(0.16215690780496916, rel=1e-10)
     assert "Fisher exact" in mixed["method"]
-    assert mixed["note"] == "too few to report"
+    # Katz puts the ratio 6.25 above 1 while Fisher's test is not significant: said in words
+    assert mixed["ratio_ci_low"] > 1
+    assert mixed["note"] == ("too few to report; the 95% interval excludes 1 but the test does not find a "
+                             "significant difference at 0.05: they are computed differently, and the test decides")
 
 
 def test_holm_and_bh_across_groups_keep_raw_p():
@@ -189,7 +192,12 @@ def test_group_of_one():
     assert one["ratio"] == pytest.approx(10.0)
     # scipy.stats.fisher_exact([[1, 0], [30, 270]]).pvalue = 0.1
     assert one["p_value"] == pytest.approx(stats.fisher_exact([[1, 0], [30, 270]]).pvalue)
-    assert one["note"] == "too few to report"
+    # 1 of 1: Katz alone collapses (1/a - 1/n = 0); with 0.5 added to each cell, R:
+    # a<-1.5; n1<-2; c<-30.5; n0<-301; exp(log((a/n1)/(c/n0)) + c(-1,1)*qnorm(.975)*sqrt(1/a-1/n1+1/c-1/n0))
+    # -> 3.1071250844 17.6318183190
+    assert (one["ratio_ci_low"], one["ratio_ci_high"]) == pytest.approx((3.1071250844, 17.6318183190), rel=1e-9)
+    assert "0.5 added to each cell (every case in a group had the outcome)" in one["method"]
+    assert one["note"].startswith("too few to report; the 95% interval excludes 1 but the test does not find")
 
 
 def test_all_not_stated():

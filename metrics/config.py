@@ -18,6 +18,11 @@ SAMPLE_DIR = ROOT / "sample_data"
 SHARED_REFERENCE_DIR = ROOT.parent / "shared" / "reference-data"
 DEFAULT_WAREHOUSE = ROOT / "warehouse" / "eqdash.duckdb"
 DEFAULT_SAMPLE_DATA = ROOT / "warehouse" / "sample-small"
+# The published Home Office and Census tables shipped with eqdash (Open Government Licence).
+REFERENCE_DIR = SAMPLE_DIR / "reference"
+# The force the warehouse's extracts come from, as the Home Office names it (placed among the
+# 43 forces on the Benchmarks page and compared with its force area's census population).
+OWN_FORCE = "Metropolitan Police"
 
 # The extracts, in load order (referenced extracts first).
 EXTRACTS: tuple[str, ...] = (

@@ -712,3 +712,51 @@ def _empty_with_stage() -> pl.DataFrame:
     from metrics.tidy import empty_tidy
 
     return empty_tidy(("stage",))
+
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks: the published Home Office tables and the 2011 Census (metrics/benchmarks.py)
+# ---------------------------------------------------------------------------------------------
+
+BENCHMARK_TABLES = ("fct_force_headcount", "stg_census_population")
+
+
+def has_benchmarks(wh: Warehouse) -> bool:
+    return all(t in wh.tables() for t in BENCHMARK_TABLES)
+
+
+def own_force_in_post(wh: Warehouse) -> pl.DataFrame:
+    """The warehouse's police officers in post at each 31 March of its window, by rank code and
+    ethnic group (year, rank_grade, ethnicity_group, headcount)."""
+    from metrics.benchmarks import march_dates
+
+    bounds = wh.query("select min(month_start) as first, max(month_end_in_window) as last from dim_calendar")
+    if bounds.height == 0 or bounds["first"][0] is None:
+        return pl.DataFrame(schema={"year": pl.Int64, "rank_grade": pl.String, "ethnicity_group": pl.String,
+                                    "headcount": pl.Int64})
+    dates = march_dates(bounds["first"][0], bounds["last"][0])
+    frames = [wh.query(
+        f"""select ?::bigint as year, rank_grade, ethnicity_group, count(distinct person_id)::bigint as headcount
+            from {q.PERSON_TIME} where worker_type_code = 'OFFICER' and from_date <= ? and to_date >= ?
+            group by all""", [d.year, d, d]) for d in dates]
+    return pl.concat(frames) if frames else pl.DataFrame()
+
+
+@table("force_representation", "Police officer representation by force against the 2011 Census",
+       "Home Office published headcounts at 31 March for every force, year and rank group (All ranks, each "
+       "rank, chief officers 2003-2021): officers of stated ethnicity (n) and of them Black, Asian, Mixed or "
+       "Other (events), with a Wilson interval, the force area's 2011 Census share and the ratio to it "
+       "(observed / expected, with funnel limits); then each group. Rows from this warehouse (source) place "
+       "the force among them.", uses_characteristic=False)
+def force_representation(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    from metrics.benchmarks import EXTRAS, force_representation, own_force_headcount
+    from metrics.tidy import empty_tidy
+
+    if not has_benchmarks(wh):
+        raise FilterError("this warehouse has no benchmark tables: load them with "
+                          "`eqdash benchmark load --reference DIR --db PATH`")
+    headcount = wh.table("fct_force_headcount")
+    census = wh.table("stg_census_population")
+    own = own_force_headcount(own_force_in_post(wh).filter(pl.col("headcount") > 0)) if "fct_person_time" in wh.tables() else None
+    frame = force_representation(headcount, census, alpha=s.alpha, adjustment=s.adjustment, own=own)
+    return frame if frame.height else empty_tidy(EXTRAS)

@@ -55,6 +55,13 @@ EXTRA_COLUMNS: dict[str, pl.DataType] = {
     "note": pl.String(),  # plain-English caveat, e.g. "too few to report"
     "n_display": pl.String(),
     "events_display": pl.String(),
+    # benchmarks (metrics/benchmarks.py): a row per force, year (at 31 March) and rank group
+    "force": pl.String(),
+    "year": pl.Int64(),
+    "rank": pl.String(),
+    "census_share": pl.Float64(),
+    "expected": pl.Float64(),
+    "source": pl.String(),
 }
 
 TOO_FEW = "too few to report"

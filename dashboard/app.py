@@ -28,10 +28,12 @@ PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 # Which pages each role gets, in menu order. Staff associations see outcome tables only; the
 # Management Board sees the overview, STRIDE and the aggregate pages; analysts see everything.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "board": ("overview", "grievances", "misconduct", "recruitment", "stride", "acting_up", "data_quality"),
-    "staff_association": ("grievances", "misconduct", "recruitment", "acting_up", "stride", "data_quality"),
+    "board": ("overview", "grievances", "misconduct", "recruitment", "stride", "acting_up", "benchmarks",
+              "data_quality"),
+    "staff_association": ("grievances", "misconduct", "recruitment", "acting_up", "stride", "benchmarks",
+                          "data_quality"),
     "analyst": ("overview", "grievances", "misconduct", "recruitment", "stride", "acting_up", "spoc",
-                "data_quality"),
+                "benchmarks", "data_quality"),
 }
 
 PERIODS = ("Rolling 12 months", "Financial year", "Custom month range", "All years")

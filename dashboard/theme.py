@@ -182,6 +182,7 @@ PAGE_TITLES = {
     "stride": "STRIDE and recommendations",
     "acting_up": "Acting-up",
     "spoc": "SPOC monthly pack",
+    "benchmarks": "Benchmarks",
     "data_quality": "Data quality and methods",
 }
 ROLE_LABELS = {"board": "Management Board", "staff_association": "Staff association", "analyst": "Analyst"}

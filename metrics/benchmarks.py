@@ -30,6 +30,7 @@ from metrics.funnel import control_limit
 from metrics.tidy import TOO_FEW, tidy_frame
 
 PUBLISHED, OWN = "Home Office", "This warehouse"
+NATIONAL_SOURCE, NATIONAL = "Home Office, forces summed", "England and Wales (43 forces)"
 ALL_RANKS = "All ranks"
 # The warehouse's officer ranks (rank_grade labels, codes.yaml) as the Home Office names them.
 RANKS = {"Constable": "Constable", "Sergeant": "Sergeant", "Inspector": "Inspector",
@@ -53,6 +54,19 @@ def wilson_intervals(events: np.ndarray, n: np.ndarray, alpha: float) -> list[tu
         for i, lo, hi in zip(np.flatnonzero(has).tolist(), np.asarray(low).tolist(), np.asarray(high).tolist(), strict=True):
             out[i] = (lo, hi)
     return out
+
+
+def national_totals(headcount: pl.DataFrame, census: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The 43 territorial forces summed (British Transport Police has no force area), in the shapes
+    of fct_force_headcount and stg_census_population: England and Wales as one benchmark row."""
+    areas = census["force"].to_list()
+    national = (headcount.filter(pl.col("force").is_in(areas))
+                .group_by("year", "rank", "rank_order", "ethnicity_group")
+                .agg(pl.col("headcount").sum().cast(pl.Int64), pl.col("is_post_2021_category").any())
+                .with_columns(pl.lit(NATIONAL).alias("force")))
+    columns = ("white", "black", "asian", "chinese", "mixed", "other", "total")
+    national_census = census.select(pl.lit(NATIONAL).alias("force"), *(pl.col(c).sum() for c in columns))
+    return national.select(headcount.select(national.columns).columns), national_census
 
 
 def census_shares(census: pl.DataFrame) -> pl.DataFrame:
@@ -97,8 +111,10 @@ def force_representation(headcount: pl.DataFrame, census: pl.DataFrame, *, alpha
     shape as headcount, compared the same way but not adjusted with the published forces."""
     from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues, binomtest_pvalues
 
-    shares = census_shares(census)
-    parts = [representation_cells(headcount).with_columns(pl.lit(source).alias("source"))]
+    national, national_census = national_totals(headcount, census)
+    shares = census_shares(pl.concat([census.select(national_census.columns), national_census]))
+    parts = [representation_cells(headcount).with_columns(pl.lit(source).alias("source")),
+             representation_cells(national).with_columns(pl.lit(NATIONAL_SOURCE).alias("source"))]
     if own is not None and own.height:
         parts.append(representation_cells(own).with_columns(pl.lit(OWN).alias("source")))
     group_order = {g: i for i, g in enumerate((AGGREGATE_LABEL, *AGGREGATE_GROUPS))}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -759,4 +760,9 @@ def force_representation(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame
     census = wh.table("stg_census_population")
     own = own_force_headcount(own_force_in_post(wh).filter(pl.col("headcount") > 0)) if "fct_person_time" in wh.tables() else None
     frame = force_representation(headcount, census, alpha=s.alpha, adjustment=s.adjustment, own=own)
+    if f.start is not None or f.end is not None:  # the counts at each 31 March inside the period
+        lo = f.start or q.EARLIEST
+        hi = q.last_day(f.end) if f.end else q.LATEST
+        years = [y for y in range(lo.year, hi.year + 1) if lo <= date(y, 3, 31) <= hi]
+        frame = frame.filter(pl.col("year").is_in(years))
     return frame if frame.height else empty_tidy(EXTRAS)

@@ -202,3 +202,11 @@ def test_benchmark_load_replaces_the_tables_with_a_newer_edition(tmp_path, small
     assert audit["rows_read"].to_list() == [10776, 2, 14448, 43]  # files in name order, then the census
     row = table.filter(pl.col("source") == "Home Office", pl.col("year") == 2022, pl.col("group") == AGGREGATE_LABEL)
     assert row.select("force", "rank", "n", "events").rows() == [("Metropolitan Police", "Chief Officer", 22, 2)]
+
+
+def test_a_period_keeps_the_counts_at_each_31_march_inside_it(small_warehouse):
+    from datetime import date
+
+    with Warehouse(small_warehouse) as wh:
+        table = get_table(wh, "force_representation", Filters(start=date(2005, 4, 1), end=date(2006, 3, 1)))
+    assert set(table["year"]) == {2006}  # 31 March 2005 is before April 2005; 31 March 2006 is in March 2006

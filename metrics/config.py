@@ -86,6 +86,11 @@ class Settings:
     min_group_for_ratio: int = 10  # below this denominator a ratio is "too few to report"
     adjustment: str = "holm"  # or "fdr_bh"
     service_standard_days: int = 90  # a grievance open longer than this is "overdue"
+    # supervision standards (IOPC recommendations 13-14; metrics/supervision.py)
+    constables_per_sergeant: float = 10.0  # teams of about 20 with two sergeants
+    teams_per_inspector: float = 6.0
+    recruits_per_line_manager: float = 90.0  # recruits in their first 20 weeks
+    high_demand_tenure_days: int = 730  # longest time in post on a night-time economy or nights team
     roles: tuple[str, ...] = field(default=("board", "staff_association", "analyst"))
 
 

@@ -115,7 +115,7 @@ def apply_disclosure_control(frame: pl.DataFrame, spec: TableSpec, settings: Set
 
 
 def reference_group(characteristic: str) -> str:
-    return CHARACTERISTICS[q.characteristic_column(characteristic)].reference_group
+    return q.reference_group(characteristic)
 
 
 def adjust_across_table(frame: pl.DataFrame, s: Settings, across: str = "stages") -> pl.DataFrame:
@@ -318,8 +318,9 @@ def misconduct_adjusted(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.models import poisson_irr
 
     col = q.characteristic_column(f.characteristic)
-    covariates = [c for c in ("rank_grade", "service_band", "business_area_code") if c != col]
-    if f.area is not None:
+    covariates = [c for c in ("rank_grade", "service_band", "business_area_code")
+                  if c not in q.characteristic_parts(f.characteristic)]
+    if f.area is not None and "business_area_code" in covariates:
         covariates.remove("business_area_code")
     keys = ", ".join(covariates)
     sub, where, params = q.person_time(f)
@@ -422,14 +423,14 @@ def recruitment_funnel(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
             from fct_recruitment_funnel where {where} group by all order by all""", params)
     long = wide.unpivot(index="group", variable_name="stage", value_name="n")
     return adjust_across_table(adverse_impact(long, stages=RECRUITMENT_STAGES, min_n=s.min_group_for_ratio,
-                                              **{**_common(f, s), "characteristic": col}), s)
+                                              **_common(f, s)), s)
 
 
 def _applicant_column(characteristic: str) -> str:
     allowed = ("ethnicity_group", "ethnicity", "sex", "ethnicity_sex")
-    if characteristic not in allowed:
+    if any(p not in allowed for p in q.characteristic_parts(characteristic)):
         raise FilterError(f"applications record only {', '.join(allowed)}; not '{characteristic}'")
-    return characteristic
+    return q.characteristic_column(characteristic)
 
 
 @table("outreach", "Applicants who heard through Outreach, and who spoke only to Outreach",
@@ -766,3 +767,65 @@ def force_representation(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame
         years = [y for y in range(lo.year, hi.year + 1) if lo <= date(y, 3, 31) <= hi]
         frame = frame.filter(pl.col("year").is_in(years))
     return frame if frame.height else empty_tidy(EXTRAS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Supervision ratios (IOPC recommendations 13-14; metrics/supervision.py)
+# ---------------------------------------------------------------------------------------------
+
+def _supervision_rows(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    from metrics import supervision as sv
+
+    where, params = q._where(f, "month_start", worker_col=None)
+    teams = wh.query(f"select * from fct_team_months where {where}", params)
+    tenure = wh.query(f"select * from fct_team_tenure where {where}", params)
+    where_force, params_force = q._where(f.with_(area=None), "month_start", worker_col=None)
+    recruits = wh.query(f"select * from fct_recruit_months where {where_force}", params_force)
+    frames = [sv.constables_per_sergeant(teams, standard=s.constables_per_sergeant),
+              sv.teams_per_inspector(teams, standard=s.teams_per_inspector),
+              sv.recruits_per_line_manager(recruits, standard=s.recruits_per_line_manager),
+              sv.high_demand_tenure(tenure, limit_days=s.high_demand_tenure_days)]
+    return pl.concat([fr.cast(sv.RATIO_SCHEMA) for fr in frames])
+
+
+@table("supervision_ratios", "Supervision ratios by team and month against the standards",
+       "At each month end: constables per sergeant by team (standard 10:1), teams per inspector by business "
+       "area (6:1), recruits in their first 20 weeks per recruit line manager force-wide (90:1) and, on "
+       "night-time economy and permanent-nights teams, the people in post longer than the tenure limit "
+       "(730 days). is_outside names each unit outside its standard. Team strength only: no characteristic.",
+       disclosure=NO_PEOPLE, uses_characteristic=False)
+def supervision_ratios(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    return _supervision_rows(wh, f, s)
+
+
+@table("supervision_trend", "Supervision: units outside each standard, month by month",
+       "For each supervision measure and month: the units assessed, how many were outside the standard, "
+       "their share and their names.", disclosure=NO_PEOPLE, uses_characteristic=False)
+def supervision_trend(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    from metrics.supervision import supervision_trend as trend
+
+    return trend(_supervision_rows(wh, f, s))
+
+
+# ---------------------------------------------------------------------------------------------
+# Two characteristics crossed (`-c ethnicity_group,disability`): every tidy table by group gets
+# the Overall row beside its cells (metrics/crossing.py); the cells, reference and adjustment come
+# from metrics/queries.py. Kept last: it wraps the tables registered above.
+# ---------------------------------------------------------------------------------------------
+
+def _with_overall_when_crossed(build: Callable[[Warehouse, Filters, Settings], pl.DataFrame]):
+    def crossed(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+        from metrics.crossing import with_overall
+
+        frame = build(wh, f, s)
+        return with_overall(frame, alpha=s.alpha) if q.is_crossed(f.characteristic) else frame
+
+    crossed.__wrapped__ = build  # type: ignore[attr-defined]
+    return crossed
+
+
+for _name, _spec in list(REGISTRY.items()):
+    if _spec.disclosure == TIDY and _spec.uses_characteristic:
+        REGISTRY[_name] = TableSpec(_spec.name, _spec.title, _spec.description, _with_overall_when_crossed(_spec.build),
+                                    _spec.disclosure, _spec.uses_characteristic, _spec.crosstab, _spec.counts_by,
+                                    _spec.counts_from)

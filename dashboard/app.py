@@ -105,6 +105,11 @@ def sidebar_filters() -> Filters:
                               format_func=lambda w: "All worker types" if w is None else w)
         characteristic = st.selectbox("Compare by", list(CHARACTERISTICS), key="characteristic",
                                       format_func=theme.characteristic_label)
+        crossed = st.selectbox("Crossed with", [None, *(c for c in CHARACTERISTICS if c != characteristic)],
+                               key="crossed", format_func=lambda c: "Nothing else" if c is None
+                               else theme.characteristic_label(c))
+    if crossed is not None:  # two characteristics: cells such as "Black x Disabled", and the Overall row
+        characteristic = f"{characteristic},{crossed}"
     return Filters(start=start, end=end, area=area, worker_type=worker, characteristic=characteristic)
 
 

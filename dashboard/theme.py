@@ -71,6 +71,8 @@ COLUMN_LABELS = {
 
 
 def characteristic_label(column: str) -> str:
+    if "," in column:  # two crossed: "Ethnic group x Disability"
+        return " x ".join(characteristic_label(part.strip()) for part in column.split(","))
     c = CHARACTERISTICS.get(column)
     return c.label if c else column.replace("_", " ").capitalize()
 

@@ -106,7 +106,7 @@ def period_caption(f: Filters) -> None:
 
 def applicant_filters(f: Filters) -> Filters:
     """Applications record only ethnicity and sex: other breakdowns fall back to ethnic group."""
-    if f.characteristic in APPLICANT_CHARACTERISTICS:
+    if all(part in APPLICANT_CHARACTERISTICS for part in f.characteristic.split(",")):
         return f
     st.info(f"Applications record only ethnicity and sex, not {theme.characteristic_label(f.characteristic).lower()}: "
             "recruitment is compared by ethnic group.")

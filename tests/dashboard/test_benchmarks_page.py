@@ -37,3 +37,22 @@ def test_benchmarks_page_shows_the_published_forces_for_the_chosen_year(role, ap
     # every one of the 43 forces is below its population's share beyond the 95% limit in 2006
     assert want.filter(pl.col("flag").is_in(["below 95% limit", "below 99.8% limit"])).height == int(
         text.split("In 2006, ")[1].split(" of ")[0])
+
+
+@pytest.mark.parametrize("role", ["board", "staff_association", "analyst"])
+def test_every_page_takes_two_characteristics_crossed(role, app_env, warehouse, default_filters):
+    """'Crossed with' in the sidebar: every page renders, and Grievances shows the crossed table
+    with its Overall row exactly as get_table gives it."""
+    at = app_env(role)
+    at.run()
+    at.selectbox(key="crossed").set_value("disability").run()
+    f = default_filters.with_(characteristic="ethnicity_group,disability")
+    for page in ("grievances", "misconduct", "recruitment", "acting_up"):
+        run_page(at, page)
+        assert_clean(at, f"{role}/{page} crossed")
+    run_page(at, "grievances")
+    want, _ = charts.display_frame(get_table(warehouse, "grievance_outcomes", f, role=role))
+    frames = shown_frames(at)
+    assert any(list(g.columns) == list(want.columns) and len(g) == want.height
+               and g.reset_index(drop=True).equals(want.to_pandas().reset_index(drop=True)) for g in frames)
+    assert "Overall" in want["Group"].to_list() and "White x Not disabled" in want["Group"].to_list()

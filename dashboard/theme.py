@@ -67,6 +67,10 @@ COLUMN_LABELS = {
     "rate_per_1000": "Per 1,000 person-years",
     "reference_group": "Reference group",
     "note": "Note",
+    "detectable_ratio": "Smallest ratio detectable (80% power)",
+    "evidence": "Evidence",
+    "census_share": "Population share (2011 Census)",
+    "expected": "Expected if representative",
 }
 
 

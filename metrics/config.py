@@ -91,6 +91,9 @@ class Settings:
     teams_per_inspector: float = 6.0
     recruits_per_line_manager: float = 90.0  # recruits in their first 20 weeks
     high_demand_tenure_days: int = 730  # longest time in post on a night-time economy or nights team
+    # evidence strength (metrics/power.py): a comparison that could have detected a ratio this
+    # small (at 80% power) and found none says "no difference larger than ... is likely"
+    evidence_ratio_threshold: float = 2.0
     roles: tuple[str, ...] = field(default=("board", "staff_association", "analyst"))
 
 

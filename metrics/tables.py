@@ -829,3 +829,23 @@ for _name, _spec in list(REGISTRY.items()):
         REGISTRY[_name] = TableSpec(_spec.name, _spec.title, _spec.description, _with_overall_when_crossed(_spec.build),
                                     _spec.disclosure, _spec.uses_characteristic, _spec.crosstab, _spec.counts_by,
                                     _spec.counts_from)
+
+
+# Evidence strength on every comparison (metrics/power.py): the smallest ratio each row could have
+# detected and the verdict, on every tidy table. Kept last, over the Overall rows above.
+def _with_evidence(build: Callable[[Warehouse, Filters, Settings], pl.DataFrame]):
+    def evidenced(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+        from metrics.power import with_evidence
+
+        return with_evidence(build(wh, f, s), alpha=s.alpha, threshold=s.evidence_ratio_threshold,
+                             min_n=s.min_group_for_ratio)
+
+    evidenced.__wrapped__ = build  # type: ignore[attr-defined]
+    return evidenced
+
+
+for _name, _spec in list(REGISTRY.items()):
+    if _spec.disclosure == TIDY:
+        REGISTRY[_name] = TableSpec(_spec.name, _spec.title, _spec.description, _with_evidence(_spec.build),
+                                    _spec.disclosure, _spec.uses_characteristic, _spec.crosstab, _spec.counts_by,
+                                    _spec.counts_from)

@@ -62,6 +62,9 @@ EXTRA_COLUMNS: dict[str, pl.DataType] = {
     "census_share": pl.Float64(),
     "expected": pl.Float64(),
     "source": pl.String(),
+    # evidence strength (metrics/power.py): the smallest ratio detectable at 80% power, in words
+    "detectable_ratio": pl.Float64(),
+    "evidence": pl.String(),
 }
 
 TOO_FEW = "too few to report"

@@ -1071,6 +1071,7 @@ RECRUIT_WEEKS = 20
 RECRUITS_PER_MANAGER = 20  # a line manager per 20 recruits of each join month
 SURGE_FY = 2022  # FY2022/23 joiners share one line manager per 1,000 (at least one): planted
 SURGE_RECRUITS_PER_MANAGER = 1000
+SPREAD = np.linspace(0, 1, 8)  # the days of a posting a sergeant's or inspector's team is judged on
 
 
 def _assign_teams(postings: pl.DataFrame, people: pl.DataFrame, areas: pl.DataFrame, seed: int,
@@ -1094,13 +1095,15 @@ def _assign_teams(postings: pl.DataFrame, people: pl.DataFrame, areas: pl.DataFr
     area = frame["business_area_code"].to_numpy()
     start = frame["start_date"].to_physical().to_numpy()
     end = frame["end_date"].to_physical().fill_null(NEVER).to_numpy()
-    order = np.lexsort((frame["posting_id"].to_numpy(), start))
-    for code in sorted(set(area[bcu])):
-        in_area = bcu & (area == code)
-        open_pcs = int((in_area & (rank == "PC") & (end >= NEVER)).sum())
+    posting_ids = frame["posting_id"].to_numpy()
+    in_bcu = np.flatnonzero(bcu)
+    by_area = in_bcu[np.argsort(area[in_bcu], kind="stable")]
+    codes, first = np.unique(area[by_area], return_index=True)
+    for code, rows in zip(codes, np.split(by_area, first[1:]), strict=True):
+        open_pcs = int(((rank[rows] == "PC") & (end[rows] >= NEVER)).sum())
         teams = [f"RESP{k:02d}" for k in range(1, max(1, round(open_pcs / TEAM_SIZE) - 2) + 1)]
         teams = [f"{code}-{t}" for t in (*teams, *HIGH_DEMAND_TEAMS)]
-        pcs = np.flatnonzero(in_area & (rank == "PC"))
+        pcs = rows[rank[rows] == "PC"]
         drawn = rng.integers(len(teams), size=len(pcs))
         team[pcs] = np.array(teams, dtype=object)[drawn]
         pc_team = np.array([teams.index(t) for t in team[pcs]], dtype=np.int64)
@@ -1108,7 +1111,8 @@ def _assign_teams(postings: pl.DataFrame, people: pl.DataFrame, areas: pl.DataFr
         for r in ("PS", "INSP"):
             # in start order, each to the team with the most constables per officer of the rank
             # over the days of the posting inside the window (8 days spread across it)
-            ranked = order[(in_area & (rank == r))[order]]
+            ranked = rows[rank[rows] == r]
+            ranked = ranked[np.lexsort((posting_ids[ranked], start[ranked]))]  # in start order
             held_start, held_end = start[ranked], end[ranked]
             held_team = np.zeros(len(ranked), dtype=np.int64)
             # constables on each team on each day of the window: starts up to it minus ends before it
@@ -1117,20 +1121,23 @@ def _assign_teams(postings: pl.DataFrame, people: pl.DataFrame, areas: pl.DataFr
                                 - np.searchsorted(np.sort(end[pcs][pc_team == t]), window, "left")
                                 for t in range(len(teams))])  # teams x days
             for j, i in enumerate(ranked):
-                days = np.linspace(max(start[i], first_day), max(min(end[i], last_day), first_day), 8).astype(np.int64)
-                held_on = (held_start[:j, None] <= days) & (held_end[:j, None] >= days)
-                constables = on_team[:, days - first_day]
-                score = np.zeros(len(teams))
-                for d in range(len(days)):
-                    held = np.bincount(held_team[:j][held_on[:, d]], minlength=len(teams))
-                    score += (constables[:, d] + 1) / (held + 1)
+                if end[i] < first_day:  # over before the window: no month counts it
+                    held_team[j] = j % len(teams)
+                    team[i] = teams[held_team[j]]
+                    continue
+                lo = max(start[i], first_day)
+                days = (lo + (max(min(end[i], last_day), first_day) - lo) * SPREAD).astype(np.int64)
+                held_rows, held_days = np.nonzero((held_start[:j, None] <= days) & (held_end[:j, None] >= days))
+                held = np.bincount(held_team[held_rows] * len(days) + held_days,
+                                   minlength=len(teams) * len(days)).reshape(len(teams), len(days))
+                score = ((on_team[:, days - first_day] + 1) / (held + 1)).sum(axis=1)
                 if r == "PS" and effects and code == SUPERVISION_AREA:
                     score[teams.index(f"{code}-NTE01")] = -np.inf  # planted: no sergeant of its own
                 k = int(np.argmax(score))
                 held_team[j] = k
                 team[i] = teams[k]
         if effects and code == SUPERVISION_AREA:
-            insp = np.flatnonzero(in_area & (rank == "INSP"))
+            insp = rows[rank[rows] == "INSP"]
             team[insp[rng.random(len(insp)) >= 0.05]] = None
     # recruits: a constable's first posting, starting on their join date inside the window
     joined = frame.join(people.select("person_id", "join_date"), on="person_id", how="left", maintain_order="left")

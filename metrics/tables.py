@@ -769,6 +769,18 @@ def force_representation(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame
     return frame if frame.height else empty_tidy(EXTRAS)
 
 
+@table("benchmark_quality", "Published reference tables: rows read, accepted and quarantined",
+       "Every row of the Home Office and census files is accepted or quarantined by its contract; the counts "
+       "reconcile per file, and what was normalised (zero markers, thousands separators, header spellings) "
+       "is noted.", disclosure=NO_PEOPLE, uses_characteristic=False)
+def benchmark_quality(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    if "benchmark_audit" not in wh.tables():
+        raise FilterError("this warehouse has no benchmark tables: load them with "
+                          "`eqdash benchmark load --reference DIR --db PATH`")
+    return wh.query("""select extract, file, rows_read, rows_accepted, rows_quarantined, notes
+                       from benchmark_audit order by extract desc, file""")
+
+
 # ---------------------------------------------------------------------------------------------
 # Supervision ratios (IOPC recommendations 13-14; metrics/supervision.py)
 # ---------------------------------------------------------------------------------------------

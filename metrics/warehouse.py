@@ -168,7 +168,7 @@ def clean_stale_temps(db_path: Path) -> list[Path]:
 
 def _code_version(sql_dir: Path, contracts_dir: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted([*sql_dir.glob("*/*.sql"), *contracts_dir.glob("*.yaml")]):
+    for path in sorted([*sql_dir.glob("*/*.sql"), *contracts_dir.glob("*.yaml"), *contracts_dir.glob("reference/*.yaml")]):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

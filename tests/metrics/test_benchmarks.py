@@ -210,3 +210,15 @@ def test_a_period_keeps_the_counts_at_each_31_march_inside_it(small_warehouse):
     with Warehouse(small_warehouse) as wh:
         table = get_table(wh, "force_representation", Filters(start=date(2005, 4, 1), end=date(2006, 3, 1)))
     assert set(table["year"]) == {2006}  # 31 March 2005 is before April 2005; 31 March 2006 is in March 2006
+
+
+def test_benchmark_quality_reconciles_every_file(small_warehouse):
+    with Warehouse(small_warehouse) as wh:
+        quality = get_table(wh, "benchmark_quality", Filters(), role="staff_association")
+    assert quality.select("file", "rows_read", "rows_accepted", "rows_quarantined").rows() == [
+        ("home-office/chief-officers-by-ethnicity-2003-2021.csv", 10776, 10776, 0),
+        ("home-office/police-officers-by-rank-ethnicity-2003-2006.csv", 14448, 14448, 0),
+        ("census-2011-population-by-police-force-area.csv", 43, 43, 0)]
+    notes = quality["notes"].to_list()
+    assert "3 empty unnamed trailing column(s) dropped" in notes[0]
+    assert "19617 zero marker(s) ' -' read as 0" in notes[1] and "250 number(s) with thousands separators read" in notes[1]

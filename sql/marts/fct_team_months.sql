@@ -28,11 +28,13 @@ final as (
         any_value(team_type) as team_type,
         any_value(team_type_label) as team_type_label,
         bool_or(is_high_demand) as is_high_demand,
-        count(distinct person_id) filter (where rank_grade = 'PC')::bigint as n_constables,
-        count(distinct person_id) filter (where rank_grade = 'PS')::bigint as n_sergeants,
-        count(distinct person_id) filter (where rank_grade = 'INSP')::bigint as n_inspectors,
-        count(distinct person_id) filter (where rank_grade not in ('PC', 'PS', 'INSP'))::bigint as n_other,
-        count(distinct person_id)::bigint as n_on_team
+        -- a person's postings never overlap (each ends the day before the next starts), so
+        -- counting postings in post on a day counts people
+        count(*) filter (where rank_grade = 'PC')::bigint as n_constables,
+        count(*) filter (where rank_grade = 'PS')::bigint as n_sergeants,
+        count(*) filter (where rank_grade = 'INSP')::bigint as n_inspectors,
+        count(*) filter (where rank_grade not in ('PC', 'PS', 'INSP'))::bigint as n_other,
+        count(*)::bigint as n_on_team
     from on_team
     group by month_start, business_area_code, team_code
 )

@@ -28,10 +28,12 @@ PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 # Which pages each role gets, in menu order. Staff associations see outcome tables only; the
 # Management Board sees the overview, STRIDE and the aggregate pages; analysts see everything.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "board": ("overview", "grievances", "misconduct", "recruitment", "stride", "acting_up", "data_quality"),
-    "staff_association": ("grievances", "misconduct", "recruitment", "acting_up", "stride", "data_quality"),
+    "board": ("overview", "grievances", "misconduct", "recruitment", "stride", "acting_up", "benchmarks",
+              "data_quality"),
+    "staff_association": ("grievances", "misconduct", "recruitment", "acting_up", "stride", "benchmarks",
+                          "data_quality"),
     "analyst": ("overview", "grievances", "misconduct", "recruitment", "stride", "acting_up", "spoc",
-                "data_quality"),
+                "benchmarks", "data_quality"),
 }
 
 PERIODS = ("Rolling 12 months", "Financial year", "Custom month range", "All years")
@@ -103,6 +105,11 @@ def sidebar_filters() -> Filters:
                               format_func=lambda w: "All worker types" if w is None else w)
         characteristic = st.selectbox("Compare by", list(CHARACTERISTICS), key="characteristic",
                                       format_func=theme.characteristic_label)
+        crossed = st.selectbox("Crossed with", [None, *(c for c in CHARACTERISTICS if c != characteristic)],
+                               key="crossed", format_func=lambda c: "Nothing else" if c is None
+                               else theme.characteristic_label(c))
+    if crossed is not None:  # two characteristics: cells such as "Black x Disabled", and the Overall row
+        characteristic = f"{characteristic},{crossed}"
     return Filters(start=start, end=end, area=area, worker_type=worker, characteristic=characteristic)
 
 

@@ -118,6 +118,36 @@ def print_build_report(report) -> None:
         out.print(q)
 
 
+benchmark_app = typer.Typer(help="The published Home Office and Census benchmark tables.", no_args_is_help=True)
+app.add_typer(benchmark_app, name="benchmark")
+
+
+@benchmark_app.command("load")
+def benchmark_load(
+    reference: Path = typer.Option(config.REFERENCE_DIR, "--reference",
+                                   help="Folder with the Home Office workforce table(s) and the census table (CSV)"),
+    db: Path = typer.Option(config.DEFAULT_WAREHOUSE, "--db", help="The warehouse file to update atomically"),
+) -> None:
+    """Validate the published reference tables and load them into the warehouse (replacing any loaded before)."""
+    from data_contracts.errors import BlockingError
+    from metrics.warehouse import load_benchmarks
+
+    if not db.exists():
+        fail(f"no warehouse at {db}. Build it first: eqdash build --data DIR --db {db}")
+    try:
+        load_benchmarks(reference, db)
+    except BlockingError as e:
+        fail(f"benchmark load stopped, the warehouse is unchanged. {e}")
+    with open_warehouse(db) as wh:
+        audit = wh.table("benchmark_audit")
+    table = Table(title=f"Benchmarks loaded from {reference} -> {db}")
+    for col in ("file", "rows read", "accepted", "quarantined"):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for row in audit.iter_rows(named=True):
+        table.add_row(row["file"], f"{row['rows_read']:,}", f"{row['rows_accepted']:,}", f"{row['rows_quarantined']:,}")
+    out.print(table)
+
+
 @app.command("table")
 def table_cmd(
     name: str = typer.Argument(..., help="A table name: see `eqdash tables`"),

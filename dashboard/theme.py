@@ -67,10 +67,16 @@ COLUMN_LABELS = {
     "rate_per_1000": "Per 1,000 person-years",
     "reference_group": "Reference group",
     "note": "Note",
+    "detectable_ratio": "Smallest ratio detectable (80% power)",
+    "evidence": "Evidence",
+    "census_share": "Population share (2011 Census)",
+    "expected": "Expected if representative",
 }
 
 
 def characteristic_label(column: str) -> str:
+    if "," in column:  # two crossed: "Ethnic group x Disability"
+        return " x ".join(characteristic_label(part.strip()) for part in column.split(","))
     c = CHARACTERISTICS.get(column)
     return c.label if c else column.replace("_", " ").capitalize()
 
@@ -182,6 +188,7 @@ PAGE_TITLES = {
     "stride": "STRIDE and recommendations",
     "acting_up": "Acting-up",
     "spoc": "SPOC monthly pack",
+    "benchmarks": "Benchmarks",
     "data_quality": "Data quality and methods",
 }
 ROLE_LABELS = {"board": "Management Board", "staff_association": "Staff association", "analyst": "Analyst"}

@@ -18,6 +18,11 @@ SAMPLE_DIR = ROOT / "sample_data"
 SHARED_REFERENCE_DIR = ROOT.parent / "shared" / "reference-data"
 DEFAULT_WAREHOUSE = ROOT / "warehouse" / "eqdash.duckdb"
 DEFAULT_SAMPLE_DATA = ROOT / "warehouse" / "sample-small"
+# The published Home Office and Census tables shipped with eqdash (Open Government Licence).
+REFERENCE_DIR = SAMPLE_DIR / "reference"
+# The force the warehouse's extracts come from, as the Home Office names it (placed among the
+# 43 forces on the Benchmarks page and compared with its force area's census population).
+OWN_FORCE = "Metropolitan Police"
 
 # The extracts, in load order (referenced extracts first).
 EXTRACTS: tuple[str, ...] = (
@@ -85,6 +90,14 @@ class Settings:
     min_group_for_ratio: int = 10  # below this denominator a ratio is "too few to report"
     adjustment: str = "holm"  # or "fdr_bh"
     service_standard_days: int = 90  # a grievance open longer than this is "overdue"
+    # supervision standards (IOPC recommendations 13-14; metrics/supervision.py)
+    constables_per_sergeant: float = 10.0  # teams of about 20 with two sergeants
+    teams_per_inspector: float = 6.0
+    recruits_per_line_manager: float = 90.0  # recruits in their first 20 weeks
+    high_demand_tenure_days: int = 730  # longest time in post on a night-time economy or nights team
+    # evidence strength (metrics/power.py): a comparison that could have detected a ratio this
+    # small (at 80% power) and found none says "no difference larger than ... is likely"
+    evidence_ratio_threshold: float = 2.0
     roles: tuple[str, ...] = field(default=("board", "staff_association", "analyst"))
 
 

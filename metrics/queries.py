@@ -48,12 +48,46 @@ def add_months(m: date, k: int) -> date:
     return date(y, mo + 1, 1)
 
 
+CROSS = " x "  # between the two groups of a crossed cell: "Black x Disabled"
+NOT_STATED = "Not stated"
+
+
+def characteristic_parts(name: str) -> tuple[str, ...]:
+    """The characteristics a breakdown names: one ("sex") or two crossed ("ethnicity_group,disability");
+    a FilterError naming the valid ones otherwise."""
+    parts = tuple(p.strip() for p in name.split(","))
+    for part in parts:
+        if part not in CHARACTERISTICS:
+            valid = ", ".join(CHARACTERISTICS)
+            raise FilterError(f"unknown characteristic '{part}': choose one of {valid}, or two of them "
+                              "separated by a comma (e.g. ethnicity_group,disability)")
+    if len(parts) > 2:
+        raise FilterError(f"'{name}' crosses {len(parts)} characteristics: cross at most two")
+    if len(parts) == 2 and parts[0] == parts[1]:
+        raise FilterError(f"'{name}' crosses {parts[0]} with itself: choose two different characteristics")
+    return parts
+
+
+def is_crossed(name: str) -> bool:
+    return len(characteristic_parts(name)) == 2
+
+
 def characteristic_column(name: str) -> str:
-    """The mart column for a characteristic, or a FilterError naming the valid ones."""
-    if name not in CHARACTERISTICS:
-        valid = ", ".join(CHARACTERISTICS)
-        raise FilterError(f"unknown characteristic '{name}': choose one of {valid}")
-    return name
+    """The SQL for a breakdown's group: the mart column of one characteristic, or for two crossed
+    their groups joined by CROSS, where a cell with either part not stated is "Not stated" (its own
+    row, never the reference, never in an adjustment family, as for one characteristic). Only
+    names from config.CHARACTERISTICS reach the SQL."""
+    parts = characteristic_parts(name)
+    if len(parts) == 1:
+        return parts[0]
+    a, b = parts
+    return (f"(case when {a} = '{NOT_STATED}' or {b} = '{NOT_STATED}' then '{NOT_STATED}' "
+            f"else {a} || '{CROSS}' || {b} end)")
+
+
+def reference_group(name: str) -> str:
+    """The reference group of a breakdown: for two crossed, the cell of both references."""
+    return CROSS.join(CHARACTERISTICS[p].reference_group for p in characteristic_parts(name))
 
 
 def _where(f: Filters, month_col: str, *, area_col: str | None = "business_area_code",

@@ -35,7 +35,7 @@ REFERENCE_NOTE = "reference group too small: ratios not shown"
 STATISTIC_COLUMNS = ("rate", "ci_low", "ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "p_value", "p_adjusted")
 RATIO_COLUMNS = ("ratio", "ratio_ci_low", "ratio_ci_high", "p_value", "p_adjusted")
 EXTRA_STATISTICS = ("exposure", "rate_per_1000", "is_adverse_impact", "flag", "median_days", "median_ci_low",
-                    "median_ci_high")
+                    "median_ci_high", "detectable_ratio", "evidence")  # the last two give n back (metrics/power.py)
 STYLES = ("mask", "round")
 PARTITION_COLUMNS = ("stage", "business_area_code")  # tidy extras that split a table into separate totals
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -101,7 +102,7 @@ def get_table(wh: Warehouse, name: str, f: Filters | None = None, *, role: str =
 
 
 def reference_group(characteristic: str) -> str:
-    return CHARACTERISTICS[q.characteristic_column(characteristic)].reference_group
+    return q.reference_group(characteristic)
 
 
 def adjust_across_table(frame: pl.DataFrame, s: Settings, across: str = "stages") -> pl.DataFrame:
@@ -375,8 +376,9 @@ def misconduct_adjusted(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.models import poisson_irr
 
     col = q.characteristic_column(f.characteristic)
-    covariates = [c for c in ("rank_grade", "service_band", "business_area_code") if c != col]
-    if f.area is not None:
+    covariates = [c for c in ("rank_grade", "service_band", "business_area_code")
+                  if c not in q.characteristic_parts(f.characteristic)]
+    if f.area is not None and "business_area_code" in covariates:
         covariates.remove("business_area_code")
     keys = ", ".join(covariates)
     sub, where, params = q.person_time(f)
@@ -480,14 +482,14 @@ def recruitment_funnel(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
              for rank, stage in enumerate(RECRUITMENT_STAGES[1:], start=2)]
     long = wh.query(" union all ".join(parts) + " order by 2, 1", params * (len(RECRUITMENT_STAGES) - 1))
     return _dated(wh, f, decision_stage_table(long, stages=RECRUITMENT_STAGES[1:], kind="four-fifths",
-                                              min_n=s.min_group_for_ratio, **{**_common(f, s), "characteristic": col}))
+                                              min_n=s.min_group_for_ratio, **_common(f, s)))
 
 
 def _applicant_column(characteristic: str) -> str:
     allowed = ("ethnicity_group", "ethnicity", "sex", "ethnicity_sex")
-    if characteristic not in allowed:
+    if any(p not in allowed for p in q.characteristic_parts(characteristic)):
         raise FilterError(f"applications record only {', '.join(allowed)}; not '{characteristic}'")
-    return characteristic
+    return q.characteristic_column(characteristic)
 
 
 @table("outreach", "Applicants who heard through Outreach, and who spoke only to Outreach",
@@ -792,3 +794,150 @@ def _empty_with_stage() -> pl.DataFrame:
     from metrics.tidy import empty_tidy
 
     return empty_tidy(("stage",))
+
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks: the published Home Office tables and the 2011 Census (metrics/benchmarks.py)
+# ---------------------------------------------------------------------------------------------
+
+BENCHMARK_TABLES = ("fct_force_headcount", "stg_census_population")
+
+
+def has_benchmarks(wh: Warehouse) -> bool:
+    return all(t in wh.tables() for t in BENCHMARK_TABLES)
+
+
+def own_force_in_post(wh: Warehouse) -> pl.DataFrame:
+    """The warehouse's police officers in post at each 31 March of its window, by rank code and
+    ethnic group (year, rank_grade, ethnicity_group, headcount)."""
+    from metrics.benchmarks import march_dates
+
+    bounds = wh.query("select min(month_start) as first, max(month_end_in_window) as last from dim_calendar")
+    if bounds.height == 0 or bounds["first"][0] is None:
+        return pl.DataFrame(schema={"year": pl.Int64, "rank_grade": pl.String, "ethnicity_group": pl.String,
+                                    "headcount": pl.Int64})
+    dates = march_dates(bounds["first"][0], bounds["last"][0])
+    frames = [wh.query(
+        f"""select ?::bigint as year, rank_grade, ethnicity_group, count(distinct person_id)::bigint as headcount
+            from {q.PERSON_TIME} where worker_type_code = 'OFFICER' and from_date <= ? and to_date >= ?
+            group by all""", [d.year, d, d]) for d in dates]
+    return pl.concat(frames) if frames else pl.DataFrame()
+
+
+@table("force_representation", "Police officer representation by force against the 2011 Census",
+       "Home Office published headcounts at 31 March for every force, year and rank group (All ranks, each "
+       "rank, chief officers 2003-2021): officers of stated ethnicity (n) and of them Black, Asian, Mixed or "
+       "Other (events), with a Wilson interval, the force area's 2011 Census share and the ratio to it "
+       "(observed / expected, with funnel limits); then each group. Rows from this warehouse (source) place "
+       "the force among them.", uses_characteristic=False)
+def force_representation(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    from metrics.benchmarks import EXTRAS, force_representation, own_force_headcount
+    from metrics.tidy import empty_tidy
+
+    if not has_benchmarks(wh):
+        raise FilterError("this warehouse has no benchmark tables: load them with "
+                          "`eqdash benchmark load --reference DIR --db PATH`")
+    headcount = wh.table("fct_force_headcount")
+    census = wh.table("stg_census_population")
+    own = own_force_headcount(own_force_in_post(wh).filter(pl.col("headcount") > 0)) if "fct_person_time" in wh.tables() else None
+    frame = force_representation(headcount, census, alpha=s.alpha, adjustment=s.adjustment, own=own)
+    if f.start is not None or f.end is not None:  # the counts at each 31 March inside the period
+        lo = f.start or q.EARLIEST
+        hi = q.last_day(f.end) if f.end else q.LATEST
+        years = [y for y in range(lo.year, hi.year + 1) if lo <= date(y, 3, 31) <= hi]
+        frame = frame.filter(pl.col("year").is_in(years))
+    return frame if frame.height else empty_tidy(EXTRAS)
+
+
+@table("benchmark_quality", "Published reference tables: rows read, accepted and quarantined",
+       "Every row of the Home Office and census files is accepted or quarantined by its contract; the counts "
+       "reconcile per file, and what was normalised (zero markers, thousands separators, header spellings) "
+       "is noted.", disclosure=NO_PEOPLE, uses_characteristic=False)
+def benchmark_quality(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    if "benchmark_audit" not in wh.tables():
+        raise FilterError("this warehouse has no benchmark tables: load them with "
+                          "`eqdash benchmark load --reference DIR --db PATH`")
+    return wh.query("""select extract, file, rows_read, rows_accepted, rows_quarantined, notes
+                       from benchmark_audit order by extract desc, file""")
+
+
+# ---------------------------------------------------------------------------------------------
+# Supervision ratios (IOPC recommendations 13-14; metrics/supervision.py)
+# ---------------------------------------------------------------------------------------------
+
+def _supervision_rows(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    from metrics import supervision as sv
+
+    where, params = q._where(f, "month_start", worker_col=None)
+    teams = wh.query(f"select * from fct_team_months where {where}", params)
+    tenure = wh.query(f"select * from fct_team_tenure where {where}", params)
+    where_force, params_force = q._where(f.with_(area=None), "month_start", worker_col=None)
+    recruits = wh.query(f"select * from fct_recruit_months where {where_force}", params_force)
+    frames = [sv.constables_per_sergeant(teams, standard=s.constables_per_sergeant),
+              sv.teams_per_inspector(teams, standard=s.teams_per_inspector),
+              sv.recruits_per_line_manager(recruits, standard=s.recruits_per_line_manager),
+              sv.high_demand_tenure(tenure, limit_days=s.high_demand_tenure_days)]
+    return pl.concat([fr.cast(sv.RATIO_SCHEMA) for fr in frames])
+
+
+@table("supervision_ratios", "Supervision ratios by team and month against the standards",
+       "At each month end: constables per sergeant by team (standard 10:1), teams per inspector by business "
+       "area (6:1), recruits in their first 20 weeks per recruit line manager force-wide (90:1) and, on "
+       "night-time economy and permanent-nights teams, the people in post longer than the tenure limit "
+       "(730 days). is_outside names each unit outside its standard. Team strength only: no characteristic.",
+       disclosure=NO_PEOPLE, uses_characteristic=False)
+def supervision_ratios(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    return _supervision_rows(wh, f, s)
+
+
+@table("supervision_trend", "Supervision: units outside each standard, month by month",
+       "For each supervision measure and month: the units assessed, how many were outside the standard, "
+       "their share and their names.", disclosure=NO_PEOPLE, uses_characteristic=False)
+def supervision_trend(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+    from metrics.supervision import supervision_trend as trend
+
+    return trend(_supervision_rows(wh, f, s))
+
+
+# ---------------------------------------------------------------------------------------------
+# Two characteristics crossed (`-c ethnicity_group,disability`): every tidy table by group gets
+# the Overall row beside its cells (metrics/crossing.py); the cells, reference and adjustment come
+# from metrics/queries.py. Kept last: it wraps the tables registered above.
+# ---------------------------------------------------------------------------------------------
+
+def _with_overall_when_crossed(build: Callable[[Warehouse, Filters, Settings], pl.DataFrame]):
+    def crossed(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+        from metrics.crossing import with_overall
+
+        frame = build(wh, f, s)
+        return with_overall(frame, alpha=s.alpha) if q.is_crossed(f.characteristic) else frame
+
+    crossed.__wrapped__ = build  # type: ignore[attr-defined]
+    return crossed
+
+
+for _name, _spec in list(REGISTRY.items()):
+    if _spec.disclosure == TIDY and _spec.uses_characteristic:
+        REGISTRY[_name] = TableSpec(_spec.name, _spec.title, _spec.description, _with_overall_when_crossed(_spec.build),
+                                    _spec.disclosure, _spec.uses_characteristic, _spec.crosstab, _spec.counts_by,
+                                    _spec.counts_from)
+
+
+# Evidence strength on every comparison (metrics/power.py): the smallest ratio each row could have
+# detected and the verdict, on every tidy table. Kept last, over the Overall rows above.
+def _with_evidence(build: Callable[[Warehouse, Filters, Settings], pl.DataFrame]):
+    def evidenced(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
+        from metrics.power import with_evidence
+
+        return with_evidence(build(wh, f, s), alpha=s.alpha, threshold=s.evidence_ratio_threshold,
+                             min_n=s.min_group_for_ratio)
+
+    evidenced.__wrapped__ = build  # type: ignore[attr-defined]
+    return evidenced
+
+
+for _name, _spec in list(REGISTRY.items()):
+    if _spec.disclosure == TIDY:
+        REGISTRY[_name] = TableSpec(_spec.name, _spec.title, _spec.description, _with_evidence(_spec.build),
+                                    _spec.disclosure, _spec.uses_characteristic, _spec.crosstab, _spec.counts_by,
+                                    _spec.counts_from)

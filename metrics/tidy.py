@@ -59,6 +59,16 @@ EXTRA_COLUMNS: dict[str, pl.DataType] = {
     "n_pending": pl.Int64(),  # cases or applications not yet decided at this stage (not in n)
     "period_label": pl.String(),  # the period the row covers, partial periods said as such
     "data_date": pl.Date(),  # the extract date: the data run to this day
+    # benchmarks (metrics/benchmarks.py): a row per force, year (at 31 March) and rank group
+    "force": pl.String(),
+    "year": pl.Int64(),
+    "rank": pl.String(),
+    "census_share": pl.Float64(),
+    "expected": pl.Float64(),
+    "source": pl.String(),
+    # evidence strength (metrics/power.py): the smallest ratio detectable at 80% power, in words
+    "detectable_ratio": pl.Float64(),
+    "evidence": pl.String(),
 }
 
 TOO_FEW = "too few to report"

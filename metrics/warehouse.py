@@ -168,7 +168,7 @@ def clean_stale_temps(db_path: Path) -> list[Path]:
 
 def _code_version(sql_dir: Path, contracts_dir: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted([*sql_dir.glob("*/*.sql"), *contracts_dir.glob("*.yaml")]):
+    for path in sorted([*sql_dir.glob("*/*.sql"), *contracts_dir.glob("*.yaml"), *contracts_dir.glob("reference/*.yaml")]):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -213,8 +213,10 @@ def build(
     progress: ProgressFn | None = None,
     sql_dir: Path = config.SQL_DIR,
     contracts_dir: Path = config.CONTRACTS_DIR,
+    reference_dir: Path | None = config.REFERENCE_DIR,
 ) -> BuildReport:
     """Validate the extracts in ``data_dir`` and (re)build the warehouse at ``db_path`` atomically.
+    The published benchmark tables in ``reference_dir`` (None: none) are loaded in the same build.
 
     Raises BlockingError for bad input (the previous warehouse is untouched)."""
     from data_contracts.validate import validate_dataset
@@ -257,6 +259,12 @@ def build(
                 detail = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
                 raise ModelError(rel, "sql", f"model {model.name} failed: {detail[:400]}") from None
         timings["models"] = time.perf_counter() - t
+        if reference_dir is not None:
+            t = time.perf_counter()
+            if progress:
+                progress("benchmarks", 0, 1)
+            _load_benchmarks(con, reference_dir, as_of=as_of)
+            timings["benchmarks"] = time.perf_counter() - t
         con.execute("checkpoint")
         con.close()
         os.replace(tmp_path, db_path)
@@ -320,6 +328,72 @@ def _load_tables(
         }
     )
     _load_frame(con, "build_info", info)
+
+
+# ------------------------------------------------------------------------------------------------
+# Benchmarks: the published reference tables (Home Office workforce, 2011 Census)
+# ------------------------------------------------------------------------------------------------
+
+BENCHMARK_SQL_DIR = config.SQL_DIR / "benchmarks"
+_BENCHMARK_BASE = ("raw_ho_workforce", "raw_census_population", "ref_benchmark_codes", "benchmark_audit",
+                   "benchmark_quarantine")
+
+
+def _benchmark_models() -> list[Model]:
+    models = []
+    for path in sorted(BENCHMARK_SQL_DIR.glob("*.sql")):
+        body = path.read_text(encoding="utf-8").strip().rstrip(";").strip()
+        models.append(Model(path.stem, path, "benchmarks", body))
+    return order_models(models, _BENCHMARK_BASE)
+
+
+def _load_benchmarks(con: duckdb.DuckDBPyConnection, reference_dir: Path, *, as_of: date | None) -> None:
+    """Validate the reference tables and (re)create the benchmark tables and models in ``con``."""
+    from data_contracts.reference_tables import CONTRACTS_DIR as REFERENCE_CONTRACTS
+    from data_contracts.reference_tables import validate_reference
+
+    try:
+        result = validate_reference(Path(reference_dir), as_of=as_of)
+    except OSError as exc:
+        raise BlockingError(str(reference_dir), "read", f"could not read the reference data: {exc.strerror or exc}") from None
+    models = _benchmark_models()
+    for name in [*_BENCHMARK_BASE, *(m.name for m in models)]:
+        con.execute(f'drop table if exists "{name}"')  # names are fixed above and _NAME_RE-checked below
+    _load_frame(con, "raw_ho_workforce", result.ho_workforce)
+    _load_frame(con, "raw_census_population", result.census_population)
+    _load_frame(con, "ref_benchmark_codes", _ref_codes_frame(REFERENCE_CONTRACTS))
+    _load_frame(con, "benchmark_audit", result.audit())
+    _load_frame(con, "benchmark_quarantine", result.quarantine)
+    for model in models:
+        try:
+            con.execute(f'create table "{model.name}" as\n{model.body}\n')
+        except duckdb.Error as exc:
+            detail = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
+            raise ModelError(f"sql/benchmarks/{model.path.name}", "sql", f"model {model.name} failed: {detail[:400]}") from None
+
+
+def load_benchmarks(reference_dir: Path, db_path: Path, *, as_of: date | None = None) -> None:
+    """Replace the benchmark tables of the warehouse at ``db_path`` with those in ``reference_dir``
+    (a newer edition a user downloaded), atomically: a copy is changed and renamed into place, so a
+    bad reference file leaves the warehouse as it was."""
+    import shutil
+
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise FileNotFoundError(f"no warehouse at {db_path}; run `eqdash build` first")
+    tmp_path = db_path.with_name(f"{db_path.name}{_TEMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    shutil.copyfile(db_path, tmp_path)
+    con = duckdb.connect(str(tmp_path))
+    try:
+        _load_benchmarks(con, reference_dir, as_of=as_of)
+        con.execute("checkpoint")
+        con.close()
+        os.replace(tmp_path, db_path)
+    except BaseException:
+        con.close()
+        tmp_path.unlink(missing_ok=True)
+        Path(f"{tmp_path}.wal").unlink(missing_ok=True)
+        raise
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1061,6 +1061,119 @@ def _targets() -> pl.DataFrame:
 # Public API
 
 
+# ---------------------------------------------------------------------------------------------
+# Teams and recruit line managers on postings (supervision ratios, IOPC recommendations 13-14)
+
+TEAM_SIZE = 20  # constables per response team, roughly (two sergeants each in the IOPC report)
+HIGH_DEMAND_TEAMS = ("NTE01", "NIGHTS01")  # night-time economy and permanent nights, in every BCU
+SUPERVISION_AREA = "AW"  # Central West (Charing Cross is in Westminster): the planted area
+RECRUIT_WEEKS = 20
+RECRUITS_PER_MANAGER = 20  # a line manager per 20 recruits of each join month
+SURGE_FY = 2022  # FY2022/23 joiners share one line manager per 1,000 (at least one): planted
+SURGE_RECRUITS_PER_MANAGER = 1000
+SPREAD = np.linspace(0, 1, 8)  # the days of a posting a sergeant's or inspector's team is judged on
+
+
+def _assign_teams(postings: pl.DataFrame, people: pl.DataFrame, areas: pl.DataFrame, seed: int,
+                  effects: bool) -> pl.DataFrame:
+    """Add team_code, team_type and line_manager_id to the postings (sample_data/README.md,
+    "Supervision"). Constables, sergeants and inspectors in BCUs are on teams: RESPnn response teams
+    of about TEAM_SIZE constables plus one night-time economy and one permanent-nights team per
+    BCU. Constables join a team at random; each sergeant and inspector joins the team with the
+    most constables per officer of their rank over their posting, so every team keeps its share.
+    A recruit's first posting names a sergeant of the same force in post when they join as their
+    line manager. With effects, Central West's
+    night-time economy team gets no sergeant, its inspectors keep only 5% of their team roles, and FY2022/23 recruits share SURGE_RECRUITS_PER_MANAGER per manager.
+    Drawn from their own seed, so every other extract is unchanged."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 5]))
+    frame = postings.join(areas.select("business_area_code", "area_type", "force_name"), on="business_area_code",
+                          how="left", maintain_order="left")
+    n = frame.height
+    team = np.full(n, None, dtype=object)
+    bcu = frame["area_type"].to_numpy() == "BCU"
+    rank = frame["rank_grade"].to_numpy()
+    area = frame["business_area_code"].to_numpy()
+    start = frame["start_date"].to_physical().to_numpy()
+    end = frame["end_date"].to_physical().fill_null(NEVER).to_numpy()
+    posting_ids = frame["posting_id"].to_numpy()
+    in_bcu = np.flatnonzero(bcu)
+    by_area = in_bcu[np.argsort(area[in_bcu], kind="stable")]
+    codes, first = np.unique(area[by_area], return_index=True)
+    for code, rows in zip(codes, np.split(by_area, first[1:]), strict=True):
+        open_pcs = int(((rank[rows] == "PC") & (end[rows] >= NEVER)).sum())
+        teams = [f"RESP{k:02d}" for k in range(1, max(1, round(open_pcs / TEAM_SIZE) - 2) + 1)]
+        teams = [f"{code}-{t}" for t in (*teams, *HIGH_DEMAND_TEAMS)]
+        pcs = rows[rank[rows] == "PC"]
+        drawn = rng.integers(len(teams), size=len(pcs))
+        team[pcs] = np.array(teams, dtype=object)[drawn]
+        pc_team = np.array([teams.index(t) for t in team[pcs]], dtype=np.int64)
+        first_day, last_day = EPOCH, EPOCH + END
+        for r in ("PS", "INSP"):
+            # in start order, each to the team with the most constables per officer of the rank
+            # over the days of the posting inside the window (8 days spread across it)
+            ranked = rows[rank[rows] == r]
+            ranked = ranked[np.lexsort((posting_ids[ranked], start[ranked]))]  # in start order
+            held_start, held_end = start[ranked], end[ranked]
+            held_team = np.zeros(len(ranked), dtype=np.int64)
+            # constables on each team on each day of the window: starts up to it minus ends before it
+            window = np.arange(first_day, last_day + 1)
+            on_team = np.array([np.searchsorted(np.sort(start[pcs][pc_team == t]), window, "right")
+                                - np.searchsorted(np.sort(end[pcs][pc_team == t]), window, "left")
+                                for t in range(len(teams))])  # teams x days
+            for j, i in enumerate(ranked):
+                if end[i] < first_day:  # over before the window: no month counts it
+                    held_team[j] = j % len(teams)
+                    team[i] = teams[held_team[j]]
+                    continue
+                lo = max(start[i], first_day)
+                days = (lo + (max(min(end[i], last_day), first_day) - lo) * SPREAD).astype(np.int64)
+                held_rows, held_days = np.nonzero((held_start[:j, None] <= days) & (held_end[:j, None] >= days))
+                held = np.bincount(held_team[held_rows] * len(days) + held_days,
+                                   minlength=len(teams) * len(days)).reshape(len(teams), len(days))
+                score = ((on_team[:, days - first_day] + 1) / (held + 1)).sum(axis=1)
+                if r == "PS" and effects and code == SUPERVISION_AREA:
+                    score[teams.index(f"{code}-NTE01")] = -np.inf  # planted: no sergeant of its own
+                k = int(np.argmax(score))
+                held_team[j] = k
+                team[i] = teams[k]
+        if effects and code == SUPERVISION_AREA:
+            insp = rows[rank[rows] == "INSP"]
+            team[insp[rng.random(len(insp)) >= 0.05]] = None
+    # recruits: a constable's first posting, starting on their join date inside the window
+    joined = frame.join(people.select("person_id", "join_date"), on="person_id", how="left", maintain_order="left")
+    recruit = ((rank == "PC") & (joined["start_date"] == joined["join_date"]).fill_null(False).to_numpy()
+               & (start >= EPOCH))
+    manager = np.full(n, None, dtype=object)
+    person = frame["person_id"].to_numpy()
+    force = frame["force_name"].to_numpy()
+    fy = _fy(start - EPOCH)
+    month = _month_of(start - EPOCH)
+    for f in sorted(set(force[recruit])):
+        sergeants = np.flatnonzero((rank == "PS") & (force == f))
+        cohorts: dict[tuple, list[int]] = {}
+        for i in np.flatnonzero(recruit & (force == f)):
+            key = ("surge", SURGE_FY) if effects and fy[i] == SURGE_FY else ("month", int(month[i]))
+            cohorts.setdefault(key, []).append(int(i))
+        for key, members in sorted(cohorts.items()):
+            members = sorted(members, key=lambda i: (start[i], person[i]))
+            first_day = start[members[0]]
+            available = sergeants[(start[sergeants] <= first_day) & (end[sergeants] >= first_day)]
+            if not len(available):
+                continue
+            per = SURGE_RECRUITS_PER_MANAGER if key[0] == "surge" else RECRUITS_PER_MANAGER
+            k = min(len(available), max(1, -(-len(members) // per)))
+            chosen = person[np.sort(rng.choice(available, size=k, replace=False))]
+            for j, i in enumerate(members):
+                manager[i] = chosen[j % k]
+    team_type = [None if t is None else t.split("-", 1)[1].rstrip("0123456789") for t in team]
+    return postings.with_columns(
+        pl.Series("team_code", team.tolist(), dtype=pl.String),
+        pl.Series("team_type", [None if t is None else {"RESP": "RESPONSE"}.get(t, t) for t in team_type],
+                  dtype=pl.String),
+        pl.Series("line_manager_id", manager.tolist(), dtype=pl.String),
+    )
+
+
 def generate(profile: str, seed: int, out_dir: Path, *, effects: bool = True,
              progress: Callable[[str, int, int], None] | None = None) -> dict:
     """Write `<extract>.csv` for all ten extracts and manifest.json to out_dir; return the manifest.
@@ -1083,6 +1196,7 @@ def generate(profile: str, seed: int, out_dir: Path, *, effects: bool = True,
     frames["stride_updates"] = _stride_updates(np.random.default_rng(np.random.SeedSequence([seed, 3])), effects)
     frames["iopc_actions"] = _iopc_actions(np.random.default_rng(np.random.SeedSequence([seed, 4])), effects)
     frames["targets"] = _targets()
+    frames["postings"] = _assign_teams(frames["postings"], frames["people"], frames["business_areas"], seed, effects)
     if progress:
         progress("simulating the workforce", 1, total_steps)
     rows: dict[str, int] = {}

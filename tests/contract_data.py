@@ -48,7 +48,8 @@ _ROWS: dict[str, list[dict[str, str]]] = {
     ],
     "postings": [
         {"posting_id": "S00000001", "person_id": "P0000001", "business_area_code": "BCU01", "rank_grade": "PC",
-         "start_date": "2005-09-01", "end_date": "2016-03-31"},
+         "start_date": "2005-09-01", "end_date": "2016-03-31", "team_code": "BCU01-RESP01", "team_type": "RESPONSE",
+         "line_manager_id": ""},
         {"posting_id": "S00000002", "person_id": "P0000001", "business_area_code": "BCU01", "rank_grade": "PS",
          "start_date": "2016-04-01", "end_date": ""},
         {"posting_id": "S00000003", "person_id": "P0000002", "business_area_code": "OCU01", "rank_grade": "PC",

@@ -3,6 +3,7 @@ words, and put its numbers in a table beside the chart. Render only: no statisti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import plotly.graph_objects as go
@@ -48,11 +49,34 @@ def section(name: str, f: Filters | None = None, *,
         plot(data.figure(name, f, f"{data.filters().characteristic}/{key}", chart), key=f"chart-{key}")
     if sentences is not None:
         say(sentences(frame))
+    say(evidence_lines(frame))
     if crosstab:
         numbers_crosstab(frame, key=key, expanded=expanded)
     else:
         numbers(frame, key=key, per_1000=per_1000, expanded=expanded)
     return frame
+
+
+def _plain(text: object) -> str:
+    """A group or stage label shown as written, never as Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))
+
+
+def evidence_lines(frame: pl.DataFrame, limit: int = 12) -> list[str]:
+    """'How sure?': what each comparison that found no difference could have found (the evidence
+    column, metrics/power.py), so 'not significant' never reads as 'no difference' by default."""
+    if "evidence" not in frame.columns:
+        return []
+    rows = frame.filter(pl.col("evidence").is_not_null() & ~pl.col("is_significant").fill_null(False))
+    if rows.height == 0:
+        return []
+    where = [c for c in ("stage", "business_area_code", "force") if c in rows.columns]
+    parts = []
+    for r in rows.head(limit).iter_rows(named=True):
+        label = " · ".join(_plain(r[c]) for c in where if r.get(c) is not None)
+        parts.append(f"{_plain(r['group'])}{f' ({label})' if label else ''}: {r['evidence']}")
+    more = f"; and {rows.height - limit} more in the table" if rows.height > limit else ""
+    return ["**How sure?** " + "; ".join(parts) + more]
 
 
 def plot(fig: go.Figure, *, key: str) -> None:
@@ -106,7 +130,7 @@ def period_caption(f: Filters) -> None:
 
 def applicant_filters(f: Filters) -> Filters:
     """Applications record only ethnicity and sex: other breakdowns fall back to ethnic group."""
-    if f.characteristic in APPLICANT_CHARACTERISTICS:
+    if all(part in APPLICANT_CHARACTERISTICS for part in f.characteristic.split(",")):
         return f
     st.info(f"Applications record only ethnicity and sex, not {theme.characteristic_label(f.characteristic).lower()}: "
             "recruitment is compared by ethnic group.")

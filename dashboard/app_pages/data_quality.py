@@ -36,6 +36,8 @@ common.section(
         t.with_columns(group=pl.Series([theme.characteristic_label(c) for c in t["characteristic"]], dtype=pl.String)),
         title="Share 'not stated' among people in post", axis="% not stated"))
 
+common.section("benchmark_quality", f)
+
 st.subheader("How each statistic is computed")
 st.markdown(f"""
 - **Rates** are computed on people whose characteristic is stated; "Not stated" is shown as its own group and its
@@ -62,4 +64,9 @@ st.markdown(f"""
   shown as "<{DEFAULTS.suppression_threshold}", other cells are hidden ("[c]") where they would let a hidden count be
   worked out from a total, and no rate, ratio or p-value is shown for a hidden or tiny group: "too few to report".
 - Groups with fewer than {DEFAULTS.min_group_for_ratio} people get no ratio ("too few to report").
+- **How sure?** Every comparison gives the **smallest ratio it could have detected** with 80% power at the
+  table's alpha (statsmodels' power functions), so a result that is not significant says whether there is
+  probably no difference larger than that, or too few to tell.
+- **Two characteristics crossed** ("Crossed with"): cells such as "Black x Disabled" against the cell of both
+  reference groups, with the same tests and adjustment, and an **Overall** row beside them.
 """)

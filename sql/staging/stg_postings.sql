@@ -1,5 +1,6 @@
--- stg_postings: dated spells of business area and rank or grade, with rank label and worker type.
--- Grain: posting_id (unique); end_date null = the current spell.
+-- stg_postings: dated spells of business area and rank or grade, with rank label and worker type,
+-- and the team (type label, high demand or not) and a recruit's line manager.
+-- Grain: posting_id (unique); end_date null = the current spell; team_code null = not on a team.
 -- Upstream: raw_postings, ref_codes.
 with postings as (
     select * from raw_postings
@@ -11,6 +12,10 @@ ranks as (
 
 worker_types as (
     select code, label from ref_codes where code_list = 'worker_type'
+),
+
+team_types as (
+    select code, label, group_label from ref_codes where code_list = 'team_type'
 ),
 
 final as (
@@ -25,10 +30,16 @@ final as (
         wt.label as worker_type,
         p.start_date,
         p.end_date,
-        p.end_date is null as is_current
+        p.end_date is null as is_current,
+        p.team_code,
+        p.team_type,
+        tt.label as team_type_label,
+        coalesce(tt.group_label = 'High demand', false) as is_high_demand,
+        p.line_manager_id
     from postings as p
     left join ranks as r on r.code = p.rank_grade
     left join worker_types as wt on wt.code = r.worker_type
+    left join team_types as tt on tt.code = p.team_type
 )
 
 select * from final

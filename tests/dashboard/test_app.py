@@ -31,6 +31,7 @@ EXPECTED = {
     "acting_up": [("acting_up", {}, False), ("acting_up_rationale", {}, False)],
     "spoc": [("spoc_monthly", "last_month", False)],  # the long table under "The numbers"
     "data_quality": [("data_quality", {}, False), ("quarantine_rules", {}, False)],
+    "benchmarks": [],  # slices of force_representation: tests/dashboard/test_benchmarks_page.py
 }
 PERSON_ID = re.compile(r"\bP\d{7}\b")
 COUNT_LABELS = {"Number", "Events", "Rows", "People", "Not stated"}

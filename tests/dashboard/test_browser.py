@@ -164,3 +164,21 @@ def test_spoc_month_and_area_pickers_download_the_export_files(servers, page, sm
         assert download.value.suggested_filename == name.replace("/", "-")
         assert Path(download.value.path()).read_bytes() == expected[name], name
     screenshot(page, ARTIFACTS / "analyst-spoc-downloads.png")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_benchmarks_page_in_chromium(role, servers, page):
+    """The Benchmarks page for every role: the funnel, the trend and the chief officers drawn, then
+    the smallest cells a user can pick (chief officers of one group in 2021)."""
+    url = servers(role)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    open_page(page, url, "benchmarks")
+    assert_fine(page, f"{role}/benchmarks")
+    assert page.locator("h1").first.inner_text().strip() == "Benchmarks"
+    assert page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').count() == 3
+    assert "Your force" in page.locator('[data-testid="stMain"]').inner_text()
+    for label, option in (("Rank", "Chief Officer"), ("Year (31 March)", "2021"), ("Ethnic group", "Black")):
+        choose(page, label, option)
+        assert_fine(page, f"{role}/benchmarks after {label} = {option}")
+    assert page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').count() == 3
+    screenshot(page, ARTIFACTS / f"{role}-benchmarks-chief-officers.png")

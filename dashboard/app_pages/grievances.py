@@ -13,7 +13,7 @@ st.title("Grievances")
 common.period_caption(f)
 
 common.section(
-    "grievance_outcomes", f,
+    "grievance_outcomes", f, verdicts="ratio", measure="relative rate",
     chart=lambda t: charts.ratio_chart(t, title="Upheld (in full or part): ratio to the reference group",
                                        axis="Relative rate"),
     sentences=lambda t: [narrative.headline(t, outcome="to have a grievance upheld")]
@@ -21,17 +21,17 @@ common.section(
     expanded=True)
 
 common.section(
-    "grievance_discrimination_outcomes", f,
+    "grievance_discrimination_outcomes", f, verdicts="ratio", measure="relative rate",
     chart=lambda t: charts.rate_chart(t, title="Discrimination grievances upheld, % of closed", axis="% upheld"),
     sentences=lambda t: narrative.ratio_sentences(t, outcome="to have a discrimination grievance upheld"))
 
 common.section(
-    "grievance_upheld_adjusted", f,
+    "grievance_upheld_adjusted", f, verdicts="ratio", measure="adjusted odds ratio",
     chart=lambda t: charts.ratio_chart(t, title="Odds of being upheld, adjusted for category", axis="Odds ratio"),
     sentences=lambda t: narrative.ratio_sentences(t, outcome="of having a grievance upheld", kind="odds"))
 
 common.section(
-    "grievance_rates", f, per_1000=True,
+    "grievance_rates", f, per_1000=True, verdicts="ratio", measure="rate ratio",
     chart=lambda t: charts.rate_chart(t, title="Grievances raised per 1,000 person-years",
                                       axis="Per 1,000 person-years", per_1000=True),
     sentences=lambda t: narrative.ratio_sentences(t, outcome="to raise a grievance", kind="rate"))
@@ -49,14 +49,14 @@ with right:
 
 common.section(
     "grievance_categories", f, crosstab=True,
-    chart=lambda t: charts.crosstab_chart(t, title="Grievances raised by category", axis="Grievances raised"))
+    chart=lambda t, **kw: charts.crosstab_chart(t, title="Grievances raised by category", axis="Grievances raised", **kw))
 
 common.section(
     "grievance_outcome_mix", f, crosstab=True,
-    chart=lambda t: charts.crosstab_chart(t, title="How closed grievances ended", axis="Grievances closed"))
+    chart=lambda t, **kw: charts.crosstab_chart(t, title="How closed grievances ended", axis="Grievances closed", **kw))
 
 common.section(
-    "grievance_independent_assessor", f,
+    "grievance_independent_assessor", f, verdicts="ratio", measure="relative rate",
     chart=lambda t: charts.rate_chart(t, title="Assessed by someone independent of local line management",
                                       axis="% of grievances"),
     sentences=lambda t: narrative.ratio_sentences(t, outcome="to have an independent assessor"))

@@ -307,15 +307,16 @@ def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: 
     Margins (is_total: the 'Total' row and column disclosure control adds) stay in the number
     table: stacked with the categories they would double every bar and add a 'Total' bar.
     """
+    if percent and frame.height:
+        # % within group: a small group's bar is as long as a large one's, so its mix can be read.
+        # Shares of the published total (computed before the margins are dropped below).
+        with_pct = crosstab_percent(frame, row=row, col=col, value=value)
+        frame = with_pct.with_columns((pl.col("pct") * 100).alias(value))
+        axis = "% within group"
     if "is_total" in frame.columns:
         frame = frame.filter(~pl.col("is_total").fill_null(False))
     if frame.height == 0:
         return empty_figure(title, NOTHING)
-    if percent:
-        # % within group: a small group's bar is as long as a large one's, so its mix can be read.
-        with_pct = crosstab_percent(frame, row=row, col=col, value=value)
-        frame = with_pct.with_columns((pl.col("pct") * 100).alias(value))
-        axis = "% within group"
     visible = frame.filter(pl.col(value).is_not_null())
     if "is_suppressed" in frame.columns:
         visible = visible.filter(~pl.col("is_suppressed").fill_null(False))

@@ -118,8 +118,7 @@ def _target(frame: pl.DataFrame | None, *, page: str, section: str, topic: str) 
             gap = r["rate"] - r["target_share"]
             out.append(Finding(page, section, f"{topic}, {last}", str(r["group"]), "share", r["rate"],
                                r.get("ci_low"), r.get("ci_high"), r.get("p_value"),
-                               f"target missed: {100 * -gap:.1f} points below the {100 * r['target_share']:.1f}% "
-                               "trajectory", rank=(0, r.get("p_value") if r.get("p_value") is not None else 1.0,
+                               f"target missed: {100 * -gap:.1f} points below {100 * r['target_share']:.1f}%", rank=(0, r.get("p_value") if r.get("p_value") is not None else 1.0,
                                                    gap)))
     return out
 
@@ -133,7 +132,7 @@ def _stride(frame: pl.DataFrame | None) -> list[Finding]:
         parts = ["Red"] if red else []
         if overdue:
             parts.append(f"{overdue} milestone{'s' if overdue != 1 else ''} overdue")
-        out.append(Finding("stride", "stride-status", f"STRIDE commitment {r['commitment_id']}",
+        out.append(Finding("stride", "stride-status", f"STRIDE {r['commitment_id']}",
                            str(r.get("commitment") or ""), "% complete", _pct(r.get("percent_complete")),
                            None, None, None, ", ".join(parts), lead=r.get("senior_lead"),
                            rank=(1, 0 if red else 1, -overdue, str(r["commitment_id"]))))
@@ -149,7 +148,7 @@ def _iopc(frame: pl.DataFrame | None) -> list[Finding]:
         red = r.get("rag_status") == "R"
         verdict = f"{overdue} milestone{'s' if overdue != 1 else ''} overdue" + (", Red" if red else "")
         out.append(Finding("stride", "iopc-status",
-                           f"IOPC recommendation {r['recommendation_id']}, action {r['action_id']}",
+                           f"IOPC {r['recommendation_id']}, action {r['action_id']}",
                            str(r.get("action") or ""), "% complete", _pct(r.get("percent_complete")), None, None,
                            None, verdict, lead=r.get("senior_lead"),
                            rank=(1, 0 if red else 1, -overdue, str(r["action_id"]))))
@@ -162,25 +161,25 @@ def needs_action(tables: Mapping[str, pl.DataFrame | None], area_names: Mapping[
     t = tables.get
     found = [
         *_higher(t("misconduct_rates"), page="misconduct", section="misconduct-rates",
-                 topic="Misconduct referrals per person-year", measure="rate ratio",
-                 verdict="higher referral rate, significant after adjustment"),
+                 topic="Misconduct referral rate", measure="rate ratio",
+                 verdict="higher rate, significant"),
         *_higher(t("misconduct_adjusted"), page="misconduct", section="misconduct-adjusted",
-                 topic="Misconduct referrals, adjusted for rank, service and area", measure="rate ratio",
-                 verdict="higher after adjustment, significant"),
+                 topic="Misconduct referrals, adjusted", measure="rate ratio",
+                 verdict="higher rate, significant"),
         *_higher(t("misconduct_stages"), page="misconduct", section="misconduct-stages",
                  topic="Misconduct decision point:", stage_words="", measure="relative rate index",
-                 verdict="more likely to reach this stage, significant after adjustment"),
+                 verdict="more likely to reach it, significant"),
         *_lower(t("grievance_upheld_adjusted"), page="grievances", section="grievance-upheld-adjusted",
-                topic="Grievances upheld, adjusted for category", measure="odds ratio",
-                verdict="less likely to have a grievance upheld, significant after adjustment"),
+                topic="Grievances upheld, adjusted", measure="odds ratio",
+                verdict="less likely upheld, significant"),
         *_lower(t("acting_up"), page="acting_up", section="acting-up", topic="Acting-up selection",
-                measure="impact ratio", verdict="fails the four-fifths rule, significant after adjustment",
+                measure="impact ratio", verdict="fails the four-fifths rule (significant)",
                 four_fifths=True),
         *_lower(t("recruitment_funnel"), page="recruitment", section="recruitment-funnel",
-                topic="Recruitment pass rate", measure="impact ratio",
-                verdict="fails the four-fifths rule, significant after adjustment", four_fifths=True),
+                topic="Recruitment", measure="impact ratio",
+                verdict="fails the four-fifths rule (significant)", four_fifths=True),
         *_funnel(t("grievance_funnel"), area_names or {}, page="grievances", section="grievance-funnel",
-                 topic="Grievances raised by business area"),
+                 topic="Grievance rate by area"),
         *_target(t("representation"), page="recruitment", section="representation",
                  topic="Officer representation"),
         *_target(t("recruit_share"), page="recruitment", section="recruit-share", topic="Officer joiners"),

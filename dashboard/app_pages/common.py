@@ -115,7 +115,7 @@ def _height(n: int) -> int | str:
 
 def needs_action_table(found: Sequence[findings.Finding], *, key: str) -> None:
     """The Board's red flags: one row per finding, ranked by evidence, each linking to its section."""
-    st.subheader(f"Needs action: {len(found)} finding{'s' if len(found) != 1 else ''}", anchor="needs-action")
+    st.markdown(f"#### Needs action: {len(found)} finding{'s' if len(found) != 1 else ''}")
     if not found:
         st.write("No significant adverse finding for this selection.")
         return
@@ -131,17 +131,29 @@ def needs_action_table(found: Sequence[findings.Finding], *, key: str) -> None:
         if x.ci_low is not None and x.ci_high is not None:
             fmt = theme.fmt_pct if x.measure == "share" else theme.fmt_ratio
             value += f" ({theme.fmt_interval(x.ci_low, x.ci_high, fmt)})"
-        rows.append({"Finding": x.topic, "Who": x.group, "Measure": x.measure, "Value (95% interval)": value,
+        unit = "complete" if x.measure == "% complete" else x.measure
+        rows.append({"Finding": f"{x.topic} · {x.group}", "Value (95% interval)": f"{value} {unit}",
                      "p": theme.fmt_p(x.p), "Verdict": x.verdict, "Lead": x.lead or "",
                      "Go to": f"/{x.page}#{x.section}"})
     table = pl.DataFrame(rows)
-    st.dataframe(table, hide_index=True, key=key, width="stretch", row_height=ROW_HEIGHT,
-                 height=ROW_HEIGHT * (len(rows) + 1) + 3,
-                 column_config={"Go to": st.column_config.LinkColumn("Go to", display_text="Open section"),
-                                "Who": st.column_config.TextColumn("Who", width="medium"),
-                                "Finding": st.column_config.TextColumn("Finding", width="medium")})
+    st.dataframe(table, hide_index=True, key=key, width="stretch", row_height=COMPACT_ROW,
+                 height=COMPACT_ROW * (len(rows) + 1) + 3,
+                 column_config={"Go to": st.column_config.LinkColumn("Go to", display_text="Open", width=50),
+                                "Finding": st.column_config.TextColumn("Finding", width=300),
+                                "Value (95% interval)": st.column_config.TextColumn("Value (95% interval)", width=185),
+                                "p": st.column_config.TextColumn("p", width=58),
+                                "Verdict": st.column_config.TextColumn("Verdict", width=215),
+                                "Lead": st.column_config.TextColumn("Lead", width=125)})
     st.caption("Ranked by evidence: tested findings by p (adjusted for multiple comparisons; one-sided "
                "for targets; a funnel alarm is beyond its 99.8% limit), then recorded STRIDE and IOPC status.")
+
+
+COMPACT_ROW = 26
+
+
+def compact_top() -> None:
+    """Less empty space above the first element, so the Board's panel fits a 900-pixel screen."""
+    st.html("<style>[data-testid='stMainBlockContainer']{padding-top:1rem}</style>")
 
 
 def plot(fig: go.Figure, *, key: str, table_below: bool = True) -> None:

@@ -27,7 +27,7 @@ def latest(frame: pl.DataFrame | None, group: str) -> dict | None:
 
 
 def target_card(frame, label):
-    """A share framed as its gap to the target: the number, and 'x points below the y% target'
+    """A share framed as its gap to the target: the number, and '-6.4 points: below the 22.8% target'
     (red, arrow down) or 'at or above' (green, arrow up)."""
     now = latest(frame, AGGREGATE_LABEL)
     if now is None or narrative.is_too_few(now) or now.get("rate") is None:
@@ -40,8 +40,9 @@ def target_card(frame, label):
         return
     gap = now["rate"] - target
     where = "below" if gap < 0 else "at or above"
+    # An ASCII sign: Streamlit reads the direction (arrow and colour) from a leading "-".
     st.metric(f"{label}, {now['stage']}", theme.fmt_pct(now["rate"]),
-              delta=f"{theme.fmt_points(gap)}: {where} the {theme.fmt_pct(target)} target", delta_color="normal",
+              delta=f"{100 * gap:+.1f} points: {where} the {theme.fmt_pct(target)} target", delta_color="normal",
               help=f"{AGGREGATE_LABEL}: share at the year end against the target trajectory for that date.")
 
 
@@ -50,9 +51,8 @@ def ratio_card(trend):
     if now is None or now.get("ratio") is None or narrative.is_too_few(now):
         st.metric("Misconduct referrals, Black : White", theme.DASH)
         return
-    gap = now["ratio"] - 1
     st.metric(f"Misconduct referrals, Black : White, {now['stage']}", theme.fmt_ratio(now["ratio"]),
-              delta=f"{gap:+.2f} against parity (1.00)".replace("-", "−"), delta_color="inverse",
+              delta=f"{now['ratio'] - 1:+.2f} against parity (1.00)", delta_color="inverse",
               help="Rate ratio per person-year; 1.00 would be parity. Every group is in the trend below.")
 
 
@@ -62,14 +62,16 @@ for name in findings.NEEDS_ACTION_TABLES:
         tables[name] = common.fetch(name, all_years if name in findings.ALL_YEARS_TABLES else f, quiet=True)
 trend = common.fetch("misconduct_trend", all_years.with_(characteristic="ethnicity_group"))
 
-cards, actions = st.columns([1, 3.2], gap="medium")
-with cards:
+common.compact_top()
+c1, c2, c3 = st.columns(3)
+with c1:
     target_card(tables.get("representation"), "Officer representation")
+with c2:
     target_card(tables.get("recruit_share"), "Officer joiners")
+with c3:
     ratio_card(trend)
-with actions:
-    found = findings.needs_action(tables, data.dimensions()["areas"])
-    common.needs_action_table(found, key="ov-needs-action")
+found = findings.needs_action(tables, data.dimensions()["areas"])
+common.needs_action_table(found, key="ov-needs-action")
 
 st.divider()
 st.header("Details", anchor="details")

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from dashboard import charts
-from dashboard.theme import TABLE_COLUMN_LABELS
 from dashboard.app import ROLE_PAGES
+from dashboard.theme import TABLE_COLUMN_LABELS
 from metrics.tables import get_table
 
 ROLES = ("board", "staff_association", "analyst")

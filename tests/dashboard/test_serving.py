@@ -158,8 +158,9 @@ def test_serve_on_all_addresses_without_sign_in_or_role_is_refused(tmp_path, sma
 
 
 def test_sigterm_to_eqdash_serve_stops_streamlit_too(tmp_path, small_warehouse):
-    from chromium_pages import free_port
     from urllib.request import urlopen
+
+    from chromium_pages import free_port
 
     port = free_port()
     env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}

@@ -166,3 +166,20 @@ def screenshot(page, path: Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": width, "height": 1000})
+
+
+AXE = ROOT / "tests" / ".axe" / "axe-core-4.14.1" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def accessibility(page, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """WCAG 2.2 A/AA violations that axe-core finds on the page as it is now, of these impacts:
+    one line each, naming the rule, its impact, how many elements and the first element's selector."""
+    if not AXE.exists():
+        raise FileNotFoundError(f"axe-core is missing at {AXE}: `bash .ci/setup --test` installs it")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: "
+                           "['violations']})", WCAG_TAGS)
+    return [f"{v['id']} ({v['impact']}, {len(v['nodes'])} element(s), e.g. {v['nodes'][0]['target']}): {v['help']}"
+            for v in result["violations"] if v.get("impact") in impacts]

@@ -11,7 +11,9 @@ dashboard.data, which passes it to every table fetch.
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -195,7 +197,25 @@ def main() -> None:
     sidebar_footer(role)
     st.html(ACCESSIBLE_CSS)
     synthetic_banner()
+    started = time.perf_counter()
     nav.run()
+    record_timing(role, nav.url_path, time.perf_counter() - started)
 
 
-main()
+def record_timing(role: str, page: str, seconds: float) -> None:
+    """With EQDASH_TIMINGS set (the browser benchmark), append each page run's server-side time to
+    that file, one JSON line: measured in the server, beside the browser's felt time."""
+    path = os.environ.get("EQDASH_TIMINGS")
+    if not path:
+        return
+    import json
+
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps({"role": role, "page": page or ROLE_PAGES[role][0], "seconds": seconds,
+                              "at": time.time()}) + "\n")
+
+
+# Streamlit (and AppTest) run this file as __main__; importing it (ROLE_PAGES, the benchmarks, the
+# server's prewarm thread) must not draw a page.
+if __name__ == "__main__":
+    main()

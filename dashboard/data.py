@@ -141,6 +141,18 @@ def table(name: str, f: Filters | None = None) -> pl.DataFrame:
     return _table(build_id, name, key, role(), str(path), stamp)
 
 
+def table_for_role(name: str, f: Filters, role: str) -> pl.DataFrame:
+    """The same cached fetch as table(), for a role given explicitly: only the server's prewarm
+    (dashboard/prewarm.py) uses it, outside any session, to fill the cache each role reads."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    path = db_path()
+    stamp = _stamp(path)
+    build_id = str(_build_info(str(path), stamp).get("build_id"))
+    key = (f.start, f.end, f.area, f.worker_type, f.characteristic)
+    return _table(build_id, name, key, role, str(path), stamp)
+
+
 def figure(name: str, f: Filters | None, chart_key: str, build):
     """The chart of a table, built once per (build, table, filters, role, chart) and reused.
 

@@ -26,7 +26,8 @@ class ServeRefused(RuntimeError):
 
 def command(*, port: int, address: str) -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        # Streamlit's own CLI, run by dashboard.prewarm so the caches fill before the first visitor.
+        sys.executable, "-m", "dashboard.prewarm", "run", str(APP),
         "--server.address", address,
         "--server.port", str(port),
         "--server.headless", "true",

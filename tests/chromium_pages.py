@@ -75,7 +75,9 @@ def stop(proc: subprocess.Popen) -> None:
 _STATE = """() => {
     const main = document.querySelector('[data-testid="stMain"]');
     const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-    return {busy: !!document.querySelector('[data-testid="stStatusWidget"]')
+    const app = document.querySelector('[data-testid="stApp"]');
+    const run = app ? app.getAttribute('data-test-script-state') : 'initial';
+    return {busy: run !== 'notRunning' || !!document.querySelector('[data-testid="stStatusWidget"]')
                   || document.querySelectorAll('[data-testid="stSkeleton"], [data-stale="true"]').length > 0,
             title: (document.querySelector('h1') || {}).innerText || '',
             charts: charts.length,

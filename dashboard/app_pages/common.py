@@ -100,9 +100,9 @@ def findings_table(frame: pl.DataFrame, *, key: str, measure: str, four_fifths: 
         rows.append(row)
     if not rows:
         return
-    table = pl.DataFrame(rows)
-    st.dataframe(table, hide_index=True, key=f"findings-{key}", width="stretch", placeholder=theme.DASH,
-                 height=_height(table.height), row_height=ROW_HEIGHT)
+    # A plain HTML table: a screen reader reads it as a table, and it costs the browser far less
+    # than an interactive grid.
+    st.table(pl.DataFrame(rows))
 
 
 ROW_HEIGHT = 35

@@ -22,12 +22,10 @@ common.section(
 
 common.section(
     "grievance_discrimination_outcomes", f, verdicts="ratio", measure="relative rate",
-    chart=lambda t: charts.rate_chart(t, title="Discrimination grievances upheld, % of closed", axis="% upheld"),
     sentences=lambda t: narrative.ratio_sentences(t, outcome="to have a discrimination grievance upheld"))
 
 common.section(
     "grievance_upheld_adjusted", f, verdicts="ratio", measure="adjusted odds ratio",
-    chart=lambda t: charts.ratio_chart(t, title="Odds of being upheld, adjusted for category", axis="Odds ratio"),
     sentences=lambda t: narrative.ratio_sentences(t, outcome="of having a grievance upheld", kind="odds"))
 
 common.section(
@@ -57,8 +55,6 @@ common.section(
 
 common.section(
     "grievance_independent_assessor", f, verdicts="ratio", measure="relative rate",
-    chart=lambda t: charts.rate_chart(t, title="Assessed by someone independent of local line management",
-                                      axis="% of grievances"),
     sentences=lambda t: narrative.ratio_sentences(t, outcome="to have an independent assessor"))
 
 areas = data.dimensions()["areas"]

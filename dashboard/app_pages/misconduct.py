@@ -30,8 +30,6 @@ common.section(
 
 common.section(
     "misconduct_adjusted", f, per_1000=True, verdicts="ratio", measure="adjusted rate ratio",
-    chart=lambda t: charts.ratio_chart(t, title="Incidence-rate ratios adjusted for rank, service and area",
-                                       axis="Adjusted IRR"),
     sentences=lambda t: narrative.ratio_sentences(t, outcome="to be referred, after adjustment", kind="rate"))
 
 common.section(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, data, theme
 from dashboard.app_pages import common
 from metrics import narrative
 
@@ -62,4 +62,6 @@ common.section(
     "grievance_funnel", f,
     chart=lambda t: charts.funnel_chart(t, title="Business areas: grievances per 1,000 person-years", names=areas,
                                         size="exposure"),
-    sentences=lambda t: narrative.funnel_sentence(t, what="grievance rates", area_names=areas))
+    # Area names come from an extract: escaped, since the sentence is rendered as Markdown.
+    sentences=lambda t: narrative.funnel_sentence(t, what="grievance rates",
+                                                  area_names={k: theme.escape_markdown(v) for k, v in areas.items()}))

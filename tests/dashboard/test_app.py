@@ -7,6 +7,7 @@ sign-in maps an email to a role and refuses unknown users.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -264,3 +265,57 @@ def test_spoc_month_table_lists_business_areas_in_order(app_env):
     wide = next(f for f in shown_frames(at) if {"Business area", "Open at month end"} <= set(f.columns))
     areas = wide["Business area"].tolist()
     assert len(areas) > 5 and areas == sorted(areas)
+
+
+def test_findings_table_comes_first_with_verdicts_in_plain_words(app_env, warehouse, default_filters):
+    """Acting-up: one row per compared group, the verdict as findings.verdict words (four-fifths),
+    before the chart and the sentences."""
+    from metrics import findings
+
+    at = app_env("board")
+    at.run()
+    run_page(at, "acting_up")
+    assert_clean(at, "acting_up")
+    table = at.table[0].value
+    assert list(table.columns) == ["Group", "Measure", "Ratio", "95% interval", "Adjusted p", "Verdict"]
+    rows = get_table(warehouse, "acting_up", default_filters, role="board")
+    want = [(r["group"], findings.verdict(r, four_fifths=True)) for r in rows.iter_rows(named=True)
+            if not r["is_reference"]]
+    assert list(zip(table["Group"], table["Verdict"], strict=True)) == want
+    assert set(table["Measure"]) == {"impact ratio"}
+    assert all(p == "–" or p == "< 0.001" or re.fullmatch(r"\d\.\d{3}", p) for p in table["Adjusted p"])
+
+
+def test_every_crosstab_has_a_percent_within_group_view(app_env, warehouse, default_filters):
+    at = app_env("analyst")
+    at.run()
+    run_page(at, "grievances")
+    views = {w.key: w for w in at.segmented_control}
+    assert set(views) == {"view-grievance_categories", "view-grievance_outcome_mix"}
+    assert all(w.value == "% within group" for w in views.values())
+    mix = charts.crosstab_wide(get_table(warehouse, "grievance_outcome_mix", default_filters, role="analyst"),
+                               percent=True)
+    shown = shown_frames(at)
+    assert any(f.equals(mix.to_pandas()) for f in shown)
+    for value in at.dataframe:  # every % shown has one decimal
+        if "Group" in value.value.columns and value.value.equals(mix.to_pandas()):
+            cells = [c for col in mix.columns[1:] for c in mix[col].to_list()]
+            assert all(c in (None, "–") or re.fullmatch(r"\d+\.\d%", c) for c in cells), cells
+    views["view-grievance_outcome_mix"].set_value("Counts").run()
+    counts = charts.crosstab_wide(get_table(warehouse, "grievance_outcome_mix", default_filters, role="analyst"))
+    assert any(f.equals(counts.to_pandas()) for f in shown_frames(at))
+    titles = [json.loads(e.proto.spec)["layout"]["xaxis"]["title"]["text"] for e in at.get("plotly_chart")
+              if "How closed grievances ended" in json.loads(e.proto.spec)["layout"]["title"]["text"]]
+    assert titles == ["Grievances closed"]
+
+
+def test_no_internal_names_in_captions(app_env):
+    at = app_env("analyst")
+    at.run()
+    from metrics.tables import REGISTRY
+
+    internal = re.compile(r"\b(" + "|".join(REGISTRY) + r"|ethnicity_group|GLM|binomial GLM on cells)\b")
+    for page in ROLE_PAGES["analyst"]:
+        run_page(at, page)
+        for c in at.caption:
+            assert not internal.search(c.value), f"{page}: {c.value}"

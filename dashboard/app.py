@@ -154,6 +154,8 @@ def sidebar_footer(role: str) -> None:
             st.caption(str(e))
         if role == "staff_association":
             st.caption("Counts of 1–4 are shown as <5 and some others hidden ([c]) so that no one can be identified.")
+        st.toggle("Open every number table", key="eqdash_open_numbers",
+                  help="Each chart's numbers are in a table under it; closed tables are drawn when opened.")
         if _auth_settings() is not None and st.user.is_logged_in:
             st.button("Sign out", on_click=st.logout)
 

@@ -178,18 +178,44 @@ def numbers(frame: pl.DataFrame, *, key: str, per_1000: bool = False, expanded: 
             label: str = "The numbers", name: str | None = None) -> None:
     """The frame as a table with labels naming each quantity, in the one number style."""
     shown, _ = charts.display_frame(frame, per_1000=per_1000, name=name)
-    with st.expander(label, expanded=expanded):
-        st.dataframe(shown, hide_index=True, key=f"table-{key}", width="stretch", placeholder=theme.DASH,
-                     height=_height(shown.height), row_height=ROW_HEIGHT)
+    with lazy_expander(label, expanded=expanded, key=key) as box:
+        if box.open:
+            st.dataframe(shown, hide_index=True, key=f"table-{key}", width="stretch", placeholder=theme.DASH,
+                         height=_height(shown.height), row_height=ROW_HEIGHT)
 
 
 def numbers_crosstab(frame: pl.DataFrame, *, key: str, expanded: bool = False, percent: bool = False) -> None:
     """A group x category table, one row per group (hidden cells as '<5' or '[c]'): counts, or the
     % within each group."""
     wide = charts.crosstab_wide(frame, percent=percent)
-    with st.expander("The numbers" + (" (% within group)" if percent else ""), expanded=expanded):
-        st.dataframe(wide, hide_index=True, key=f"table-{key}", width="stretch", placeholder=theme.DASH,
-                     height=_height(wide.height), row_height=ROW_HEIGHT)
+    with lazy_expander("The numbers" + (" (% within group)" if percent else ""), expanded=expanded, key=key) as box:
+        if box.open:
+            st.dataframe(wide, hide_index=True, key=f"table-{key}", width="stretch", placeholder=theme.DASH,
+                         height=_height(wide.height), row_height=ROW_HEIGHT)
+
+
+OPEN_ALL_KEY = "eqdash_open_numbers"  # the sidebar's "Open every number table"
+
+
+def lazy_expander(label: str, *, expanded: bool, key: str):
+    """An expander whose table is drawn only while it is open (a collapsed grid still costs the
+    browser its full weight). Opening it reruns the page, which is quick: the data are cached. The
+    sidebar's "Open every number table" opens them all (e.g. for a screen reader)."""
+    open_all = bool(st.session_state.get(OPEN_ALL_KEY))
+    box = st.expander(label, expanded=expanded or open_all, key=f"open-{key}-{int(open_all)}", on_change="rerun")
+    return _Opened(box, open_all)
+
+
+class _Opened:
+    def __init__(self, box, open_all: bool):
+        self.box, self.open = box, bool(open_all or box.open)
+
+    def __enter__(self):
+        self.box.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.box.__exit__(*exc)
 
 
 def period_caption(f: Filters) -> None:

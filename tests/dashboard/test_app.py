@@ -319,3 +319,17 @@ def test_no_internal_names_in_captions(app_env):
         run_page(at, page)
         for c in at.caption:
             assert not internal.search(c.value), f"{page}: {c.value}"
+
+
+def test_closed_number_tables_are_drawn_only_when_opened(app_env):
+    at = app_env("board")
+    at.session_state["eqdash_open_numbers"] = False
+    at.run()
+    run_page(at, "misconduct")
+    assert_clean(at, "misconduct")
+    # Only the first section's table is open; the others wait until their expander is opened.
+    assert [list(d.value.columns)[:2] for d in at.dataframe] == [["Group", "People"]]  # misconduct rates
+    at.session_state["open-misconduct_stages-0"] = True
+    at.run()
+    assert [list(d.value.columns)[:2] for d in at.dataframe] == [["Group", "People"],
+                                                                 ["Decision point", "Group"]]

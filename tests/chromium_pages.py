@@ -90,9 +90,9 @@ _STATE = """() => {
 def settle(page, timeout_ms: int = TIMEOUT_MS, *, charts: bool = True) -> None:
     """Wait until the script run has finished and the page has stopped changing, every chart drawn.
 
-    Streamlit's status widget, skeletons and stale marks say a run is under way, but a cold page
-    also passes moments with none of them and no content yet. So: a title, at least one drawn
-    chart (every page has one) and the same element counts and text length over a second.
+    The app root's script state (Streamlit's data-test-script-state) says whether the script run
+    has finished; then every chart must be drawn and the element counts and text length stay the
+    same over a second (a chart draws after the run ends). `charts` is kept for callers.
     """
     deadline = time.monotonic() + timeout_ms / 1000
     last, same = None, 0
@@ -101,8 +101,7 @@ def settle(page, timeout_ms: int = TIMEOUT_MS, *, charts: bool = True) -> None:
             raise TimeoutError(f"the page did not settle within {timeout_ms / 1000:.0f} s: {last}")
         page.wait_for_timeout(250)
         state = page.evaluate(_STATE)
-        ready = (not state["busy"] and state["title"].strip() and state["drawn"] == state["charts"]
-                 and (state["charts"] > 0 or not charts))
+        ready = not state["busy"] and state["title"].strip() and state["drawn"] == state["charts"]
         same = same + 1 if ready and state == last else 0
         last = state
 

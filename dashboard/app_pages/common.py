@@ -156,7 +156,7 @@ def compact_top() -> None:
     st.html("<style>[data-testid='stMainBlockContainer']{padding-top:1rem}</style>")
 
 
-def plot(fig: go.Figure, *, key: str, table_below: bool = True) -> None:
+def plot(fig: go.Figure, *, key: str) -> None:
     st.plotly_chart(fig, config=charts.PLOTLY_CONFIG, key=key, width="stretch", alt=charts.describe(fig))
 
 
@@ -177,11 +177,15 @@ def say(lines: list[str] | str | None, *, label: str | None = None) -> None:
 def numbers(frame: pl.DataFrame, *, key: str, per_1000: bool = False, expanded: bool = False,
             label: str = "The numbers", name: str | None = None) -> None:
     """The frame as a table with labels naming each quantity, in the one number style."""
-    shown, _ = charts.display_frame(frame, per_1000=per_1000, name=name)
     with lazy_expander(label, expanded=expanded, key=key) as box:
         if box.open:
-            st.dataframe(shown, hide_index=True, key=f"table-{key}", width="stretch", placeholder=theme.DASH,
-                         height=_height(shown.height), row_height=ROW_HEIGHT)
+            numbers_table(frame, key=key, per_1000=per_1000, name=name)
+
+
+def numbers_table(frame: pl.DataFrame, *, key: str, per_1000: bool = False, name: str | None = None) -> None:
+    shown, _ = charts.display_frame(frame, per_1000=per_1000, name=name)
+    st.dataframe(shown, hide_index=True, key=f"table-{key}", width="stretch", placeholder=theme.DASH,
+                 height=_height(shown.height), row_height=ROW_HEIGHT)
 
 
 def numbers_crosstab(frame: pl.DataFrame, *, key: str, expanded: bool = False, percent: bool = False) -> None:

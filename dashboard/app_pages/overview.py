@@ -75,19 +75,32 @@ common.needs_action_table(found, key="ov-needs-action")
 
 st.divider()
 st.header("Details", anchor="details")
+# The charts wait in closed expanders: the Board's screen above needs none, and a first visit then
+# does not load the charting library (most of a cold page's time in the browser).
 representation = tables.get("representation")
 if representation is not None:
-    common.plot(data.figure("representation", all_years, "ov-representation",
-                            lambda t: charts.target_chart(t, title="Officer representation against the target "
-                                                                   "trajectory")),
-                key="ov-representation", table_below=True)
-    common.numbers(representation, key="ov-representation", name="representation")
+    with common.lazy_expander("Officer representation against the target trajectory: chart and numbers",
+                              expanded=False, key="ov-representation") as box:
+        if box.open:
+            common.plot(data.figure("representation", all_years, "ov-representation",
+                                    lambda t: charts.target_chart(t, title="Officer representation against the "
+                                                                           "target trajectory")),
+                        key="ov-representation")
+            common.numbers_table(representation, key="ov-representation", name="representation")
 if trend is not None:
-    common.plot(data.figure("misconduct_trend", all_years.with_(characteristic="ethnicity_group"), "ov-trend",
-                            lambda t: charts.trend_chart(t, title="Misconduct referral rate ratio to White officers "
-                                                                  "and staff, by financial year", axis="Rate ratio")),
-                key="ov-trend", table_below=True)
-    common.numbers(trend, key="ov-trend", per_1000=True, name="misconduct_trend")
+    stages = common.stages(trend)
+    if stages:
+        common.say(narrative.ratio_sentences(trend, outcome="to be referred", kind="rate", stage=stages[-1]),
+                   label=f"Misconduct referral rate ratios, {stages[-1]}, in words")
+    with common.lazy_expander("Misconduct referral rate ratio by financial year: chart and numbers", expanded=False,
+                              key="ov-trend") as box:
+        if box.open:
+            common.plot(data.figure("misconduct_trend", all_years.with_(characteristic="ethnicity_group"), "ov-trend",
+                                    lambda t: charts.trend_chart(t, title="Misconduct referral rate ratio to White "
+                                                                          "officers and staff, by financial year",
+                                                                 axis="Rate ratio")),
+                        key="ov-trend")
+            common.numbers_table(trend, key="ov-trend", per_1000=True, name="misconduct_trend")
 
 st.subheader("Grievance outcome gaps (significant after adjustment only)", anchor="grievance-gaps")
 adjusted = tables.get("grievance_upheld_adjusted")

@@ -333,3 +333,23 @@ def test_closed_number_tables_are_drawn_only_when_opened(app_env):
     at.run()
     assert [list(d.value.columns)[:2] for d in at.dataframe] == [["Group", "People"],
                                                                  ["Decision point", "Group"]]
+
+
+def test_every_needs_action_link_lands_on_a_heading_of_its_page(app_env):
+    """Each finding links to /<page>#<section>: that page has a heading with that anchor."""
+    import inspect
+
+    from metrics import findings
+
+    source = inspect.getsource(findings)
+    targets = set(re.findall(r'page="(\w+)", section="([\w-]+)"', source))
+    targets |= set(re.findall(r'Finding\("(\w+)", "([\w-]+)"', source))
+    assert len(targets) == 11, sorted(targets)
+    at = app_env("analyst")
+    at.run()
+    for page in sorted({p for p, _ in targets}):
+        run_page(at, page)
+        anchors = {h.anchor for h in [*at.subheader, *at.header]}
+        for p, section in targets:
+            if p == page:
+                assert section in anchors, f"/{page}#{section} has no heading: {sorted(anchors)}"

@@ -1,14 +1,19 @@
 """The eqdash Streamlit app: who is looking (role), which pages they get, and the shared filters.
 
 Identity: with an [auth] section in st.secrets the user signs in by OIDC (st.login) and their
-email is mapped to a role by the YAML file named in secrets `eqdash.role_map`; anyone not in it
-sees "no access". Without [auth] (local use) the role is EQDASH_ROLE, default analyst. The role is
-resolved here once per run and read by dashboard.data, which passes it to every table fetch.
+email is mapped to a role by the YAML file named in secrets `eqdash.role_map`, only when the identity
+provider says the email is verified (the claim in secrets `eqdash.verified_claim`, default
+`email_verified`); anyone else sees "no access". Without [auth] (local use) the role is EQDASH_ROLE
+(set by `eqdash serve --role`), and without that the least privileged role, staff association: a
+missing sign-in configuration never grants more. The role is resolved here once per run and read by
+dashboard.data, which passes it to every table fetch.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +24,7 @@ if str(_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import data, theme  # noqa: E402
+from dashboard import data, roles, theme  # noqa: E402
 from metrics.config import CHARACTERISTICS  # noqa: E402
 from metrics.queries import Filters  # noqa: E402
 
@@ -39,6 +44,19 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
 PERIODS = ("Rolling 12 months", "Financial year", "Custom month range", "All years")
 
 
+def role_pages(role: str) -> list:
+    """The role's pages in menu order. The first is served at the root; Streamlit reserves but does
+    not serve its own path for it ("Page not found"), so a hidden twin of the same script answers the
+    deep link /<first page>."""
+    names = ROLE_PAGES[role]
+    first = names[0]
+    pages = [st.Page(str(PAGES_DIR / f"{name}.py"), title=theme.PAGE_TITLES[name],
+                     url_path=f"{name}-home" if i == 0 else name, default=i == 0) for i, name in enumerate(names)]
+    pages.append(st.Page(str(PAGES_DIR / f"{first}.py"), title=theme.PAGE_TITLES[first], url_path=first,
+                         visibility="hidden"))
+    return pages
+
+
 def resolve_role() -> str | None:
     """The session's role, or None when a signed-in user is not in the role map."""
     auth = _auth_settings()
@@ -50,7 +68,13 @@ def resolve_role() -> str | None:
     if not role_map_path:
         st.error("Sign-in is configured but secrets have no eqdash.role_map: nobody can be given a role.")
         return None
-    return data.role_for_email(st.user.get("email"), data.load_role_map(role_map_path))
+    try:
+        role_map = data.load_role_map(role_map_path)
+    except roles.RoleMapError as e:
+        st.error(f"The role map cannot be used, so nobody can be given a role: {e}")
+        return None
+    claim = auth.get("verified_claim", roles.DEFAULT_VERIFIED_CLAIM)
+    return roles.role_for_user(st.user.to_dict(), role_map, verified_claim=claim)
 
 
 def _auth_settings() -> dict | None:
@@ -74,11 +98,22 @@ def login_page() -> None:
 
 def no_access_page() -> None:
     st.title("No access")
-    email = st.user.get("email") if _auth_settings() is not None else None
-    st.write(f"{email or 'This account'} has no role in this dashboard. Ask the workforce analytics team "
-             "to add you to the role map (Management Board, staff association or analyst).")
+    auth = _auth_settings()
+    email = st.user.get("email") if auth is not None else None
+    claim = (auth or {}).get("verified_claim", roles.DEFAULT_VERIFIED_CLAIM)
+    if email and claim and not _verified(claim):
+        st.text(f"{email} is not verified by the sign-in provider, so it cannot be given a role.")
+    else:
+        st.text(f"{email or 'This account'} has no role in this dashboard.")
+    st.write("Ask the workforce analytics team to add you to the role map (Management Board, staff association "
+             "or analyst).")
     if _auth_settings() is not None:
         st.button("Sign out", on_click=st.logout)
+
+
+def _verified(claim: str) -> bool:
+    value = st.user.get(claim)
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def sidebar_filters() -> Filters:
@@ -126,11 +161,34 @@ def sidebar_footer(role: str) -> None:
             st.caption(str(e))
         if role == "staff_association":
             st.caption("Counts of 1–4 are shown as <5 and some others hidden ([c]) so that no one can be identified.")
+        st.toggle("Open every number table", key="eqdash_open_numbers",
+                  help="Each chart's numbers are in a table under it; closed tables are drawn when opened.")
         if _auth_settings() is not None and st.user.is_logged_in:
             st.button("Sign out", on_click=st.logout)
 
 
+# WCAG 2.2 AA contrast (checked by axe-core in the browser tests): Streamlit draws captions and some
+# small text at 60% opacity grey, 3.9:1 on the sidebar; these are at least 4.5:1 on white and grey.
+ACCESSIBLE_CSS = """<style>
+[data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] p,
+[data-testid='stWidgetLabel'] p, [data-testid='stMetricLabel'] p { color: #4a4a4a !important; opacity: 1 !important; }
+.eqdash-synthetic { color: #8a3b00; font-weight: 600; }
+</style>"""
+
+
+def synthetic_banner() -> None:
+    """Every page built from the generator's extracts says so, first, in words."""
+    try:
+        sample = data.build_info().get("synthetic_sample")
+    except FileNotFoundError:
+        return
+    if sample:
+        st.caption(f"**Synthetic sample data**: generated by eqdash sample "
+                   f"({theme.escape_markdown(str(sample))}): not real people, not the force's figures.")
+
+
 def main() -> None:
+    started = time.perf_counter()  # the server's own run time of this page (record_timing)
     st.set_page_config(page_title="eqdash: workforce equality", layout="wide", initial_sidebar_state="expanded")
     role = resolve_role()
     if role == "login":
@@ -140,16 +198,33 @@ def main() -> None:
         st.navigation([st.Page(no_access_page, title="No access")]).run()
         return
     data.set_role(role)
-    pages = [st.Page(str(PAGES_DIR / f"{name}.py"), title=theme.PAGE_TITLES[name], url_path=name,
-                     default=i == 0) for i, name in enumerate(ROLE_PAGES[role])]
-    nav = st.navigation(pages)
+    nav = st.navigation(role_pages(role))
     try:
         data.set_filters(sidebar_filters())
     except FileNotFoundError as e:
         st.error(str(e))
         st.stop()
     sidebar_footer(role)
+    st.html(ACCESSIBLE_CSS)
+    synthetic_banner()
     nav.run()
+    record_timing(role, nav.url_path, time.perf_counter() - started)
 
 
-main()
+def record_timing(role: str, page: str, seconds: float) -> None:
+    """With EQDASH_TIMINGS set (the browser benchmark), append each page run's server-side time (the
+    whole script run: role, sidebar, page) to that file, one JSON line, beside the browser's felt time."""
+    path = os.environ.get("EQDASH_TIMINGS")
+    if not path:
+        return
+    import json
+
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps({"role": role, "page": page or ROLE_PAGES[role][0], "seconds": seconds,
+                              "at": time.time()}) + "\n")
+
+
+# Streamlit (and AppTest) run this file as __main__; importing it (ROLE_PAGES, the benchmarks, the
+# server's prewarm thread) must not draw a page.
+if __name__ == "__main__":
+    main()

@@ -23,6 +23,26 @@ PLOTLY_CONFIG = {"typesetMath": False, "displaylogo": False, "responsive": True,
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
+VERDICT_INK = "#333333"
+# Verdict -> (marker symbol, legend words). Filled triangles point the way of a significant
+# difference; an open circle is no significant difference; a square is the reference group.
+VERDICT_MARKERS = {
+    "higher": ("triangle-up", "Higher than reference, significant after adjustment"),
+    "lower": ("triangle-down", "Lower than reference, significant after adjustment"),
+    "not_significant": ("circle-open", "Not significant after adjustment"),
+    "reference": ("square-open", "Reference group"),
+}
+VERDICT_ORDER = tuple(VERDICT_MARKERS)
+
+
+def verdict_key(r: dict) -> str:
+    if r.get("is_reference"):
+        return "reference"
+    if r.get("ratio") is None or not r.get("is_significant"):
+        return "not_significant"
+    return "higher" if r["ratio"] > 1 else "lower"
+
+
 SIGNIFICANCE_NAMES = {
     theme.HIGHER_SIGNIFICANT: "Higher than reference, significant after adjustment",
     theme.LOWER_SIGNIFICANT: "Lower than reference, significant after adjustment",
@@ -147,23 +167,28 @@ def ratio_chart(frame: pl.DataFrame, *, title: str, axis: str = "Ratio to refere
         return empty_figure(title, NOTHING)
     shown, hidden = _shown(frame)
     fig = go.Figure()
-    by_colour: dict[str, list[dict]] = {}
+    # The verdict is carried by the marker's shape and the legend's words, never by colour: the
+    # group is named on the axis, and colour elsewhere means the group.
+    by_verdict: dict[str, list[dict]] = {}
     for r in shown:
         if r.get("ratio") is None:
             continue
-        colour = theme.significance_colour(r["ratio"], r.get("is_significant"), bool(r.get("is_reference")))
-        by_colour.setdefault(colour, []).append(r)
-    for colour, rows in by_colour.items():
+        by_verdict.setdefault(verdict_key(r), []).append(r)
+    for verdict in VERDICT_ORDER:
+        rows = by_verdict.get(verdict)
+        if not rows:
+            continue
+        symbol, name = VERDICT_MARKERS[verdict]
         lows = [r.get("ratio_ci_low") for r in rows]
         highs = [r.get("ratio_ci_high") for r in rows]
         fig.add_trace(go.Scatter(
             x=[r["ratio"] for r in rows], y=[r["group"] for r in rows], mode="markers",
-            name=SIGNIFICANCE_NAMES[colour], marker={"color": colour, "size": 11, "symbol": "diamond",
-                                                      "line": {"color": "#333333", "width": 0.5}},
+            name=name, marker={"color": VERDICT_INK, "size": 12, "symbol": symbol,
+                               "line": {"color": VERDICT_INK, "width": 1.5}},
             error_x={"type": "data", "symmetric": False,
                      "array": [(h - r["ratio"]) if h is not None else 0 for r, h in zip(rows, highs, strict=True)],
                      "arrayminus": [(r["ratio"] - lo) if lo is not None else 0 for r, lo in zip(rows, lows, strict=True)],
-                     "color": colour, "thickness": 1.5},
+                     "color": VERDICT_INK, "thickness": 1.5},
             customdata=[[theme.fmt_ratio(lo), theme.fmt_ratio(h), theme.fmt_p(r.get("p_adjusted"))]
                         for r, lo, h in zip(rows, lows, highs, strict=True)],
             hovertemplate="%{y}: %{x:.2f} (95% CI %{customdata[0]}–%{customdata[1]}); adjusted p %{customdata[2]}"
@@ -276,12 +301,18 @@ PATTERNS = ("", "/", ".", "x")
 
 
 def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: str = "category",
-                   value: str = "n", axis: str = "Number") -> go.Figure:
+                   value: str = "n", axis: str = "Number", percent: bool = False) -> go.Figure:
     """Stacked counts: one bar per group, a segment per category. Hidden cells are not drawn.
 
     Margins (is_total: the 'Total' row and column disclosure control adds) stay in the number
     table: stacked with the categories they would double every bar and add a 'Total' bar.
     """
+    if percent and frame.height:
+        # % within group: a small group's bar is as long as a large one's, so its mix can be read.
+        # Shares of the published total (computed before the margins are dropped below).
+        with_pct = crosstab_percent(frame, row=row, col=col, value=value)
+        frame = with_pct.with_columns((pl.col("pct") * 100).alias(value))
+        axis = "% within group"
     if "is_total" in frame.columns:
         frame = frame.filter(~pl.col("is_total").fill_null(False))
     if frame.height == 0:
@@ -300,11 +331,15 @@ def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: 
                              # draws white hatching on nothing, an invisible bar.
                              marker={"color": colour, "pattern": {"shape": pattern, "fgcolor": "white",
                                                                    "fillmode": "overlay", "solidity": 0.35}},
-                             hovertemplate=f"%{{y}} · {cat}: %{{x}}<extra></extra>"))
+                             hovertemplate=f"%{{y}} · {cat}: %{{x:.1f}}%<extra></extra>" if percent
+                             else f"%{{y}} · {cat}: %{{x:,}}<extra></extra>"))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(rows)), type="category")
     totals = visible.group_by(row).agg(pl.col(value).sum())[value].to_list()
-    _count_axis(fig.update_xaxes, totals)
+    if percent:
+        fig.update_xaxes(range=[0, 100], ticksuffix="%")
+    else:
+        _count_axis(fig.update_xaxes, totals)
     # A group with nothing to draw but hidden cells stays on the axis, labelled.
     drawn = set(visible.filter(pl.col(value) > 0)[row].to_list())
     hidden_rows = set(frame.join(visible, on=[row, col], how="anti")[row].to_list())
@@ -350,14 +385,24 @@ def funnel_chart(frame: pl.DataFrame, *, title: str, size: str = "size", rate: s
         fig.add_hline(y=data["overall_rate"][0] * scale, line={"color": theme.FORCE, "width": 1},
                       annotation_text="force", annotation_position="top right")
     flags = data["flag"].to_list() if "flag" in data.columns else ["within"] * data.height
-    colour = {"alarm": theme.HIGHER_SIGNIFICANT, "alert": theme.ORANGE, "low alarm": theme.LOWER_SIGNIFICANT,
-              "low alert": theme.SKY}
-    fig.add_trace(go.Scatter(
-        x=data[size].to_list(), y=[v * scale for v in data[rate].to_list()], mode="markers", name="Business area",
-        marker={"color": [colour.get(f, theme.NOT_SIGNIFICANT) for f in flags], "size": 9,
-                "line": {"color": "#333333", "width": 0.5}},
-        text=[names.get(g, g) for g in data["group"].to_list()], customdata=flags,
-        hovertemplate="%{text}: %{y:.2f} (%{customdata})<extra></extra>"))
+    # Position is the verdict: a shape and a legend word for each, the colour only repeats it.
+    style = {"alarm": ("triangle-up", theme.HIGHER_SIGNIFICANT, "Above the 99.8% limit"),
+             "alert": ("triangle-up-open", theme.ORANGE, "Between the 95% and 99.8% limits (high)"),
+             "low alarm": ("triangle-down", theme.LOWER_SIGNIFICANT, "Below the 99.8% limit"),
+             "low alert": ("triangle-down-open", theme.SKY, "Between the 95% and 99.8% limits (low)")}
+    groups = data["group"].to_list()
+    values = data[rate].to_list()
+    sizes = data[size].to_list()
+    for flag in [*style, "within"]:
+        idx = [i for i, f in enumerate(flags) if (f == flag) or (flag == "within" and f not in style)]
+        if not idx:
+            continue
+        symbol, colour, name = style.get(flag, ("circle", theme.NOT_SIGNIFICANT, "Within the limits"))
+        fig.add_trace(go.Scatter(
+            x=[sizes[i] for i in idx], y=[values[i] * scale for i in idx], mode="markers", name=name,
+            marker={"color": colour, "size": 10, "symbol": symbol, "line": {"color": "#333333", "width": 1}},
+            text=[names.get(groups[i], groups[i]) for i in idx], customdata=[flags[i] for i in idx],
+            hovertemplate="%{text}: %{y:.2f} (%{customdata})<extra></extra>"))
     return _layout(fig, title=title, x="Person-years in post", y=axis, height=420)
 
 
@@ -516,15 +561,58 @@ def _short(text: str | None, n: int = 60) -> str:
 _HIDDEN_COLUMNS = {"characteristic", "is_reference", "is_not_stated", "reference_group", "n_display",
                    "events_display"}
 
-# Per column: how st.dataframe should format it ("percent" multiplies by 100).
-PERCENT_COLUMNS = {"rate", "ci_low", "ci_high", "target_share", "not_stated_rate"}
+# Per column: the measure its numbers are (theme.py formats each measure one way everywhere).
+PERCENT_COLUMNS = {"rate", "ci_low", "ci_high", "target_share", "not_stated_rate", "survival"}
+RATIO_COLUMNS = {"ratio", "ratio_ci_low", "ratio_ci_high", "overall_ratio"}
+P_COLUMNS = {"p_value", "p_adjusted"}
+DAY_COLUMNS = {"median_days", "median_ci_low", "median_ci_high", "median_days_to_resolve", "time"}
+PERSON_YEAR_COLUMNS = {"exposure", "size"}
+NO_SEPARATOR_COLUMNS = {"commitment_id", "recommendation_id", "financial_year", "source_row", "year"}
+BOOL_WORDS = {True: "Yes", False: "No"}
 
 
-def display_frame(frame: pl.DataFrame, *, per_1000: bool = False) -> tuple[pl.DataFrame, dict[str, str]]:
-    """The frame with human column labels, and a format per label for st.column_config.
+def format_value(column: str, value, *, per_1000: bool = False) -> str | None:
+    """One cell in the product's number style (theme.py); None stays empty."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return BOOL_WORDS[value]
+    if isinstance(value, str):
+        # Counts that disclosure control turned into strings ("1234", "<5", "[c]").
+        return theme.fmt_int(int(value)) if value.isdigit() else value
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if column in P_COLUMNS:
+            return theme.fmt_p(value)
+        if column in RATIO_COLUMNS:
+            return theme.fmt_ratio(value)
+        if column in DAY_COLUMNS:
+            return theme.fmt_days(value)
+        if column in PERSON_YEAR_COLUMNS:
+            return theme.fmt_int(value)
+        if per_1000 and column in ("rate_per_1000", "ci_low", "ci_high"):
+            return theme.fmt_rate(value)
+        if column in PERCENT_COLUMNS or column.endswith(("_rate", "_share")):
+            return theme.fmt_pct(value)
+        if column in NO_SEPARATOR_COLUMNS:
+            return str(value)
+        if isinstance(value, int) or float(value).is_integer() and column.startswith(("n_", "n")):
+            return theme.fmt_int(value)
+        return f"{value:,.2f}"
+    if hasattr(value, "strftime"):
+        return value.strftime("%-d %b %Y")
+    return str(value)
 
-    Values are not rounded here (the table shows get_table's numbers; formatting is display only).
-    Where disclosure control produced display strings ("<5"), they replace the counts.
+
+def display_frame(frame: pl.DataFrame, *, per_1000: bool = False, name: str | None = None
+                  ) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The frame as the reader sees it: human column labels naming the quantity (per table, from
+    theme.TABLE_COLUMN_LABELS) and every value as text in the one number style (theme.py).
+
+    Values are formatted from get_table's numbers (no other rounding); where disclosure control
+    produced display strings ("<5", "[c]"), they replace the counts. The second value is kept for
+    callers that set column formats: every column is already text, so it is empty.
     """
     out = frame
     for col, disp in (("n", "n_display"), ("events", "events_display")):
@@ -544,26 +632,91 @@ def display_frame(frame: pl.DataFrame, *, per_1000: bool = False) -> tuple[pl.Da
         keep.remove("rate_per_1000")
         keep.insert(keep.index("events") + 1, "rate_per_1000")
     out = out.select(keep)
-    formats: dict[str, str] = {}
-    labels = {}
-    for c in keep:
-        label = theme.column_label(c)
-        labels[c] = label
-        dtype = out.schema[c]
-        if c in PERCENT_COLUMNS and dtype.is_float():
-            formats[label] = "percent"
-        elif c in ("p_value", "p_adjusted"):
-            formats[label] = "%.4f"
-        elif dtype.is_float():
-            formats[label] = "%.2f"
-    if per_1000 and "ci_low" in keep and "rate_per_1000" in frame.columns:
+    scaled = per_1000 and "ci_low" in keep and "rate_per_1000" in frame.columns
+    if scaled:
         # The interval of a rate per person-year is shown in the same unit as the rate beside it.
         out = out.with_columns(pl.col("ci_low") * 1000, pl.col("ci_high") * 1000)
-        for c in ("ci_low", "ci_high"):
-            formats.pop(labels[c], None)
-            labels[c] = f"{labels[c]} (per 1,000)"
-            formats[labels[c]] = "%.2f"
-    return out.rename(labels), formats
+    own = theme.TABLE_COLUMN_LABELS.get(name or "", {})
+    labels = {}
+    for c in keep:
+        label = own.get(c) or theme.column_label(c)
+        if scaled and c in ("ci_low", "ci_high"):
+            label = f"{label} (per 1,000)"
+        labels[c] = label
+    columns = {}
+    for c in keep:
+        values = out[c].to_list()
+        columns[labels[c]] = pl.Series(labels[c], [format_value(c, v, per_1000=scaled or per_1000) for v in values],
+                                       dtype=pl.String)
+    return pl.DataFrame(columns, schema={labels[c]: pl.String for c in keep}), {}
+
+
+def crosstab_percent(frame: pl.DataFrame, *, row: str = "group", col: str = "category", value: str = "n"
+                     ) -> pl.DataFrame:
+    """Each visible cell as a share of its group's total (`pct`, a fraction), beside the counts.
+
+    The total is the group's published 'Total' cell where disclosure control added one, else the sum
+    of the group's cells; a group with a hidden cell and no published total gets no shares (its
+    visible cells alone would give wrong ones). Hidden cells stay hidden.
+    """
+    if frame.height == 0:
+        return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("pct"))
+    is_total = pl.col("is_total").fill_null(False) if "is_total" in frame.columns else pl.lit(False)
+    hidden = pl.col("is_suppressed").fill_null(False) if "is_suppressed" in frame.columns else pl.col(value).is_null()
+    cells = frame.filter(~is_total)
+    published = (frame.filter(is_total).select(row, pl.col(value).alias("_total"))
+                 if "is_total" in frame.columns else pl.DataFrame(schema={row: frame.schema[row], "_total": pl.Int64}))
+    summed = cells.group_by(row).agg(pl.when(hidden.any()).then(None).otherwise(pl.col(value).sum()).alias("_sum"))
+    out = (cells.join(published, on=row, how="left").join(summed, on=row, how="left")
+           .with_columns(pl.coalesce("_total", "_sum").alias("_denominator")))
+    return out.with_columns(
+        pl.when(hidden | (pl.col("_denominator").fill_null(0) == 0)).then(None)
+        .otherwise(pl.col(value) / pl.col("_denominator")).alias("pct")
+    ).drop("_total", "_sum", "_denominator")
+
+
+def crosstab_wide(frame: pl.DataFrame, *, percent: bool = False, row: str = "group", col: str = "category",
+                  value: str = "n") -> pl.DataFrame:
+    """One row per group, a column per category: counts in the number style ('<5', '[c]' kept), or
+    the % within each group (a hidden cell keeps its mark, never a share)."""
+    if frame.height == 0:
+        return pl.DataFrame({"Group": []}, schema={"Group": pl.String})
+    display = "value_display" if "value_display" in frame.columns else None
+    if percent:
+        cells = crosstab_percent(frame, row=row, col=col, value=value)
+        hidden = (cells["is_suppressed"].fill_null(False).to_list() if "is_suppressed" in cells.columns
+                  else [False] * cells.height)
+        shown = cells[display].to_list() if display else [None] * cells.height
+        text = [theme.fmt_pct(p) if p is not None else (d if h and d is not None else theme.DASH)
+                for p, d, h in zip(cells["pct"].to_list(), shown, hidden, strict=True)]
+    else:
+        cells = frame
+        text = [format_value(value, d if display else v) for v, d in
+                zip(cells[value].to_list(), cells[display].to_list() if display else [None] * cells.height,
+                    strict=True)]
+    long = cells.select(row, col).with_columns(pl.Series("value", text, dtype=pl.String))
+    wide = long.pivot(on=col, index=row, values="value", aggregate_function="first")
+    return wide.rename({row: "Group"})
+
+
+def describe(fig: go.Figure) -> str:
+    """A text description of a chart for screen readers (the chart's alt text): its title, its axes,
+    and what each series is; the numbers themselves are in the table with it."""
+    layout = fig.layout
+    title = (layout.title.text or "Chart") if layout.title else "Chart"
+    parts = [f"Chart: {title}."]
+    x_title = layout.xaxis.title.text if layout.xaxis and layout.xaxis.title else None
+    y_title = layout.yaxis.title.text if layout.yaxis and layout.yaxis.title else None
+    if x_title or y_title:
+        parts.append("Axes: " + "; ".join(f"{k} {v}" for k, v in (("across,", x_title), ("up,", y_title)) if v) + ".")
+    names = [t.name for t in fig.data if getattr(t, "name", None)]
+    if names:
+        parts.append(f"Series: {', '.join(dict.fromkeys(names))}.")
+    notes = [a.text.rstrip(".") + "." for a in (layout.annotations or []) if a.text]
+    if notes:
+        parts.append("Notes: " + " ".join(dict.fromkeys(notes)))
+    parts.append("The same numbers are in the table with this chart.")
+    return " ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------

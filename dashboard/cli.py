@@ -195,17 +195,23 @@ def tables_cmd() -> None:
 
 @app.command()
 def serve(
-    role: str = typer.Option("analyst", "--role", help="board, staff_association or analyst (local use; "
-                             "in production the role comes from the OIDC login)"),
+    role: str = typer.Option(None, "--role", help="board, staff_association or analyst: every visitor's role "
+                             "without sign-in (default: staff_association, the least privileged; with sign-in "
+                             "the role comes from the OIDC login)"),
     db: Path = typer.Option(config.DEFAULT_WAREHOUSE, "--db", help="The warehouse file"),
     port: int = typer.Option(8501, "--port"),
     address: str = typer.Option("127.0.0.1", "--address", help="Bind address (default: this machine only)"),
 ) -> None:
     """Start the dashboard; builds the sample warehouse first if there is none."""
-    from metrics.tables import ROLES
+    from rich.markup import escape
 
-    if role not in ROLES:
-        fail(f"unknown role '{role}': choose one of {', '.join(ROLES)}")
+    from dashboard.serve import ServeRefused, preflight
+
+    try:
+        for warning in preflight(role=role, address=address):
+            err.print(f"[bold yellow]eqdash: warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    except ServeRefused as e:
+        fail(escape(str(e)))
     if not db.exists():
         ensure_sample_warehouse(db)
     elif (stale := outdated(db)) is not None:

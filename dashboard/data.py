@@ -17,12 +17,12 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from dashboard.roles import ROLES, env_role, load_role_map, role_for_email, role_for_user  # noqa: F401 (re-exported)
 from metrics import config
 from metrics.queries import Filters
 
 ROLE_KEY = "eqdash_role"
 FILTERS_KEY = "eqdash_filters"
-ROLES = ("board", "staff_association", "analyst")
 
 
 class NoRole(RuntimeError):
@@ -97,35 +97,6 @@ def worker_types() -> list[str]:
 # Roles
 # ---------------------------------------------------------------------------------------------
 
-def role_for_email(email: str | None, role_map: Mapping[str, list[str]]) -> str | None:
-    """The role a signed-in user has in the role-mapping file ({role: [emails]}), or None.
-
-    Emails compare case-insensitively; a user listed under two roles gets the most restricted one
-    (staff association, then board, then analyst), so a mapping mistake never widens access.
-    """
-    if not email:
-        return None
-    email = email.strip().lower()
-    found = [role for role, emails in (role_map or {}).items()
-             if role in ROLES and email in {str(e).strip().lower() for e in (emails or [])}]
-    for role in ("staff_association", "board", "analyst"):
-        if role in found:
-            return role
-    return None
-
-
-def load_role_map(path: str | os.PathLike) -> dict[str, list[str]]:
-    import yaml
-
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{path}: the role map must be a mapping of role -> list of emails")
-    unknown = sorted(set(data) - set(ROLES))
-    if unknown:
-        raise ValueError(f"{path}: unknown role(s) {unknown}; roles are {', '.join(ROLES)}")
-    return {role: list(emails or []) for role, emails in data.items()}
-
-
 def set_role(role: str) -> None:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
@@ -136,13 +107,6 @@ def role() -> str:
     r = st.session_state.get(ROLE_KEY)
     if r not in ROLES:
         raise NoRole("no role has been resolved for this session")
-    return r
-
-
-def env_role() -> str:
-    r = os.environ.get("EQDASH_ROLE") or "analyst"
-    if r not in ROLES:
-        raise ValueError(f"EQDASH_ROLE={r!r} is not a role: choose one of {', '.join(ROLES)}")
     return r
 
 
@@ -175,6 +139,18 @@ def table(name: str, f: Filters | None = None) -> pl.DataFrame:
     build_id = str(_build_info(str(path), stamp).get("build_id"))
     key = (f.start, f.end, f.area, f.worker_type, f.characteristic)
     return _table(build_id, name, key, role(), str(path), stamp)
+
+
+def table_for_role(name: str, f: Filters, role: str) -> pl.DataFrame:
+    """The same cached fetch as table(), for a role given explicitly: only the server's prewarm
+    (dashboard/prewarm.py) uses it, outside any session, to fill the cache each role reads."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    path = db_path()
+    stamp = _stamp(path)
+    build_id = str(_build_info(str(path), stamp).get("build_id"))
+    key = (f.start, f.end, f.area, f.worker_type, f.characteristic)
+    return _table(build_id, name, key, role, str(path), stamp)
 
 
 def figure(name: str, f: Filters | None, chart_key: str, build):

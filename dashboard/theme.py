@@ -6,6 +6,9 @@ by colour alone: significance is also in the text and the table beside every cha
 
 from __future__ import annotations
 
+import math
+import re
+
 from metrics.config import AGGREGATE_LABEL, CHARACTERISTICS
 
 # Okabe-Ito
@@ -32,19 +35,23 @@ FORCE = BLUE
 RAG = {"R": VERMILLION, "A": ORANGE, "G": GREEN, "C": BLUE}
 RAG_LABEL = {"R": "Red", "A": "Amber", "G": "Green", "C": "Complete"}
 
-# Fixed colours for the five ethnic groups so every chart agrees.
+# Fixed colours for the groups so every chart agrees (group identity only: verdicts are shapes and
+# words). No group takes vermillion, the colour of a Red status.
 GROUP_COLOURS = {
     "White": GREY,
     "Asian": ORANGE,
-    "Black": VERMILLION,
+    "Black": BLUE,
     "Mixed": PURPLE,
     "Other": GREEN,
     "Not stated": LIGHT_GREY,
-    AGGREGATE_LABEL: BLUE,
+    AGGREGATE_LABEL: BLACK,
     "Female": PURPLE,
     "Male": SKY,
 }
-SEQUENCE = [BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, YELLOW, BLACK, GREY]
+# Any other group (ages, ranks, ethnicity x sex, ...) takes these in order: Paul Tol's muted
+# palette (colour-blind safe), none of which is a fixed group colour above.
+SEQUENCE = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499",
+            "#6699CC", "#661100", "#888888"]
 
 # Human labels for tidy-table columns.
 COLUMN_LABELS = {
@@ -82,6 +89,8 @@ def characteristic_label(column: str) -> str:
 
 
 def group_colour(group: str, i: int = 0) -> str:
+    """A group's colour: its fixed one, else the i-th of SEQUENCE (unique within a chart of up to
+    len(SEQUENCE) other groups)."""
     return GROUP_COLOURS.get(group, SEQUENCE[i % len(SEQUENCE)])
 
 
@@ -93,18 +102,65 @@ def significance_colour(ratio: float | None, is_significant: bool | None, is_ref
     return HIGHER_SIGNIFICANT if ratio > 1 else LOWER_SIGNIFICANT
 
 
+# ---------------------------------------------------------------------------------------------
+# The one number style: every page, table, card and pack formats numbers with these.
+# ---------------------------------------------------------------------------------------------
+
+DASH = "–"  # an empty value
+
+
+def fmt_int(x: float | None) -> str:
+    """Counts: whole numbers with thousands separators, 12,345."""
+    return DASH if x is None or (isinstance(x, float) and math.isnan(x)) else f"{round(x):,}"
+
+
 def fmt_ratio(x: float | None) -> str:
-    return "–" if x is None else f"{x:.2f}"
+    """Ratios (relative rate, rate ratio, odds ratio, impact ratio): two decimals, 0.70."""
+    return DASH if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.2f}"
 
 
 def fmt_pct(x: float | None, digits: int = 1) -> str:
-    return "–" if x is None else f"{100 * x:.{digits}f}%"
+    """Shares, held as fractions: one decimal, 36.0%."""
+    return DASH if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:,.{digits}f}%"
+
+
+def fmt_points(x: float | None) -> str:
+    """A difference of two shares (fractions), in percentage points with its sign: -6.5 points."""
+    return DASH if x is None else f"{100 * x:+.1f} points".replace("-", "−")
+
+
+def fmt_rate(x: float | None) -> str:
+    """Rates per 1,000 person-years (already scaled): two decimals, 12.34."""
+    return DASH if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.2f}"
 
 
 def fmt_p(p: float | None) -> str:
-    if p is None:
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    """p-values: "< 0.001", else three decimals."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return DASH
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_days(x: float | None) -> str:
+    """Durations in days: whole days, 13."""
+    return DASH if x is None or (isinstance(x, float) and math.isnan(x)) else f"{round(x):,}"
+
+
+def fmt_interval(lo: float | None, hi: float | None, fmt=fmt_ratio) -> str:
+    """A 95% interval as "0.61–0.80" in the number's own style."""
+    if lo is None or hi is None:
+        return DASH
+    return f"{fmt(lo)}–{fmt(hi)}"
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&\"'=^@])")
+
+
+def escape_markdown(text: object) -> str:
+    """Text from an extract, safe inside st.markdown/st.caption: every Markdown, LaTeX and directive
+    character backslash-escaped, so a link or image in it stays literal text (nothing is fetched),
+    and line breaks flattened to spaces."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 # Labels for the non-tidy tables' columns (STRIDE, IOPC, SPOC, data quality, funnel, survival).
@@ -192,3 +248,63 @@ PAGE_TITLES = {
     "data_quality": "Data quality and methods",
 }
 ROLE_LABELS = {"board": "Management Board", "staff_association": "Staff association", "analyst": "Analyst"}
+
+
+# Per table: the column labels that name the quantity (a count's unit differs from table to table).
+TABLE_COLUMN_LABELS: dict[str, dict[str, str]] = {
+    "grievance_rates": {"n": "People", "events": "Grievances raised"},
+    "misconduct_rates": {"n": "People", "events": "Referrals"},
+    "misconduct_adjusted": {"n": "People", "events": "Referrals", "ratio": "Adjusted rate ratio"},
+    "misconduct_trend": {"stage": "Financial year", "n": "People", "events": "Referrals", "ratio": "Rate ratio"},
+    "misconduct_stages": {"stage": "Decision point", "n": "At the previous stage", "events": "Reached this stage",
+                          "ratio": "Relative rate index"},
+    "grievance_outcomes": {"n": "Closed grievances", "events": "Upheld (in full or part)"},
+    "grievance_discrimination_outcomes": {"n": "Closed discrimination grievances", "events": "Upheld"},
+    "grievance_upheld_adjusted": {"n": "Closed grievances", "events": "Upheld", "ratio": "Adjusted odds ratio"},
+    "grievance_independent_assessor": {"n": "Grievances", "events": "With an independent assessor"},
+    "grievance_resolution": {"n": "Grievances raised", "events": "Closed"},
+    "grievance_funnel": {"group": "Area code", "n": "People", "events": "Grievances raised"},
+    "acting_up": {"n": "Acting-up decisions", "events": "Selected", "ratio": "Impact ratio"},
+    "acting_up_rationale": {"n": "Acting-up decisions", "events": "Rationale recorded"},
+    "recruitment_funnel": {"stage": "Recruitment stage", "n": "Applicants at the previous stage",
+                           "events": "Passed", "ratio": "Impact ratio"},
+    "outreach": {"stage": "Measure", "n": "Applicants", "events": "Applicants counted"},
+    "representation": {"stage": "Financial year", "n": "Officers", "events": "Officers in the group",
+                       "rate": "Share"},
+    "recruit_share": {"stage": "Financial year", "n": "Officer joiners", "events": "Joiners in the group",
+                      "rate": "Share"},
+    "not_stated": {"n": "People in post"},
+}
+
+# What a page says under a section's heading, where the registry's description is written for
+# analysts (method names, table names): the reader's words, no internal names.
+READER_DESCRIPTIONS: dict[str, str] = {
+    "grievance_outcomes": "Share of closed grievances upheld in full or in part, by the aggrieved person's group, "
+                          "compared with the reference group.",
+    "grievance_discrimination_outcomes": "The same, for grievances about discrimination only (any protected "
+                                         "characteristic).",
+    "grievance_upheld_adjusted": "The odds of a closed grievance being upheld, by group, after allowing for the "
+                                 "kind of grievance (its category).",
+    "grievance_resolution_curve": "Share of each group's grievances still open, by days since raised (open "
+                                  "grievances count until the extract date).",
+    "grievance_resolution": "Median days from a grievance being raised to its outcome, by group; open grievances "
+                            "count until the extract date.",
+    "misconduct_adjusted": "Misconduct referral rates by group after allowing for rank, length of service and "
+                           "business area, as a ratio to the reference group.",
+    "misconduct_area_disparity": "For every business area, referrals per 1,000 person-years by group and the "
+                                 "ratio to the area's reference group.",
+    "misconduct_stages": "Of those at the previous decision point, the share who go on to the next, by group, "
+                         "relative to the reference group.",
+    "representation": "Share of officers in post at each financial year end from the Black, Asian, Mixed and "
+                      "Other ethnic groups (and each group), against the target trajectory (16% by 2022, "
+                      "28% by 2030).",
+    "recruit_share": "Share of each financial year's officer joiners by ethnic group, against the 40% target.",
+    "representation_projection": "Where the share of officers from the Black, Asian, Mixed and Other ethnic groups "
+                                 "is heading at the latest year's joiner and leaver rates, with a range.",
+    "spoc_trend": "Grievances raised, closed, open at month end and open beyond the 90-day standard, each month "
+                  "for the 13 months to the period's last month.",
+}
+
+
+def reader_description(name: str, description: str) -> str:
+    return READER_DESCRIPTIONS.get(name, description)

@@ -325,9 +325,24 @@ def _load_tables(
             "data_dir": [str(data_dir.resolve())],
             "duckdb_version": [duckdb.__version__],
             "code_version": [code_version],
+            "synthetic_sample": [_synthetic_sample(data_dir)],
         }
     )
     _load_frame(con, "build_info", info)
+
+
+def _synthetic_sample(data_dir: Path) -> str | None:
+    """'profile mps, seed 2016' when the extracts were written by sample_data/generate.py (its
+    manifest.json), else None: the dashboard labels every page built from them as synthetic."""
+    import json
+
+    try:
+        manifest = json.loads((data_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or "generator_version" not in manifest:
+        return None
+    return f"profile {manifest.get('profile')}, seed {manifest.get('seed')}"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -75,7 +75,9 @@ def stop(proc: subprocess.Popen) -> None:
 _STATE = """() => {
     const main = document.querySelector('[data-testid="stMain"]');
     const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-    return {busy: !!document.querySelector('[data-testid="stStatusWidget"]')
+    const app = document.querySelector('[data-testid="stApp"]');
+    const run = app ? app.getAttribute('data-test-script-state') : 'initial';
+    return {busy: run !== 'notRunning' || !!document.querySelector('[data-testid="stStatusWidget"]')
                   || document.querySelectorAll('[data-testid="stSkeleton"], [data-stale="true"]').length > 0,
             title: (document.querySelector('h1') || {}).innerText || '',
             charts: charts.length,
@@ -88,9 +90,9 @@ _STATE = """() => {
 def settle(page, timeout_ms: int = TIMEOUT_MS, *, charts: bool = True) -> None:
     """Wait until the script run has finished and the page has stopped changing, every chart drawn.
 
-    Streamlit's status widget, skeletons and stale marks say a run is under way, but a cold page
-    also passes moments with none of them and no content yet. So: a title, at least one drawn
-    chart (every page has one) and the same element counts and text length over a second.
+    The app root's script state (Streamlit's data-test-script-state) says whether the script run
+    has finished; then every chart must be drawn and the element counts and text length stay the
+    same over a second (a chart draws after the run ends). `charts` is kept for callers.
     """
     deadline = time.monotonic() + timeout_ms / 1000
     last, same = None, 0
@@ -99,8 +101,7 @@ def settle(page, timeout_ms: int = TIMEOUT_MS, *, charts: bool = True) -> None:
             raise TimeoutError(f"the page did not settle within {timeout_ms / 1000:.0f} s: {last}")
         page.wait_for_timeout(250)
         state = page.evaluate(_STATE)
-        ready = (not state["busy"] and state["title"].strip() and state["drawn"] == state["charts"]
-                 and (state["charts"] > 0 or not charts))
+        ready = not state["busy"] and state["title"].strip() and state["drawn"] == state["charts"]
         same = same + 1 if ready and state == last else 0
         last = state
 
@@ -166,3 +167,20 @@ def screenshot(page, path: Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": width, "height": 1000})
+
+
+AXE = ROOT / "tests" / ".axe" / "axe-core-4.14.1" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def accessibility(page, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """WCAG 2.2 A/AA violations that axe-core finds on the page as it is now, of these impacts:
+    one line each, naming the rule, its impact, how many elements and the first element's selector."""
+    if not AXE.exists():
+        raise FileNotFoundError(f"axe-core is missing at {AXE}: `bash .ci/setup --test` installs it")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: "
+                           "['violations']})", WCAG_TAGS)
+    return [f"{v['id']} ({v['impact']}, {len(v['nodes'])} element(s), e.g. {v['nodes'][0]['target']}): {v['help']}"
+            for v in result["violations"] if v.get("impact") in impacts]

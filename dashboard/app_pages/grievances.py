@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, data, theme
 from dashboard.app_pages import common
 from metrics import narrative
 
@@ -13,7 +13,7 @@ st.title("Grievances")
 common.period_caption(f)
 
 common.section(
-    "grievance_outcomes", f,
+    "grievance_outcomes", f, verdicts="ratio", measure="relative rate",
     chart=lambda t: charts.ratio_chart(t, title="Upheld (in full or part): ratio to the reference group",
                                        axis="Relative rate"),
     sentences=lambda t: [narrative.headline(t, outcome="to have a grievance upheld")]
@@ -21,17 +21,15 @@ common.section(
     expanded=True)
 
 common.section(
-    "grievance_discrimination_outcomes", f,
-    chart=lambda t: charts.rate_chart(t, title="Discrimination grievances upheld, % of closed", axis="% upheld"),
+    "grievance_discrimination_outcomes", f, verdicts="ratio", measure="relative rate",
     sentences=lambda t: narrative.ratio_sentences(t, outcome="to have a discrimination grievance upheld"))
 
 common.section(
-    "grievance_upheld_adjusted", f,
-    chart=lambda t: charts.ratio_chart(t, title="Odds of being upheld, adjusted for category", axis="Odds ratio"),
+    "grievance_upheld_adjusted", f, verdicts="ratio", measure="adjusted odds ratio",
     sentences=lambda t: narrative.ratio_sentences(t, outcome="of having a grievance upheld", kind="odds"))
 
 common.section(
-    "grievance_rates", f, per_1000=True,
+    "grievance_rates", f, per_1000=True, verdicts="ratio", measure="rate ratio",
     chart=lambda t: charts.rate_chart(t, title="Grievances raised per 1,000 person-years",
                                       axis="Per 1,000 person-years", per_1000=True),
     sentences=lambda t: narrative.ratio_sentences(t, outcome="to raise a grievance", kind="rate"))
@@ -49,16 +47,14 @@ with right:
 
 common.section(
     "grievance_categories", f, crosstab=True,
-    chart=lambda t: charts.crosstab_chart(t, title="Grievances raised by category", axis="Grievances raised"))
+    chart=lambda t, **kw: charts.crosstab_chart(t, title="Grievances raised by category", axis="Grievances raised", **kw))
 
 common.section(
     "grievance_outcome_mix", f, crosstab=True,
-    chart=lambda t: charts.crosstab_chart(t, title="How closed grievances ended", axis="Grievances closed"))
+    chart=lambda t, **kw: charts.crosstab_chart(t, title="How closed grievances ended", axis="Grievances closed", **kw))
 
 common.section(
-    "grievance_independent_assessor", f,
-    chart=lambda t: charts.rate_chart(t, title="Assessed by someone independent of local line management",
-                                      axis="% of grievances"),
+    "grievance_independent_assessor", f, verdicts="ratio", measure="relative rate",
     sentences=lambda t: narrative.ratio_sentences(t, outcome="to have an independent assessor"))
 
 areas = data.dimensions()["areas"]
@@ -66,4 +62,6 @@ common.section(
     "grievance_funnel", f,
     chart=lambda t: charts.funnel_chart(t, title="Business areas: grievances per 1,000 person-years", names=areas,
                                         size="exposure"),
-    sentences=lambda t: narrative.funnel_sentence(t, what="grievance rates", area_names=areas))
+    # Area names come from an extract: escaped, since the sentence is rendered as Markdown.
+    sentences=lambda t: narrative.funnel_sentence(t, what="grievance rates",
+                                                  area_names={k: theme.escape_markdown(v) for k, v in areas.items()}))

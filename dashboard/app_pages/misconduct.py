@@ -14,7 +14,7 @@ st.title("Misconduct")
 common.period_caption(f)
 
 common.section(
-    "misconduct_rates", f, per_1000=True, expanded=True,
+    "misconduct_rates", f, per_1000=True, expanded=True, verdicts="ratio", measure="rate ratio",
     chart=lambda t: charts.rate_chart(t, title="Referrals per 1,000 person-years", axis="Per 1,000 person-years",
                                       per_1000=True),
     sentences=lambda t: [narrative.headline(t, outcome="to be referred for misconduct", kind="rate")]
@@ -33,13 +33,11 @@ common.section(
     sentences=lambda t: narrative.trend_sentences(t) if t.height else None)
 
 common.section(
-    "misconduct_adjusted", f, per_1000=True,
-    chart=lambda t: charts.ratio_chart(t, title="Incidence-rate ratios adjusted for rank, service and area",
-                                       axis="Adjusted IRR"),
+    "misconduct_adjusted", f, per_1000=True, verdicts="ratio", measure="adjusted rate ratio",
     sentences=lambda t: narrative.ratio_sentences(t, outcome="to be referred, after adjustment", kind="rate"))
 
 common.section(
-    "misconduct_stages", f,
+    "misconduct_stages", f, verdicts="ratio", measure="relative rate index",
     chart=lambda t: charts.stage_chart(t, title="Relative rate index at each decision point",
                                        axis="Relative rate index", stages=common.stages(t)),
     sentences=lambda t: [f"**{s}** (of those at the previous stage): "
@@ -48,8 +46,9 @@ common.section(
 
 common.section(
     "misconduct_outcomes", f, crosstab=True,
-    chart=lambda t: charts.crosstab_chart(t, title="Case outcomes", axis="Cases"))
+    chart=lambda t, **kw: charts.crosstab_chart(t, title="Case outcomes", axis="Cases", **kw))
 
 common.section(
     "failed_to_report", f, crosstab=True,
-    chart=lambda t: charts.crosstab_chart(t, title="Failing to report or challenge: reasons recorded", axis="Cases"))
+    chart=lambda t, **kw: charts.crosstab_chart(t, title="Failing to report or challenge: reasons recorded", axis="Cases",
+                                              **kw))

@@ -40,7 +40,7 @@ common.section(
 
 fa = common.applicant_filters(f)
 common.section(
-    "recruitment_funnel", fa,
+    "recruitment_funnel", fa, verdicts="four_fifths", measure="impact ratio",
     chart=lambda t: charts.stage_chart(t, title="Pass rate at each stage: ratio to the reference group",
                                        axis="Impact ratio", threshold=0.8, stages=common.stages(t)),
     sentences=lambda t: [f"**{s}**: " + " ".join(narrative.ratio_sentences(t, outcome="", noun="applicants",
@@ -48,7 +48,7 @@ common.section(
                          for s in common.stages(t)])
 
 common.section(
-    "outreach", fa,
+    "outreach", fa, verdicts="ratio", measure="relative rate",
     chart=lambda t: charts.stage_chart(t, title="Outreach: ratio to the reference group", axis="Relative rate",
                                        stages=common.stages(t)),
     sentences=lambda t: [f"**{s}**: " + " ".join(narrative.rate_sentence(r, what="of applicants", noun="applicants")

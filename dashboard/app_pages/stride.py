@@ -1,58 +1,49 @@
-"""STRIDE commitments and the IOPC recommendations: status by theme, RAG history, overdue
-milestones and senior leads. No counts of people: the same for every role."""
+"""STRIDE commitments and the IOPC recommendations: what is Red or overdue (by name and lead)
+first, then status by theme, RAG history and every action. No counts of people: the same for every
+role. Every text here comes from an extract: it is shown in tables or as escaped text, never as
+Markdown (a link or image in it stays words)."""
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, theme
 from dashboard.app_pages import common
+from metrics import findings
 
 st.title("STRIDE and recommendations")
 f = data.filters()
 
 
-def stride_sentences(t):
-    lines = []
-    for r in t.iter_rows(named=True):
-        if r.get("n_milestones_overdue"):
-            lines.append(f"Commitment {r['commitment_id']} ({r['theme']}, lead: {r['senior_lead']}) is "
-                         f"{theme.RAG_LABEL.get(r['rag_status'], r['rag_status'])} with "
-                         f"{r['n_milestones_overdue']} milestone(s) overdue.")
-    return lines or ["No commitment has an overdue milestone."]
+def flagged_table(found: list[findings.Finding], *, key: str, what: str) -> None:
+    if not found:
+        st.write(f"No {what} is Red or has an overdue milestone.")
+        return
+    rows = [{"What": x.topic, "Name": x.group, "Senior lead": x.lead or "", "Status": x.verdict,
+             "% complete": theme.fmt_pct(x.value, 0)} for x in found]
+    st.dataframe(pl.DataFrame(rows), hide_index=True, key=key, width="stretch", row_height=common.ROW_HEIGHT,
+                 height=common._height(len(rows)))
 
 
-status = common.section(
-    "stride_status", f, expanded=True,
-    chart=lambda t: charts.progress_chart(t, title="The 16 STRIDE commitments: % complete and RAG status",
-                                          label="commitment", key="commitment_id"),
-    sentences=stride_sentences)
-
-if status is not None and status.height:
-    st.markdown("#### By theme")
-    themes = list(dict.fromkeys(status["theme"].to_list()))
-    for col, name in zip(st.columns(len(themes)), themes, strict=True):
-        with col:
-            st.markdown(f"**{name}**")
-            for r in status.filter(status["theme"] == name).iter_rows(named=True):
-                st.markdown(f"- {r['commitment_id']}. {r['commitment']} — **{theme.RAG_LABEL.get(r['rag_status'], '?')}**, "
-                            f"{r['percent_complete']}% ({r['senior_lead']})")
+st.subheader("The 16 STRIDE commitments", anchor="stride-status")
+st.caption(theme.reader_description("stride_status", data.spec("stride_status").description))
+status = common.fetch("stride_status", f)
+if status is not None:
+    flagged_table(findings.needs_action({"stride_status": status}), key="stride-flagged", what="commitment")
+    if status.height:
+        common.plot(data.figure("stride_status", f, "stride-progress", lambda t: charts.progress_chart(
+            t, title="The 16 STRIDE commitments: % complete and RAG status", label="commitment",
+            key="commitment_id")), key="chart-stride_status")
+    common.numbers(status, key="stride_status", name="stride_status")
 
 common.section(
     "stride_history", f,
     chart=lambda t: charts.rag_history_chart(t, title="RAG status at each Management Board"))
 
-
-def iopc_sentences(t):
-    overdue = [r for r in t.iter_rows(named=True) if r.get("n_milestones_overdue")]
-    if not overdue:
-        return ["No action on the IOPC recommendations has an overdue milestone."]
-    return [f"Recommendation {r['recommendation_id']}, action {r['action_id']} ({r['senior_lead']}): "
-            f"{r['n_milestones_overdue']} milestone(s) overdue, {r['percent_complete']}% complete." for r in overdue]
-
-
-common.section(
-    "iopc_status", f,
-    chart=lambda t: charts.progress_chart(t, title="Actions on the 15 IOPC recommendations", label="action",
-                                          key="action_id"),
-    sentences=iopc_sentences)
+st.subheader("IOPC recommendations", anchor="iopc-status")
+st.caption(theme.reader_description("iopc_status", data.spec("iopc_status").description))
+iopc = common.fetch("iopc_status", f)
+if iopc is not None:
+    flagged_table(findings.needs_action({"iopc_status": iopc}), key="iopc-flagged", what="action")
+    common.numbers(iopc, key="iopc_status", name="iopc_status", label="Every action")

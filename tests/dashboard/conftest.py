@@ -38,6 +38,9 @@ def app_env(small_warehouse, monkeypatch):
 
     def make(role: str) -> AppTest:
         monkeypatch.setenv("EQDASH_ROLE", role)
-        return AppTest.from_file(str(APP), default_timeout=180)
+        at = AppTest.from_file(str(APP), default_timeout=180)
+        # The sidebar's "Open every number table": closed tables are not drawn, and the tests read them all.
+        at.session_state["eqdash_open_numbers"] = True
+        return at
 
     return make

@@ -7,6 +7,7 @@ sign-in maps an email to a role and refuses unknown users.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -14,6 +15,7 @@ import pytest
 
 from dashboard import charts
 from dashboard.app import ROLE_PAGES
+from dashboard.theme import TABLE_COLUMN_LABELS
 from metrics.tables import get_table
 
 ROLES = ("board", "staff_association", "analyst")
@@ -34,7 +36,8 @@ EXPECTED = {
     "benchmarks": [],  # slices of force_representation: tests/dashboard/test_benchmarks_page.py
 }
 PERSON_ID = re.compile(r"\bP\d{7}\b")
-COUNT_LABELS = {"Number", "Events", "Rows", "People", "Not stated"}
+COUNT_LABELS = {"Number", "Events", "Rows", "People", "Not stated"} | {v for labels in TABLE_COLUMN_LABELS.values()
+                                                                   for k, v in labels.items() if k in ("n", "events")}
 
 
 def run_page(at, page: str):
@@ -58,7 +61,7 @@ def expected_frame(wh, name, change, per_1000, role, default_filters) -> pd.Data
         f = f.with_(start=f.end)
     else:
         f = f.with_(**change)
-    shown, _ = charts.display_frame(get_table(wh, name, f, role=role), per_1000=per_1000)
+    shown, _ = charts.display_frame(get_table(wh, name, f, role=role), per_1000=per_1000, name=name)
     return shown.to_pandas()
 
 
@@ -139,7 +142,8 @@ def test_filters_change_the_numbers_to_get_table_for_those_filters(app_env, ware
     f = default_filters.with_(start=None, end=None, characteristic="sex")
     months = sorted(warehouse.table("dim_calendar")["month_start"].to_list())
     f = f.with_(start=months[0], end=months[-1])
-    shown, _ = charts.display_frame(get_table(warehouse, "grievance_outcomes", f, role="analyst"))
+    shown, _ = charts.display_frame(get_table(warehouse, "grievance_outcomes", f, role="analyst"),
+                                    name="grievance_outcomes")
     assert set(shown["Group"].to_list()) >= {"Female", "Male"}
     assert matches(shown.to_pandas(), shown_frames(at))
 
@@ -158,7 +162,16 @@ def test_sign_in_maps_email_to_role_and_refuses_unknown_users(app_env, tmp_path)
     at.user = {"is_logged_in": True, "email": "someone@force.police.uk"}
     at.run()
     assert at.title[0].value == "No access"
+    # In the role map, but the identity provider has not verified the address: no role.
     at.user = {"is_logged_in": True, "email": "Chair@Force.Police.UK"}
+    at.run()
+    assert at.title[0].value == "No access"
+    assert [t.value for t in at.text] == ["Chair@Force.Police.UK is not verified by the sign-in provider, so it "
+                                          "cannot be given a role."]
+    at.user = {"is_logged_in": True, "email": "Chair@Force.Police.UK", "email_verified": False}
+    at.run()
+    assert at.title[0].value == "No access"
+    at.user = {"is_logged_in": True, "email": "Chair@Force.Police.UK", "email_verified": True}
     at.run()
     assert_clean(at, "board via sign-in")
     assert at.title[0].value == "Overview"
@@ -235,15 +248,13 @@ def test_a_headline_that_is_also_a_group_sentence_is_said_once():
 
 
 def test_dates_in_number_tables_are_shown_as_dates(app_env):
-    """board_date is a date: shown without the midnight time it got on the way to the browser."""
-    import json
-
+    """board_date is a date: shown as '12 Oct 2026', without the midnight time it got on the way to the browser."""
     at = app_env("board")
     at.run()
     run_page(at, "stride")
-    configs = [json.loads(d.proto.columns or "{}") for d in at.dataframe]
-    dated = [c["Board date"] for c in configs if "Board date" in c]
-    assert dated and all(c["type_config"] == {"type": "date", "format": "D MMM YYYY"} for c in dated)
+    dated = [v for d in at.dataframe if "Board date" in d.value.columns for v in d.value["Board date"]]
+    assert dated and all(re.fullmatch(r"\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}", v)
+                         for v in dated), dated[:3]
 
 
 def test_spoc_month_table_lists_business_areas_in_order(app_env):
@@ -255,3 +266,91 @@ def test_spoc_month_table_lists_business_areas_in_order(app_env):
     wide = next(f for f in shown_frames(at) if {"Business area", "Open at month end"} <= set(f.columns))
     areas = wide["Business area"].tolist()
     assert len(areas) > 5 and areas == sorted(areas)
+
+
+def test_findings_table_comes_first_with_verdicts_in_plain_words(app_env, warehouse, default_filters):
+    """Acting-up: one row per compared group, the verdict as findings.verdict words (four-fifths),
+    before the chart and the sentences."""
+    from metrics import findings
+
+    at = app_env("board")
+    at.run()
+    run_page(at, "acting_up")
+    assert_clean(at, "acting_up")
+    table = at.table[0].value
+    assert list(table.columns) == ["Group", "Measure", "Ratio", "95% interval", "Adjusted p", "Verdict"]
+    rows = get_table(warehouse, "acting_up", default_filters, role="board")
+    want = [(r["group"], findings.verdict(r, four_fifths=True)) for r in rows.iter_rows(named=True)
+            if not r["is_reference"]]
+    assert list(zip(table["Group"], table["Verdict"], strict=True)) == want
+    assert set(table["Measure"]) == {"impact ratio"}
+    assert all(p == "–" or p == "< 0.001" or re.fullmatch(r"\d\.\d{3}", p) for p in table["Adjusted p"])
+
+
+def test_every_crosstab_has_a_percent_within_group_view(app_env, warehouse, default_filters):
+    at = app_env("analyst")
+    at.run()
+    run_page(at, "grievances")
+    views = {w.key: w for w in at.segmented_control}
+    assert set(views) == {"view-grievance_categories", "view-grievance_outcome_mix"}
+    assert all(w.value == "% within group" for w in views.values())
+    mix = charts.crosstab_wide(get_table(warehouse, "grievance_outcome_mix", default_filters, role="analyst"),
+                               percent=True)
+    shown = shown_frames(at)
+    assert any(f.equals(mix.to_pandas()) for f in shown)
+    for value in at.dataframe:  # every % shown has one decimal
+        if "Group" in value.value.columns and value.value.equals(mix.to_pandas()):
+            cells = [c for col in mix.columns[1:] for c in mix[col].to_list()]
+            assert all(c in (None, "–") or re.fullmatch(r"\d+\.\d%", c) for c in cells), cells
+    views["view-grievance_outcome_mix"].set_value("Counts").run()
+    counts = charts.crosstab_wide(get_table(warehouse, "grievance_outcome_mix", default_filters, role="analyst"))
+    assert any(f.equals(counts.to_pandas()) for f in shown_frames(at))
+    titles = [json.loads(e.proto.spec)["layout"]["xaxis"]["title"]["text"] for e in at.get("plotly_chart")
+              if "How closed grievances ended" in json.loads(e.proto.spec)["layout"]["title"]["text"]]
+    assert titles == ["Grievances closed"]
+
+
+def test_no_internal_names_in_captions(app_env):
+    at = app_env("analyst")
+    at.run()
+    from metrics.tables import REGISTRY
+
+    internal = re.compile(r"\b(" + "|".join(REGISTRY) + r"|ethnicity_group|GLM|binomial GLM on cells)\b")
+    for page in ROLE_PAGES["analyst"]:
+        run_page(at, page)
+        for c in at.caption:
+            assert not internal.search(c.value), f"{page}: {c.value}"
+
+
+def test_closed_number_tables_are_drawn_only_when_opened(app_env):
+    at = app_env("board")
+    at.session_state["eqdash_open_numbers"] = False
+    at.run()
+    run_page(at, "misconduct")
+    assert_clean(at, "misconduct")
+    # Only the first section's table is open; the others wait until their expander is opened.
+    assert [list(d.value.columns)[:2] for d in at.dataframe] == [["Group", "People"]]  # misconduct rates
+    at.session_state["open-misconduct_stages-0"] = True
+    at.run()
+    assert [list(d.value.columns)[:2] for d in at.dataframe] == [["Group", "People"],
+                                                                 ["Decision point", "Group"]]
+
+
+def test_every_needs_action_link_lands_on_a_heading_of_its_page(app_env):
+    """Each finding links to /<page>#<section>: that page has a heading with that anchor."""
+    import inspect
+
+    from metrics import findings
+
+    source = inspect.getsource(findings)
+    targets = set(re.findall(r'page="(\w+)", section="([\w-]+)"', source))
+    targets |= set(re.findall(r'Finding\("(\w+)", "([\w-]+)"', source))
+    assert len(targets) == 11, sorted(targets)
+    at = app_env("analyst")
+    at.run()
+    for page in sorted({p for p, _ in targets}):
+        run_page(at, page)
+        anchors = {h.anchor for h in [*at.subheader, *at.header]}
+        for p, section in targets:
+            if p == page:
+                assert section in anchors, f"/{page}#{section} has no heading: {sorted(anchors)}"

@@ -30,17 +30,28 @@ def frame():
     ], extras=EXTRAS)
 
 
-def test_ratio_chart_colours_groups_by_significance_and_reference():
+def test_ratio_chart_shows_the_verdict_by_shape_and_word_never_by_colour():
     fig = charts.ratio_chart(frame(), title="t")
-    colours = {tr.name: tr.marker.color for tr in fig.data if tr.mode != "text"}
-    assert colours == {
-        charts.SIGNIFICANCE_NAMES[theme.REFERENCE]: theme.REFERENCE,
-        charts.SIGNIFICANCE_NAMES[theme.HIGHER_SIGNIFICANT]: theme.HIGHER_SIGNIFICANT,
-        charts.SIGNIFICANCE_NAMES[theme.NOT_SIGNIFICANT]: theme.NOT_SIGNIFICANT,
+    drawn = [tr for tr in fig.data if tr.mode != "text" and tr.x and tr.x[0] is not None]
+    assert {tr.name: tr.marker.symbol for tr in drawn} == {
+        "Higher than reference, significant after adjustment": "triangle-up",
+        "Not significant after adjustment": "circle-open",
+        "Reference group": "square-open",
     }
-    black = next(tr for tr in fig.data if tr.marker.color == theme.HIGHER_SIGNIFICANT)
+    assert {tr.marker.color for tr in drawn} == {charts.VERDICT_INK}  # one ink: colour carries no verdict
+    black = next(tr for tr in drawn if tr.marker.symbol == "triangle-up")
     assert list(black.y) == ["Black"] and list(black.x) == [2.5]
     assert black.error_x.array[0] == 3.83 - 2.5 and black.error_x.arrayminus[0] == 2.5 - 1.63
+
+
+def test_group_colours_are_distinct_and_black_is_not_the_alarm_colour():
+    fixed = [theme.group_colour(g) for g in ("White", "Asian", "Black", "Mixed", "Other", "Not stated")]
+    assert len(set(fixed)) == 6
+    assert theme.group_colour("Black") != theme.VERMILLION and theme.VERMILLION not in fixed
+    # Ethnicity x sex: ten groups, ten colours, none a fixed group's.
+    others = [theme.group_colour(f"{e} {s}", i) for i, (e, s) in
+              enumerate((e, s) for e in ("Asian", "Black", "Mixed", "Other", "White") for s in ("Female", "Male"))]
+    assert len(set(others)) == 10 and not set(others) & set(theme.GROUP_COLOURS.values())
 
 
 def test_suppressed_group_is_labelled_not_drawn_and_not_in_hover():
@@ -70,14 +81,53 @@ def test_display_frame_uses_human_labels_and_display_strings_for_counts():
     assert shown.columns[:6] == ["Group", "Number", "Events", "Rate", "95% CI low", "95% CI high"]
     assert shown["Number"].to_list() == ["400", "120", "150", "<5"]
     assert shown["Events"].to_list() == ["40", "30", "12", "[c]"]
-    assert formats["Rate"] == "percent" and formats["p (adjusted)"] == "%.4f"
+    assert formats == {} and all(dtype == pl.String for dtype in shown.schema.values())
     assert "Characteristic" not in shown.columns and "is_reference" not in shown.columns
 
 
-def test_display_frame_keeps_values_unrounded():
+def test_display_frame_writes_every_number_in_the_one_style():
     shown, _ = charts.display_frame(frame())
-    assert shown["Ratio to reference"].to_list()[1] == 2.5
-    assert shown["p (raw)"].to_list()[1] == 0.00002
+    assert shown["Ratio to reference"].to_list() == ["1.00", "2.50", "0.80", None]
+    assert shown["Rate"].to_list() == ["10.0%", "25.0%", "8.0%", None]
+    assert shown["p (raw)"].to_list() == [None, "< 0.001", "0.480", None]
+    assert shown["p (adjusted)"].to_list() == [None, "< 0.001", "0.960", None]
+    assert shown["Significant after adjustment"].to_list()[1:3] == ["Yes", "No"]
+    big = pl.DataFrame({"group": ["A"], "n": [12345], "median_days": [13.0], "exposure": [4567.89]})
+    assert charts.display_frame(big)[0].row(0) == ("A", "12,345", "13", "4,568")
+
+
+def test_display_frame_names_the_quantity_per_table():
+    shown, _ = charts.display_frame(frame(), name="grievance_outcomes")
+    assert shown.columns[:3] == ["Group", "Closed grievances", "Upheld (in full or part)"]
+    shown, _ = charts.display_frame(frame(), name="grievance_rates")
+    assert shown.columns[1:3] == ["People", "Grievances raised"]
+
+
+def test_crosstab_percent_within_group_uses_the_published_total_and_keeps_hidden_cells_hidden():
+    t = pl.DataFrame({
+        "group": ["White"] * 3 + ["Black"] * 3, "category": ["Upheld", "Not upheld", "Total"] * 2,
+        "n": [20, 30, 50, None, 9, 12], "value_display": ["20", "30", "50", "<5", "9", "12"],
+        "is_suppressed": [False, False, False, True, False, False], "is_total": [False, False, True] * 2,
+    })
+    wide = charts.crosstab_wide(t, percent=True)
+    assert wide.rows() == [("White", "40.0%", "60.0%"), ("Black", "<5", "75.0%")]
+    assert charts.crosstab_wide(t).rows() == [("White", "20", "30", "50"), ("Black", "<5", "9", "12")]
+    # No published total and a hidden cell: no shares for that group (the visible cells alone mislead).
+    no_total = t.filter(~pl.col("is_total"))
+    assert charts.crosstab_wide(no_total, percent=True).rows() == [("White", "40.0%", "60.0%"), ("Black", "<5", "–")]
+    fig = charts.crosstab_chart(t, title="t", percent=True)
+    assert fig.layout.xaxis.title.text == "% within group"
+    assert sorted(v for tr in fig.data for v in tr.x) == [40.0, 60.0, 75.0]
+
+
+def test_every_chart_has_a_description():
+    fig = charts.ratio_chart(frame(), title="Upheld: ratio to the reference group")
+    text = charts.describe(fig)
+    assert text.startswith("Chart: Upheld: ratio to the reference group. Axes: across, Ratio to reference group "
+                           "(log scale).")
+    assert ("Series: Higher than reference, significant after adjustment, Not significant after adjustment, "
+            "Reference group. Notes: too few to report: Other.") in text
+    assert text.endswith("The same numbers are in the table with this chart.")
 
 
 def test_plotly_config_fetches_nothing_from_the_internet():

@@ -57,6 +57,7 @@ def test_build_loads_typed_tables_audit_quarantine_and_build_info(valid_extracts
         assert info["build_id"] == report.build_id
         assert str(info["as_of"]) == "2026-10-31"
         assert info["data_dir"] == str(valid_extracts.resolve())
+        assert info["synthetic_sample"] is None  # no generator manifest: the pages show no synthetic label
         types = dict(wh.query("select column_name, data_type from information_schema.columns where table_name = ?",
                               ["raw_people"]).iter_rows())
         assert (types["join_date"], types["birth_year"], types["sex"]) == ("DATE", "BIGINT", "VARCHAR")

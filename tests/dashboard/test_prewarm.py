@@ -1,0 +1,38 @@
+"""The server's prewarm: every table of a role's pages under the default filters, for that role."""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def test_prewarm_fetches_each_roles_page_tables_as_that_role(small_warehouse, monkeypatch, default_filters):
+    from dashboard import data, prewarm
+    from dashboard.app import ROLE_PAGES
+    from metrics.tables import get_table
+    from metrics.warehouse import Warehouse
+
+    monkeypatch.setenv("EQDASH_DB", str(small_warehouse))
+    assert prewarm.default_filters() == default_filters
+    want = {(t, v) for page in ROLE_PAGES["staff_association"] for t, v in prewarm.PAGE_TABLES[page]}
+    assert prewarm.warm(["staff_association"]) == len(want) == 29  # 6 pages, counted in PAGE_TABLES
+    # What the prewarm cached is the staff association's (suppressed) table, not anyone else's.
+    cached = data.table_for_role("grievance_outcome_mix", default_filters, "staff_association")
+    with Warehouse(small_warehouse) as wh:
+        suppressed = get_table(wh, "grievance_outcome_mix", default_filters, role="staff_association")
+        open_table = get_table(wh, "grievance_outcome_mix", default_filters, role="board")
+    assert cached.equals(suppressed) and not cached.equals(open_table)
+    assert "is_suppressed" in cached.columns and cached["is_suppressed"].dtype == pl.Boolean
+
+
+def test_roles_served_without_sign_in_is_the_one_role(monkeypatch, tmp_path):
+    from dashboard import prewarm
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(prewarm, "_app_root", lambda: tmp_path)
+    monkeypatch.delenv("EQDASH_ROLE", raising=False)
+    assert prewarm.roles_served() == ["staff_association"]
+    monkeypatch.setenv("EQDASH_ROLE", "board")
+    assert prewarm.roles_served() == ["board"]
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('[auth]\nclient_id = "x"\n', encoding="utf-8")
+    assert sorted(prewarm.roles_served()) == ["analyst", "board", "staff_association"]

@@ -416,10 +416,12 @@ def find_findings(wh: Warehouse, month_start: date, code: str, name: str, tables
                 ref = rows.get(r["reference_group"])
                 if ref is None or not shown(ref):
                     continue
-                ratio = r["ratio"]
+                times = (f"{r['ratio']:.2f} times the rate of" if r["ratio"] is not None else
+                         ("a higher rate than" if (r["rate_per_1000"] or 0) > (ref["rate_per_1000"] or 0) else
+                          "a lower rate than"))
                 out.append(Finding(
                     THEME_ORDER[0],
-                    f"{_cap(group_words(c, r['group']))} {here} raised grievances at {ratio:.2f} times the rate of "
+                    f"{_cap(group_words(c, r['group']))} {here} raised grievances at {times} "
                     f"{group_words(c, ref['group'])} ({_n(r['rate_per_1000'])} against {_n(ref['rate_per_1000'])} "
                     f"per 1,000 person-years over the 12 months; {TEST_WORDS['rate_vs_reference']}, "
                     f"adjusted {_peq(r['p_adjusted'])}).",
@@ -520,13 +522,14 @@ def find_findings(wh: Warehouse, month_start: date, code: str, name: str, tables
             if not (r.get("is_significant") and shown(r) and ref is not None and shown(ref)):
                 continue
             test = _test_words(r["method"])
+            times = f"{r['ratio']:.2f} times the rate of" if r["ratio"] is not None else "a different rate from"
             if t.kind == "exposure":
                 figures = (f"{_n(r['rate_per_1000'])} against {_n(ref['rate_per_1000'])} per 1,000 person-years")
             else:
                 figures = f"{_pct(r['rate'])} against {_pct(ref['rate'])}"
             out.append(Finding(
                 theme,
-                f"{_cap(group_words(c, r['group']))} {here} {verb} at {r['ratio']:.2f} times the rate of "
+                f"{_cap(group_words(c, r['group']))} {here} {verb} at {times} "
                 f"{group_words(c, ref['group'])} over the 12 months ({figures}; {test}, adjusted "
                 f"{_peq(r['p_adjusted'])}).", test, r["p_value"], r["p_adjusted"]))
 
@@ -582,14 +585,19 @@ def poisson_trend(counts: list[int]) -> tuple[float, float] | None:
     t = np.arange(y.size, dtype=float)
     # Newton-Raphson on (a, b) of log mu = a + b t; concave, so it converges from the null fit.
     a, b = math.log(y.mean()), 0.0
-    for _ in range(100):
+    # Steps are capped, and the fit stops once the slope is steep enough that every fitted month
+    # but the first or last is ~0: all grievances in one end month have no finite maximum.
+    for _ in range(200):
         mu = np.exp(a + b * t)
         grad = np.array([(y - mu).sum(), ((y - mu) * t).sum()])
         hess = np.array([[mu.sum(), (mu * t).sum()], [(mu * t).sum(), (mu * t * t).sum()]])
-        step = np.linalg.solve(hess, grad)
-        a, b = a + step[0], b + step[1]
-        if abs(step).max() < 1e-12:
+        if abs(np.linalg.det(hess)) < 1e-300:
             break
+        step = np.clip(np.linalg.solve(hess, grad), -1.0, 1.0)
+        a, b = a + step[0], b + step[1]
+        if abs(step).max() < 1e-12 or abs(b) > 5:
+            break
+    a = math.log(y.sum() / np.exp(b * t).sum())  # the intercept's score equation, given the slope
     mu1, mu0 = np.exp(a + b * t), np.full_like(y, y.mean())
     with np.errstate(divide="ignore", invalid="ignore"):
         ll = lambda mu: float(np.sum(np.where(y > 0, y * np.log(mu), 0.0) - mu))  # noqa: E731
@@ -641,7 +649,7 @@ def _pct(x: float | None) -> str:
 def _peq(p: float | None) -> str:
     """'p = 0.012' or 'p < 0.001', for a sentence."""
     text = _p(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
+    return f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"
 
 
 def _p(p: float | None) -> str:

@@ -22,8 +22,19 @@ from dashboard.exports.format import Column, notes, sheets
 from dashboard.exports.xlsx import _created, cover_rows, workbook_title
 from metrics.spoc import SpocPack
 
+_WARM: list[bool] = []
+
 
 def render_ods(pack: SpocPack) -> bytes:
+    # odfpy declares namespaces from process-wide state that grows during the first document it
+    # writes: write one and throw it away, so every pack of the process has the same bytes.
+    if not _WARM:
+        _WARM.append(True)
+        _render(pack)
+    return _render(pack)
+
+
+def _render(pack: SpocPack) -> bytes:
     doc = OpenDocumentSpreadsheet()
     bold = Style(name="Heading", family="paragraph")
     bold.addElement(TextProperties(fontweight="bold"))

@@ -45,8 +45,8 @@ td.t, th.t { text-align: left; }
 tr.hl td { font-weight: bold; border: 1.2pt solid #000; }
 tr { break-inside: avoid; }
 img.chart { width: 100%%; margin: 1mm 0; }
-section.keep { break-inside: avoid; }
-section.notes { break-before: page; }
+section.keep, div.keep { break-inside: avoid; }
+section.notes h3 { break-after: avoid; }
 """
 
 
@@ -155,8 +155,10 @@ def _img(svg: str | None, alt: str) -> str:
 def _section(sheet: Sheet, extra: str = "", *, level: int = 2) -> str:
     """A heading, its description, any chart and the table, kept together on one page."""
     e = html.escape
-    return (f"<section class='keep'><h{level}>{e(sheet.title)}</h{level}><p class='small'>{e(sheet.description)}</p>"
-            f"{extra}{_table(sheet)}</section>")
+    head = f"<h{level}>{e(sheet.title)}</h{level}><p class='small'>{e(sheet.description)}</p>"
+    if extra:  # a chart: keep it with its heading; its table may start on the next page
+        return f"<section><div class='keep'>{head}{extra}</div>{_table(sheet)}</section>"
+    return f"<section class='keep'>{head}{_table(sheet)}</section>"
 
 
 def _table(sheet: Sheet) -> str:

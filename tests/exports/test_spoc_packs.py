@@ -180,14 +180,18 @@ def test_pdf_is_tagged_with_alt_text_findings_first_and_no_jargon(packs):
         assert alts and all(len(a) > 60 and a != "chart" for a in alts), alts
         assert any("Line chart of grievances each month" in a for a in alts)
         pages = [p.extract_text() for p in reader.pages]
-        first = pages[0]
-        assert first.index("What the figures show") < first.index(f"Counts for {pack.month_label}")
-        for f in pack.findings[:2]:
-            assert f.statement[:40].replace(" ", "") in first.replace("\n", "").replace(" ", "")
+        # Text order on page 1: title, the findings in rank order, then the month's counts.
+        first = pages[0].replace("\n", "").replace(" ", "")
+        order = [first.index(f"{pack.area_name}:grievances".replace(" ", "")), first.index("Whatthefiguresshow")]
+        order += [first.index(f.statement[:40].replace(" ", "")) for f in pack.findings[:3]]
+        order.append(first.index(f"Countsfor{pack.month_label}".replace(" ", "")))
+        assert order == sorted(order), order
         text = "\n".join(pages)
         for jargon in ("suppression_set", "alarm", "Brookmeyer", "log-log", "is_suppressed"):
             assert jargon not in text, jargon
-        assert "How to read this pack" in pages[-1]
+        # The plain-English notes come last: after every table, ending on the last page.
+        assert text.index("How to read this pack") > text.index("Misconduct referrals per 1,000 person-years")
+        assert "How findings are chosen" in text and "Charts" in pages[-1]
 
 
 def test_days_and_person_years_are_whole_numbers(packs):
@@ -283,3 +287,26 @@ def test_every_mps_area_lists_only_supported_findings_from_shown_groups(mps_pack
             assert x.test in x.statement, (area, x.statement)
     quiet = [a for a, p in mps_packs.items() if not any(x.theme == "Funnel position" for x in p.findings)]
     assert "NE" not in quiet and len(quiet) >= len(mps_packs) - 3
+
+
+def test_no_pdf_page_but_the_last_is_half_blank(packs, tmp_path):
+    """Rendered as a reader sees it (poppler's pdftoppm): every page but the last has print in its
+    lower half, between the running header and footer."""
+    import subprocess
+
+    import numpy as np
+
+    for area, (_, files) in packs.items():
+        pdf = tmp_path / f"{area}.pdf"
+        pdf.write_bytes(_file(files, "pdf"))
+        subprocess.run(["pdftoppm", "-r", "20", "-gray", str(pdf), str(tmp_path / area)], check=True)
+        pages = sorted(tmp_path.glob(f"{area}-*.pgm"))
+        assert len(pages) >= 3
+        for page in pages[:-1]:
+            raw = page.read_bytes()
+            _, w, h, _, _ = raw.split(maxsplit=4)
+            w, h = int(w), int(h)
+            ink = np.frombuffer(raw[-w * h:], dtype=np.uint8).reshape(h, w) < 200
+            body = ink[int(h * 20 / 297):int(h * (1 - 18 / 297))]  # inside the page margins
+            lowest = np.where(body.any(axis=1))[0].max() + int(h * 20 / 297)
+            assert lowest / h > 0.5, f"{area} {page.name}: the lower half is blank"

@@ -416,7 +416,7 @@ def find_findings(wh: Warehouse, month_start: date, code: str, name: str, tables
                 ref = rows.get(r["reference_group"])
                 if ref is None or not shown(ref):
                     continue
-                times = (f"{r['ratio']:.2f} times the rate of" if r["ratio"] is not None else
+                times = (f"{r['ratio']:.2f} times the rate of" if r["ratio"] else
                          ("a higher rate than" if (r["rate_per_1000"] or 0) > (ref["rate_per_1000"] or 0) else
                           "a lower rate than"))
                 out.append(Finding(
@@ -439,15 +439,22 @@ def find_findings(wh: Warehouse, month_start: date, code: str, name: str, tables
                 continue
             p, _ = conditional_rate_test(r["events"], r["exposure"], k_rest, e_rest)
             cands.append((r, 1000 * k_rest / e_rest, p))
-        for (r, rest, p), pa in zip(cands, adjust_pvalues([x[2] for x in cands], method), strict=True):
-            if pa is not None and pa < alpha:
-                word = "higher" if r["rate_per_1000"] > rest else "lower"
-                out.append(Finding(
-                    THEME_ORDER[1],
-                    f"{_cap(group_words(c, r['group']))} {here} raised grievances at a {word} rate than "
-                    f"{group_words(c, r['group'])} in the rest of the force ({_n(r['rate_per_1000'])} against "
-                    f"{_n(rest)} per 1,000 person-years over the 12 months; {TEST_WORDS['rate_vs_force']}, "
-                    f"adjusted {_peq(pa)}).", TEST_WORDS["rate_vs_force"], p, pa))
+        # One sentence per characteristic and direction: "higher for women (..) and men (..)".
+        supported = [(r, rest, p, pa) for (r, rest, p), pa in
+                     zip(cands, adjust_pvalues([x[2] for x in cands], method), strict=True)
+                     if pa is not None and pa < alpha]
+        for word in ("higher", "lower"):
+            part = [x for x in supported if (x[0]["rate_per_1000"] > x[1]) == (word == "higher")]
+            if not part:
+                continue
+            who = _join([f"{group_words(c, r['group'])} ({_n(r['rate_per_1000'])} against {_n(rest)})"
+                         for r, rest, _, _ in part])
+            worst = max(x[3] for x in part)
+            out.append(Finding(
+                THEME_ORDER[1],
+                f"Grievance rates {here} over the 12 months were {word} than in the rest of the force for {who}, "
+                f"per 1,000 person-years ({TEST_WORDS['rate_vs_force']}, {_each(worst, len(part))}).",
+                TEST_WORDS["rate_vs_force"], min(x[2] for x in part), worst))
 
     # 2. The funnel position: the area's 12-month rate against the force rate.
     if code != FORCE:
@@ -522,7 +529,7 @@ def find_findings(wh: Warehouse, month_start: date, code: str, name: str, tables
             if not (r.get("is_significant") and shown(r) and ref is not None and shown(ref)):
                 continue
             test = _test_words(r["method"])
-            times = f"{r['ratio']:.2f} times the rate of" if r["ratio"] is not None else "a different rate from"
+            times = f"{r['ratio']:.2f} times the rate of" if r["ratio"] else "a different rate from"
             if t.kind == "exposure":
                 figures = (f"{_n(r['rate_per_1000'])} against {_n(ref['rate_per_1000'])} per 1,000 person-years")
             else:
@@ -632,6 +639,17 @@ def _test_words(method: str | None) -> str:
     if "poisson" in m or "binomial" in m:
         return TEST_WORDS["rate_vs_reference"]
     return "test as named in the table"
+
+
+def _each(worst: float, n: int) -> str:
+    """The adjusted p of a sentence naming n groups, by the largest of them."""
+    if n == 1:
+        return f"adjusted {_peq(worst)}"
+    return "adjusted p < 0.001 for each" if worst < 0.001 else f"adjusted p-values up to {_p(worst)}"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _n(x: float | None) -> str:

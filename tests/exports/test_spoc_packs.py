@@ -310,3 +310,41 @@ def test_no_pdf_page_but_the_last_is_half_blank(packs, tmp_path):
             body = ink[int(h * 20 / 297):int(h * (1 - 18 / 297))]  # inside the page margins
             lowest = np.where(body.any(axis=1))[0].max() + int(h * 20 / 297)
             assert lowest / h > 0.5, f"{area} {page.name}: the lower half is blank"
+
+
+def test_north_east_rates_against_the_rest_of_the_force_are_exact_tests_holm_adjusted(mps_packs):
+    ne = mps_packs["NE"]
+    t = ne.table("raised_by_sex")
+    raw = {}
+    for g in ("Female", "Male"):
+        a = t.frame.filter(pl.col("group") == g).row(0, named=True)
+        f = t.force.filter(pl.col("group") == g).row(0, named=True)
+        k_rest, e_rest = f["events"] - a["events"], f["exposure"] - a["exposure"]
+        # R: poisson.test(c(k_area, k_rest), c(E_area, E_rest)) = binomtest(k_area, k_area + k_rest, E_a / (E_a + E_r))
+        raw[g] = stats.binomtest(a["events"], a["events"] + k_rest, a["exposure"] / (a["exposure"] + e_rest)).pvalue
+    lo, hi = sorted(raw.values())
+    holm = max(min(1.0, 2 * lo), min(1.0, hi))  # R: max(p.adjust(c(lo, hi), "holm"))
+    finding = next(x for x in ne.findings if x.theme == "Rates against the force" and "for women" in x.statement)
+    assert finding.p_adjusted == pytest.approx(holm) and finding.p_value == pytest.approx(lo)
+    assert "and men" in finding.statement
+
+
+@pytest.fixture(scope="module")
+def no_effect_packs(mps_no_effects_warehouse):
+    from metrics.warehouse import Warehouse
+
+    with Warehouse(mps_no_effects_warehouse) as wh:
+        month = wh.query("select max(month_start) as m from dim_calendar")["m"][0]
+        cache = ForceCache()
+        areas = [*business_areas(wh)["business_area_code"].to_list(), FORCE]
+        yield {a: assemble_pack(wh, month, a, cache=cache) for a in areas}
+
+
+def test_with_no_planted_effects_north_east_has_no_findings_and_few_areas_have_any(no_effect_packs):
+    assert no_effect_packs["NE"].findings == ()
+    assert no_effect_packs["NE"].findings_note.startswith("Nothing in North East stands out")
+    assert not any(x.theme == "Funnel position" for p in no_effect_packs.values() for x in p.findings)
+    # Each pack controls its own family-wise error at 5%: across ~40 packs a few chance findings, not many.
+    flagged = [a for a, p in no_effect_packs.items()
+               if any(x.theme != "Time to resolve" for x in p.findings)]  # median 70 days < 90 is planted
+    assert len(flagged) <= len(no_effect_packs) // 5, flagged

@@ -208,21 +208,6 @@ def allowed(name: str) -> bool:
     return spec(name).allowed(role())
 
 
-def spoc_pack(month_start: date, area: str | None, formats: tuple[str, ...]) -> dict[str, bytes] | None:
-    """The SPOC pack files, or None while dashboard.exports.pack is not available."""
-    if role() != "analyst":
-        raise PermissionError("only analysts export SPOC packs")
-    import importlib.util
-
-    try:
-        available = importlib.util.find_spec("dashboard.exports.pack") is not None
-    except ModuleNotFoundError:
-        available = False
-    if not available:
-        return None
-    return _spoc_pack(str(build_info().get("build_id")), month_start, area, formats, str(db_path()), _stamp(db_path()))
-
-
 def spoc_preview(month_start: date, area: str):
     """The pack's tables exactly as its files show them: (pack, sheets) for the SPOC page."""
     if role() != "analyst":
@@ -253,11 +238,3 @@ def _spoc_zip(build_id: str, month_start: date, area: str, path: str, stamp: int
 
     packs = iter_packs(_warehouse(path, stamp), month_start, area=area, formats=ZIP_FORMATS)
     return zip_files(packs, folders=area == "all")
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _spoc_pack(build_id: str, month_start: date, area: str | None, formats: tuple[str, ...], path: str,
-               stamp: int) -> dict[str, bytes]:
-    from dashboard.exports.pack import build_pack_files
-
-    return build_pack_files(_warehouse(path, stamp), month_start, area, list(formats))

@@ -98,6 +98,7 @@ class SpocPack:
     findings_note: str
     funnel_note: str
     tables: tuple[PackTable, ...] = field(default_factory=tuple)
+    area_names: dict[str, str] = field(default_factory=dict)  # every business area's code -> name
 
     @property
     def month_label(self) -> str:
@@ -245,7 +246,7 @@ def assemble_pack(wh: Warehouse, month_start: date, area: str, *, settings: Sett
     findings, note = find_findings(wh, month_start, code, name, tables, settings=settings)
     return SpocPack(code, name, month_start, str(info["build_id"]), _iso(info.get("built_at")), settings,
                     headline, has_grievances, tuple(findings), note, funnel_position(funnel.frame, code, name),
-                    tuple(tables))
+                    tuple(tables), cache.get("area_names", lambda: dict(business_areas(wh).iter_rows())))
 
 
 def _iso(value) -> str:

@@ -101,7 +101,7 @@ def sheets(pack: SpocPack) -> list[Sheet]:
     out.append(_resolution(pack.table("time_to_resolve"), pack))
     out.append(_shares(pack.table("independent_assessor"), "Independent assessor", "independent_assessor",
                        "Raised in the 12 months", "With an independent assessor", "Independent assessor (%)"))
-    out.append(_funnel(pack.table("funnel")))
+    out.append(_funnel(pack.table("funnel"), pack.area_names))
     out.append(_rates(pack.table("misconduct_referrals"), "Misconduct referrals", "misconduct_referrals",
                       "Misconduct referrals", include_force=False))
     return out
@@ -234,10 +234,10 @@ def _resolution(t: PackTable, pack: SpocPack) -> Sheet:
     return Sheet("time_to_resolve", "Days to resolve", _title(t), t.description, cols, tuple(rows))
 
 
-def _funnel(t: PackTable) -> Sheet:
+def _funnel(t: PackTable, names: dict[str, str]) -> Sheet:
     """Every business area, smallest first (the funnel chart's x order)."""
     frame = t.frame
-    cols = (Column("Business area", "text"), Column("Person-years", "person_years"), Column("Grievances raised", "count"),
+    cols = (Column("Business area", "text"), Column("Code", "text"), Column("Person-years", "person_years"), Column("Grievances raised", "count"),
             Column("Rate per 1,000 person-years", "number1"), Column("Force rate per 1,000 person-years", "number1"),
             Column("Lower 99.8% limit (per 1,000)", "number1"), Column("Lower 95% limit (per 1,000)", "number1"),
             Column("Upper 95% limit (per 1,000)", "number1"), Column("Upper 99.8% limit (per 1,000)", "number1"),
@@ -247,7 +247,8 @@ def _funnel(t: PackTable) -> Sheet:
         for r in frame.sort("exposure", "group", nulls_last=True).iter_rows(named=True):
             miss = HIDDEN if r.get("is_suppressed") else NOT_AVAILABLE
             flag = r.get("flag")
-            rows.append((r["group"], _num(r.get("exposure"), whole=True, missing=miss), _count(r, "events"),
+            rows.append((names.get(r["group"], r["group"]), r["group"], _num(r.get("exposure"), whole=True, missing=miss),
+                         _count(r, "events"),
                          _num(r.get("rate_per_1000"), missing=miss), _num(r.get("overall_rate"), scale=1000, missing=miss),
                          *(_num(r.get(c), scale=1000, missing=miss) for c in ("lower_99_8", "lower_95", "upper_95",
                                                                                 "upper_99_8")),

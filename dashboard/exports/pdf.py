@@ -123,7 +123,7 @@ def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None) -> str:
     img = _img(charts.funnel_chart(pack.table("funnel").frame, highlight), _funnel_alt(pack))
     if highlight is not None:  # the area's own row; every area's row is in the spreadsheets
         own = Sheet(funnel.key, funnel.name, funnel.title, funnel.description, funnel.columns,
-                    tuple(r for r in funnel.rows if r[0] == highlight))
+                    tuple(r for r in funnel.rows if r[1] == highlight))
         parts.append(_section(own, img + f"<p>{e(pack.funnel_note)}</p>"))
     else:
         parts.append(f"<section><h2>{e(funnel.title)}</h2><p class='small'>{e(funnel.description)}</p>{img}"

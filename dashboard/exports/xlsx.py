@@ -22,7 +22,7 @@ from metrics.spoc import FORCE, MEASURES, SpocPack
 
 TABLE_ROW = 2  # 0-based row of each table's header (A3): title in A1, guidance in A2
 NUMBER_FORMATS = {"count": "#,##0", "person_years": "#,##0", "days": "#,##0", "number1": "#,##0.0",
-                  "percent": "0.0%", "ratio": "0.00", "p": "0.000", "month": "mmm yyyy"}
+                  "percent": "0.0%", "ratio": "0.00", "p": '[<0.001]"<0.001";0.000', "month": "mmm yyyy"}
 
 
 def workbook_title(pack: SpocPack) -> str:
@@ -235,7 +235,7 @@ def _charts(wb, pack: SpocPack, written: dict[str, tuple]) -> None:
             chart.add_series({"name": label, "categories": _ref(ws, sheet, x, rows),
                               "values": _ref(ws, sheet, label, numeric_rows(sheet, label, rows)),
                               "marker": {"type": marker, "size": 4, "border": {"color": "#8C8C8C"}}})
-        codes = sheet.column("Business area")
+        codes = sheet.column("Code")
         if pack.area_code in codes and codes.index(pack.area_code) in rows:
             i = [codes.index(pack.area_code)]
             chart.add_series({"name": pack.area_name, "categories": _ref(ws, sheet, x, i), "values": _ref(ws, sheet, y, i),

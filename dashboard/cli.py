@@ -257,7 +257,7 @@ def ensure_sample_warehouse(db: Path) -> None:
 def export(
     month: str = typer.Option(..., "--month", help="The pack's month, YYYY-MM"),
     area: str = typer.Option("all", "--area", help="A business area code, or all (every area plus the force)"),
-    formats: str = typer.Option("pdf,xlsx,csv", "--format", help="Comma-separated: pdf, xlsx, csv"),
+    formats: str = typer.Option("pdf,xlsx,ods,csv", "--format", help="Comma-separated: pdf, xlsx, ods, csv"),
     out_dir: Path = typer.Option(Path("out/spoc"), "--out", help="Folder for the packs"),
     db: Path = typer.Option(config.DEFAULT_WAREHOUSE, "--db", help="The warehouse file"),
 ) -> None:
@@ -266,9 +266,9 @@ def export(
 
     month_start = _parse_month(month, "--month")
     wanted = [x.strip() for x in formats.split(",") if x.strip()]
-    bad = sorted(set(wanted) - {"pdf", "xlsx", "csv"})
+    bad = sorted(set(wanted) - {"pdf", "xlsx", "ods", "csv"})
     if bad or not wanted:
-        fail(f"--format takes pdf, xlsx and/or csv, not '{formats}'")
+        fail(f"--format takes pdf, xlsx, ods and/or csv, not '{formats}'")
     with open_warehouse(db) as wh:
         try:
             with progress_bar("SPOC packs") as progress:

@@ -184,24 +184,33 @@ def allowed(name: str) -> bool:
     return spec(name).allowed(role())
 
 
-def spoc_pack(month_start: date, area: str | None, formats: tuple[str, ...]) -> dict[str, bytes] | None:
-    """The SPOC pack files, or None while dashboard.exports.pack is not available."""
+def spoc_preview(month_start: date, area: str):
+    """The pack's tables exactly as its files show them: (pack, sheets) for the SPOC page."""
     if role() != "analyst":
         raise PermissionError("only analysts export SPOC packs")
-    import importlib.util
-
-    try:
-        available = importlib.util.find_spec("dashboard.exports.pack") is not None
-    except ModuleNotFoundError:
-        available = False
-    if not available:
-        return None
-    return _spoc_pack(str(build_info().get("build_id")), month_start, area, formats, str(db_path()), _stamp(db_path()))
+    return _spoc_preview(str(build_info().get("build_id")), month_start, area, str(db_path()), _stamp(db_path()))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _spoc_pack(build_id: str, month_start: date, area: str | None, formats: tuple[str, ...], path: str,
-               stamp: int) -> dict[str, bytes]:
-    from dashboard.exports.pack import build_pack_files
+def _spoc_preview(build_id: str, month_start: date, area: str, path: str, stamp: int):
+    from dashboard.exports.format import sheets
+    from metrics.spoc import assemble_pack
 
-    return build_pack_files(_warehouse(path, stamp), month_start, area, list(formats))
+    pack = assemble_pack(_warehouse(path, stamp), month_start, area)
+    return pack, sheets(pack)
+
+
+def spoc_zip(month_start: date, area: str) -> bytes:
+    """One zip of a pack's files (area code, or "all": every business area and the force)."""
+    if role() != "analyst":
+        raise PermissionError("only analysts export SPOC packs")
+    return _spoc_zip(str(build_info().get("build_id")), month_start, area, str(db_path()), _stamp(db_path()))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _spoc_zip(build_id: str, month_start: date, area: str, path: str, stamp: int) -> bytes:
+    from dashboard.exports.batch import iter_packs
+    from dashboard.exports.pack import ZIP_FORMATS, zip_files
+
+    packs = iter_packs(_warehouse(path, stamp), month_start, area=area, formats=ZIP_FORMATS)
+    return zip_files(packs, folders=area == "all")

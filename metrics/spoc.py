@@ -1,11 +1,15 @@
-"""The monthly SPOC pack's content: its tables, headline and "themes and trends", assembled from
-the metric-table registry and the marts, every count disclosure-controlled. No rendering here.
+"""The monthly SPOC pack's content: its findings, counts and tables, assembled from the metric-table
+registry and the marts. No rendering here.
 
-A pack is one business area (or the whole force, code FORCE) for one month. Its periods:
-the month itself (headline), the 13 months to it (trend) and the 12 months to it (breakdowns,
-where a single month would be almost all hidden small numbers). Themes are stated only when a
-named test supports them after Holm adjustment across the pack's tests, and only from counts the
-suppression rules would show; otherwise the pack says plainly that nothing stood out.
+A pack is one business area (or the whole force, code FORCE) for one month. Its periods: the month
+itself (the counts), the 13 months to it (the monthly counts and their trend) and the 12 months to
+it (breakdowns, where a single month would be almost all small numbers).
+
+What a leadership team sees exactly and what is protected is decided in ONE place, `RELEASE` and
+the `registry()` helper inside assemble_pack: totals with no protected characteristic (grievances
+raised, closed, open and open beyond the service standard; each business area's 12-month total on
+the funnel plot) are exact; every count broken down by a protected characteristic comes from
+`get_table(..., suppressed=True)`. Findings are stated only from numbers those tables show.
 """
 
 from __future__ import annotations
@@ -24,10 +28,27 @@ from metrics.warehouse import Warehouse
 FORCE = "FORCE"
 FORCE_NAME = "Force-wide"
 
-# The headline measures, in display order, with their labels (the registry's spoc_trend table).
+# The monthly count measures, in display order, with their labels: one definition per word.
 MEASURES = PACK_MEASURES
-
+MEASURE_LABELS = {
+    "n_raised": "Raised in the month",
+    "n_closed": "Closed in the month",
+    "n_open": "Open at month end",
+    "n_open_overdue": "Open at month end for more than 90 days",
+}
 BREAKDOWN_CHARACTERISTICS = ("ethnicity_group", "sex", "disability")
+# The five ethnic groups are always shown, with Not stated beside them (GOV.UK ethnicity guidance).
+ETHNIC_GROUPS = ("Asian", "Black", "Mixed", "Other", "White", "Not stated")
+
+# Who sees what: a table's counts are EXACT (totals with no protected characteristic) or
+# PROTECTED (any breakdown by a protected characteristic, disclosure-controlled by metrics).
+EXACT, PROTECTED = "exact", "protected"
+RELEASE_STATEMENT = (
+    "Counts a leadership team sees exactly: totals with no protected characteristic (grievances raised, "
+    "closed, open and open for more than 90 days, each month; each business area's 12-month total on the "
+    "funnel plot). Counts that are protected: any count broken down by a protected characteristic (ethnic "
+    "group, sex, disability) or by category and group; small ones are shown as <5, and [c] marks a cell "
+    "hidden so that a small count cannot be worked out from a total.")
 
 
 class PackError(ValueError):
@@ -36,21 +57,27 @@ class PackError(ValueError):
 
 @dataclass(frozen=True)
 class PackTable:
-    """One table of a pack. `frame` is exactly what the registry (or the named query) returned,
-    after disclosure control; renderers only format it."""
+    """One table of a pack. `frame` is exactly what the registry (or the named query) returned;
+    renderers only shape and format it."""
 
-    key: str  # file and sheet name
-    title: str
+    key: str
+    title: str  # names the measure AND the characteristic
     description: str
     period: str
     frame: pl.DataFrame
     registry_name: str | None = None  # get_table name, when it comes from the registry
     filters: Filters | None = None
-    kind: str = "tidy"  # tidy | crosstab | counts | funnel | median | themes | headline
+    kind: str = "tidy"  # tidy | exposure | crosstab | counts | funnel | median
+    release: str = PROTECTED
+    characteristic: str | None = None
+    force: pl.DataFrame | None = None  # the same table for the whole force (rates against the force)
 
 
 @dataclass(frozen=True)
-class Theme:
+class Finding:
+    """One statistically supported statement, in plain words, naming its test."""
+
+    theme: str  # which question it answers
     statement: str
     test: str
     p_value: float | None = None
@@ -65,13 +92,13 @@ class SpocPack:
     build_id: str
     built_at: str  # ISO timestamp of the warehouse build
     settings: Settings
-    headline: dict[str, int | None]  # measure -> count this month (None = hidden)
-    headline_display: dict[str, str]
+    headline: dict[str, int]  # measure -> exact count this month (totals: no characteristic)
     has_grievances: bool  # any grievance raised, closed or open in the month
-    themes: tuple[Theme, ...]
-    themes_note: str
+    findings: tuple[Finding, ...]
+    findings_note: str
     funnel_note: str
     tables: tuple[PackTable, ...] = field(default_factory=tuple)
+    area_names: dict[str, str] = field(default_factory=dict)  # every business area's code -> name
 
     @property
     def month_label(self) -> str:
@@ -136,6 +163,9 @@ class ForceCache:
         return self._store[key]
 
 
+CHARACTERISTIC_WORDS = {"ethnicity_group": "ethnic group", "sex": "sex", "disability": "disability"}
+
+
 def assemble_pack(wh: Warehouse, month_start: date, area: str, *, settings: Settings = DEFAULTS,
                   cache: ForceCache | None = None) -> SpocPack:
     code, name = check_request(wh, month_start, area)
@@ -147,80 +177,84 @@ def assemble_pack(wh: Warehouse, month_start: date, area: str, *, settings: Sett
     year_label = f"{month_label(year_start)} to {month_label(month_start)}"
     trend_label = f"{month_label(trend_start)} to {month_label(month_start)}"
 
-    def registry(key, name_, title, f, kind="tidy", period=year_label):
-        frame = get_table(wh, name_, f, suppressed=True, settings=settings)
-        return PackTable(key, title, _description(name_), period, frame, name_, f, kind)
+    def registry(name_: str, f: Filters, release: str = PROTECTED):
+        """The one path every count of a pack takes out of metrics: exact for totals with no
+        protected characteristic, disclosure-controlled (get_table's rules) for any breakdown."""
+        return get_table(wh, name_, f, suppressed=release == PROTECTED, settings=settings)
 
-    trend_table = registry("trend", "spoc_trend", "Grievances each month", Filters(end=month_start, area=area_filter),
-                           "counts", trend_label)
-    trend = trend_table.frame
-    this_month = trend.filter(pl.col("month_start") == month_start)
-    headline = dict(zip(this_month["measure"], this_month["n"], strict=True))
-    headline_display = dict(zip(this_month["measure"], this_month["value_display"], strict=True))
-    raw = _raw_month_counts(wh, month_start, code)
-    has_grievances = any(raw[m] > 0 for m in MEASURES)
+    def table(key, name_, title, f, kind="tidy", period=year_label, release=PROTECTED, characteristic=None,
+              force=None, description=None):
+        return PackTable(key, title, description or REGISTRY[name_].description, period,
+                         registry(name_, f, release), name_, f, kind, release, characteristic, force)
 
-    tables = [trend_table]
-    tables.append(registry("categories", "grievance_categories",
-                           "Grievances raised by category and ethnic group", year, "crosstab"))
-    tables.append(registry("outcomes", "grievance_outcome_mix",
-                           "How closed grievances ended, by ethnic group", year, "crosstab"))
+    tables: list[PackTable] = []
+    counts = table("counts", "spoc_trend", "Grievances each month: all staff (exact counts)",
+                   Filters(end=month_start, area=area_filter), "counts", trend_label, EXACT,
+                   description="Raised in the month, closed in the month (whenever raised), open at month end, "
+                               "and open at month end for more than 90 days, for every month of the 13.")
+    tables.append(counts)
+    this_month = counts.frame.filter(pl.col("month_start") == month_start)
+    headline = {m: int(v) for m, v in zip(this_month["measure"], this_month["n"], strict=True)}
+    has_grievances = any(headline.get(m, 0) > 0 for m in MEASURES)
+
+    for c in BREAKDOWN_CHARACTERISTICS:
+        force = None
+        if code != FORCE:
+            force = cache.get(("raised", month_start, c), lambda c=c: registry(
+                "grievance_rates", year.with_(area=None, characteristic=c)))
+        tables.append(table(f"raised_by_{c}", "grievance_rates",
+                            f"Grievances raised per 1,000 person-years, by {CHARACTERISTIC_WORDS[c]}",
+                            year.with_(characteristic=c), "exposure", characteristic=c, force=force,
+                            description="Grievances raised in the 12 months per 1,000 person-years in post, "
+                                        "with each group's rate compared with the reference group's."))
+    for c in BREAKDOWN_CHARACTERISTICS:
+        tables.append(table(f"upheld_by_{c}", "grievance_outcomes",
+                            f"Grievances upheld, of those closed in the 12 months, by {CHARACTERISTIC_WORDS[c]}",
+                            year.with_(characteristic=c), characteristic=c,
+                            description="Share of grievances closed in the 12 months (whenever raised) that "
+                                        "were upheld in full or in part."))
+    tables.append(table("categories", "grievance_categories",
+                        "Grievances raised in the 12 months, by category and ethnic group", year, "crosstab",
+                        characteristic="ethnicity_group"))
+    tables.append(table("outcomes", "grievance_outcome_mix",
+                        "Grievances closed in the 12 months, by outcome and ethnic group", year, "crosstab",
+                        characteristic="ethnicity_group",
+                        description="Grievances closed in the 12 months (whenever raised), by how they ended."))
     resolution = cache.get(("resolution", month_start, code),
                            lambda: resolution_vs_force(wh, month_start, code, settings))
-    tables.append(PackTable("time_to_resolve", "Time to resolve: this area against the force",
-                            "Kaplan-Meier median days from raised to outcome for grievances raised in "
-                            "the 12 months, open grievances censored at the extract date; log-rank test "
-                            "of this area against the rest of the force.", year_label, resolution,
-                            None, None, "median"))
-    tables.append(registry("independent_assessor", "grievance_independent_assessor",
-                           "Independent assessor share, by ethnic group", year))
-    for c in BREAKDOWN_CHARACTERISTICS:
-        tables.append(registry(f"raised_by_{c}", "grievance_rates",
-                               "Grievances raised per 1,000 person-years", year.with_(characteristic=c)))
-    for c in BREAKDOWN_CHARACTERISTICS:
-        tables.append(registry(f"upheld_by_{c}", "grievance_outcomes",
-                               "Grievances upheld, of those closed", year.with_(characteristic=c)))
+    tables.append(PackTable("time_to_resolve", "Days to resolve a grievance: this area and the force, all staff",
+                            "Grievances raised in the 12 months: the median number of days from raised to "
+                            "outcome, counting grievances still open by how long they have been open so far.",
+                            year_label, resolution, None, None, "median"))
+    tables.append(table("independent_assessor", "grievance_independent_assessor",
+                        "Grievances with an independent assessor, by ethnic group", year,
+                        characteristic="ethnicity_group",
+                        description="Share of grievances raised in the 12 months assessed by someone outside "
+                                    "the local line management (IOPC recommendation 2)."))
     # The same force-wide table for every area's pack of the month: fetched once per batch.
-    funnel_table = cache.get(("funnel", month_start), lambda: registry(
-        "funnel", "grievance_funnel", "Business areas against the force (funnel plot)", year.with_(area=None),
-        "funnel"))
-    tables.append(funnel_table)
-    funnel = funnel_table.frame
-    tables.append(registry("misconduct_referrals", "misconduct_rates",
-                           "Misconduct referrals per 1,000 person-years, by ethnic group", year))
+    funnel = cache.get(("funnel", month_start), lambda: table(
+        "funnel", "grievance_funnel", "Grievances raised per 1,000 person-years, by business area",
+        year.with_(area=None), "funnel", release=EXACT,
+        description="Each business area's grievances raised in the 12 months per 1,000 person-years, with "
+                    "the range the force's own rate would give an area of that size by chance (95% and 99.8%)."))
+    tables.append(funnel)
+    tables.append(table("misconduct_referrals", "misconduct_rates",
+                        "Misconduct referrals per 1,000 person-years, by ethnic group", year, "exposure",
+                        characteristic="ethnicity_group",
+                        description="Misconduct referrals in the 12 months per 1,000 person-years in post."))
 
-    themes, themes_note = find_themes(wh, month_start, code, settings=settings, cache=cache,
-                                      upheld=[t.frame for t in tables if t.key.startswith("upheld_by_")])
-    funnel_note = funnel_position(funnel, code, name)
-    themes_frame = pl.DataFrame(
-        [{"statement": t.statement, "test": t.test, "p_value": t.p_value, "p_adjusted": t.p_adjusted}
-         for t in themes],
-        schema={"statement": pl.String, "test": pl.String, "p_value": pl.Float64, "p_adjusted": pl.Float64})
-    tables.insert(0, PackTable("themes", "Themes and trends", themes_note, month_label(month_start),
-                               themes_frame, None, None, "themes"))
+    findings, note = find_findings(wh, month_start, code, name, tables, settings=settings)
     return SpocPack(code, name, month_start, str(info["build_id"]), _iso(info.get("built_at")), settings,
-                    headline, headline_display, has_grievances, tuple(themes), themes_note, funnel_note,
-                    tuple(tables))
+                    headline, has_grievances, tuple(findings), note, funnel_position(funnel.frame, code, name),
+                    tuple(tables), cache.get("area_names", lambda: dict(business_areas(wh).iter_rows())))
 
 
 def _iso(value) -> str:
     return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else str(value)
 
 
-def _description(name: str) -> str:
-    return REGISTRY[name].description
-
-
 def _area_clause(code: str) -> tuple[str, list]:
     return ("true", []) if code == FORCE else ("business_area_code = ?", [code])
-
-
-def _raw_month_counts(wh: Warehouse, month_start: date, code: str) -> dict[str, int]:
-    where, params = _area_clause(code)
-    sums = ", ".join(f"coalesce(sum({m}), 0)::bigint as {m}" for m in MEASURES)
-    row = wh.query(f"select {sums} from fct_spoc_monthly where {where} and month_start = ?",  # noqa: S608
-                   [*params, month_start])
-    return row.row(0, named=True)
 
 
 def _resolution_rows(wh: Warehouse, month_start: date) -> pl.DataFrame:
@@ -233,7 +267,8 @@ def _resolution_rows(wh: Warehouse, month_start: date) -> pl.DataFrame:
 def resolution_vs_force(wh: Warehouse, month_start: date, code: str, settings: Settings = DEFAULTS
                         ) -> pl.DataFrame:
     """Median days to resolve (Kaplan-Meier) for the area and the whole force, with the log-rank
-    test of the area against the rest of the force. Counts 1..t-1 hide the row's figures."""
+    test of the area against the rest of the force. Counts 1..t-1 hide the row's figures.
+    (Its own small-count rule, pending the release model: see metrics/release.py.)"""
     from metrics.suppression import is_small
     from metrics.survival import km_median, log_rank
 
@@ -294,141 +329,346 @@ def resolution_curves(wh: Warehouse, month_start: date, code: str, settings: Set
         "group", "time", "survival")
 
 
+FUNNEL_WORDS = {"alarm": "above the force's 99.8% limit", "alert": "above the force's 95% limit (within 99.8%)",
+                "low alarm": "below the force's 99.8% limit", "low alert": "below the force's 95% limit (within 99.8%)",
+                "within": "within the range expected from the force's rate (95% limits)",
+                "no data": "not placed (no person-years)"}
+
+
 def funnel_position(funnel: pl.DataFrame, code: str, name: str) -> str:
     """One sentence: where the area sits on the force's funnel plot (or, for the force, which
     areas are outside the limits)."""
     if funnel.height == 0 or "flag" not in funnel.columns:
         return "No funnel plot: no grievances in the 12 months."
-    words = {"alarm": "above the 99.8% upper limit", "alert": "above the 95% upper limit (within 99.8%)",
-             "low alarm": "below the 99.8% lower limit", "low alert": "below the 95% lower limit (within 99.8%)",
-             "within": "within the 95% limits", "no data": "not placed (no person-years)"}
     if code == FORCE:
         out = funnel.filter(pl.col("flag").is_in(["alarm", "low alarm"]))["group"].to_list()
         if not out:
-            return "No business area is outside the 99.8% funnel limits over the 12 months."
-        return ("Outside the 99.8% funnel limits over the 12 months (exact Poisson limits): "
-                + ", ".join(sorted(out)) + ".")
+            return "No business area is outside the force's 99.8% limits over the 12 months."
+        return "Outside the force's 99.8% limits over the 12 months: " + ", ".join(sorted(out)) + "."
     row = funnel.filter(pl.col("group") == code)
     if row.height == 0:
         return f"{name} had no person-years in the 12 months, so it is not on the funnel plot."
     flag = row["flag"][0]
     if flag is None or flag == "too few to report":
-        return f"{name}'s position on the funnel plot is withheld (too few to report)."
-    return (f"{name}'s grievance rate over the 12 months is {words.get(flag, flag)} of the force "
-            "(exact Poisson funnel limits).")
+        return f"{name}'s position on the funnel plot is not shown (too few to report)."
+    return f"{name}'s grievance rate over the 12 months is {FUNNEL_WORDS.get(flag, flag)}."
 
 
 # ------------------------------------------------------------------------------------------------
-# Themes and trends
+# Findings: page 1
 # ------------------------------------------------------------------------------------------------
 
+THEME_ORDER = ("Rates by protected characteristic", "Rates against the force", "Funnel position",
+               "Trend over 13 months", "Time to resolve", "Independence of assessors", "Outcomes",
+               "Misconduct referrals")
+TEST_WORDS = {
+    "rate_vs_reference": "exact test comparing two rates",
+    "rate_vs_force": "exact test comparing two rates",
+    "funnel": "exact Poisson test against the force rate",
+    "trend": "Poisson regression on month, likelihood-ratio test",
+    "spike": "exact test of this month against the previous 12",
+    "median_ci": "95% confidence interval of the median",
+    "log_rank": "log-rank test",
+}
 
-@dataclass
-class _Candidate:
-    statement: str
-    test: str
-    p_value: float | None
+
+def group_words(characteristic: str, group: str) -> str:
+    """How a sentence names the people in a group ("women", "Black staff", "disabled staff")."""
+    special = {"Female": "women", "Male": "men", "Disabled": "disabled staff",
+               "Not disabled": "staff who are not disabled"}
+    if characteristic == "sex" or characteristic == "disability":
+        return special.get(group, f"staff recorded as {group}")
+    return f"{group} staff"
 
 
-def find_themes(wh: Warehouse, month_start: date, code: str, *, settings: Settings = DEFAULTS,
-                cache: ForceCache | None = None, upheld: list[pl.DataFrame] | None = None
-                ) -> tuple[list[Theme], str]:
-    """Statements the statistics support, and a note saying how they were chosen.
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
 
-    Family (Holm-adjusted together): each grievance category's count this month against its
-    previous 12 months, and all grievances the same way (exact conditional Poisson test,
-    R: poisson.test(c(k, K), c(1, 12))); for an area, its overdue share of open grievances and
-    its independent-assessor share against the rest of the force (Fisher exact / chi-square).
-    Also reported: groups whose upheld rate differs significantly from the reference group in
-    the (already disclosure-controlled, already Holm-adjusted) upheld tables.
-    A statement is made only from counts the suppression rules would show (0 or >= threshold).
+
+def find_findings(wh: Warehouse, month_start: date, code: str, name: str, tables: list[PackTable], *,
+                  settings: Settings = DEFAULTS) -> tuple[list[Finding], str]:
+    """Every statistically supported finding for the area, ranked by strength of evidence (adjusted
+    p, smallest first), and a note saying how they were chosen.
+
+    Families, each adjusted ({adjustment}) on its own: the groups of one characteristic against the
+    reference group (the registry table's own adjustment); the groups of one characteristic against
+    the same group in the rest of the force; and the area's own tests (trend over 13 months, this
+    month against the previous 12, time to resolve and independence against the rest of the force,
+    open beyond 90 days against the rest of the force). The funnel position is one exact test.
+    Only numbers the pack's tables show are used; a hidden group is never the basis of a finding.
     """
     from metrics.rates import conditional_rate_test
     from metrics.significance import adjust_pvalues, two_by_two_test
 
-    t = settings.suppression_threshold
+    alpha, method = settings.alpha, settings.adjustment
+    here = "across the force" if code == FORCE else f"in {name}"
+    out: list[Finding] = []
+    by_key = {t.key: t for t in tables}
 
-    def shown(*counts: int) -> bool:
-        return all(c == 0 or c >= t for c in counts)
+    def shown(row: dict) -> bool:
+        return not row.get("is_suppressed") and row.get("events") is not None
 
-    candidates: list[_Candidate] = []
-    where, params = _area_clause(code)
-    counts = wh.query(
-        f"""select category_label as category, raised_month, count(*)::bigint as n
-            from fct_grievance_outcomes where {where} and raised_month between ? and ?
-            group by all order by all""",  # noqa: S608 - where is a fixed clause
-        [*params, add_months(month_start, -12), month_start])
-    totals = counts.group_by("raised_month").agg(pl.col("n").sum()).with_columns(
-        category=pl.lit("All grievances"))
-    series = pl.concat([counts, totals.select(counts.columns)])
-    for category in sorted(series["category"].unique().to_list(), key=lambda c: (c != "All grievances", c)):
-        part = series.filter(pl.col("category") == category)
-        k = int(part.filter(pl.col("raised_month") == month_start)["n"].sum())
-        before = int(part.filter(pl.col("raised_month") < month_start)["n"].sum())
-        if k + before == 0 or not shown(k):
+    # 1. Each group's rate against its reference group, and against the same group in the rest of the force.
+    for c in BREAKDOWN_CHARACTERISTICS:
+        t = by_key[f"raised_by_{c}"]
+        rows = {r["group"]: r for r in t.frame.iter_rows(named=True)}
+        for r in rows.values():
+            if r.get("is_significant") and shown(r):
+                ref = rows.get(r["reference_group"])
+                if ref is None or not shown(ref):
+                    continue
+                times = (f"{r['ratio']:.2f} times the rate of" if r["ratio"] else
+                         ("a higher rate than" if (r["rate_per_1000"] or 0) > (ref["rate_per_1000"] or 0) else
+                          "a lower rate than"))
+                out.append(Finding(
+                    THEME_ORDER[0],
+                    f"{_cap(group_words(c, r['group']))} {here} raised grievances at {times} "
+                    f"{group_words(c, ref['group'])} ({_n(r['rate_per_1000'])} against {_n(ref['rate_per_1000'])} "
+                    f"per 1,000 person-years over the 12 months; {TEST_WORDS['rate_vs_reference']}, "
+                    f"adjusted {_peq(r['p_adjusted'])}).",
+                    TEST_WORDS["rate_vs_reference"], r["p_value"], r["p_adjusted"]))
+        if t.force is None:
             continue
-        p, _ = conditional_rate_test(k, 1.0, before, 12.0)
-        avg = before / 12
-        direction = "up on" if k > avg else "down on"
-        label = "Grievances raised (all categories)" if category == "All grievances" else f"{category} grievances"
-        candidates.append(_Candidate(
-            f"{label}: {k} this month, {direction} a 12-month average of {avg:.1f}",
-            "exact Poisson test of this month against the previous 12 months", p))
+        force = {r["group"]: r for r in t.force.iter_rows(named=True)}
+        cands = []
+        for g, r in rows.items():
+            f = force.get(g)
+            if g == "Not stated" or f is None or not shown(r) or not shown(f):
+                continue
+            k_rest, e_rest = f["events"] - r["events"], f["exposure"] - r["exposure"]
+            if e_rest <= 0:
+                continue
+            p, _ = conditional_rate_test(r["events"], r["exposure"], k_rest, e_rest)
+            cands.append((r, 1000 * k_rest / e_rest, p))
+        # One sentence per characteristic and direction: "higher for women (..) and men (..)".
+        supported = [(r, rest, p, pa) for (r, rest, p), pa in
+                     zip(cands, adjust_pvalues([x[2] for x in cands], method), strict=True)
+                     if pa is not None and pa < alpha]
+        for word in ("higher", "lower"):
+            part = [x for x in supported if (x[0]["rate_per_1000"] > x[1]) == (word == "higher")]
+            if not part:
+                continue
+            who = _join([f"{group_words(c, r['group'])} ({_n(r['rate_per_1000'])} against {_n(rest)})"
+                         for r, rest, _, _ in part])
+            worst = max(x[3] for x in part)
+            out.append(Finding(
+                THEME_ORDER[1],
+                f"Grievance rates {here} over the 12 months were {word} than in the rest of the force for {who}, "
+                f"per 1,000 person-years ({TEST_WORDS['rate_vs_force']}, {_each(worst, len(part))}).",
+                TEST_WORDS["rate_vs_force"], min(x[2] for x in part), worst))
 
+    # 2. The funnel position: the area's 12-month rate against the force rate.
     if code != FORCE:
-        raw = wh.query(
-            """select business_area_code = ? as is_area, sum(n_open)::bigint as n_open,
-                      sum(n_open_overdue)::bigint as n_overdue
-               from fct_spoc_monthly where month_start = ? group by all""", [code, month_start])
-        a = raw.filter(pl.col("is_area"))
-        r = raw.filter(~pl.col("is_area"))
-        if a.height and r.height:
-            n_a, e_a, n_r, e_r = int(a["n_open"][0]), int(a["n_overdue"][0]), int(r["n_open"][0]), int(r["n_overdue"][0])
-            if n_a > 0 and n_r > 0 and shown(n_a, e_a, n_a - e_a):
-                p, method = two_by_two_test(e_a, n_a, e_r, n_r)
-                candidates.append(_Candidate(
-                    f"Open grievances past the 90-day standard at month end: {_pct(e_a / n_a)} here "
-                    f"({e_a} of {n_a}) against {_pct(e_r / n_r)} in the rest of the force",
-                    f"{method} test", p))
-        ind = wh.query(
-            """select business_area_code = ? as is_area, count(*)::bigint as n,
-                      count(*) filter (where is_independent_assessor)::bigint as events
-               from fct_grievance_outcomes where raised_month between ? and ? group by all""",
-            [code, add_months(month_start, -11), month_start])
-        a = ind.filter(pl.col("is_area"))
-        r = ind.filter(~pl.col("is_area"))
-        if a.height and r.height:
-            n_a, e_a, n_r, e_r = int(a["n"][0]), int(a["events"][0]), int(r["n"][0]), int(r["events"][0])
-            if n_a > 0 and n_r > 0 and shown(n_a, e_a, n_a - e_a):
-                p, method = two_by_two_test(e_a, n_a, e_r, n_r)
-                candidates.append(_Candidate(
-                    f"Grievances with an independent assessor over the 12 months: {_pct(e_a / n_a)} here "
-                    f"({e_a} of {n_a}) against {_pct(e_r / n_r)} in the rest of the force",
-                    f"{method} test", p))
+        f = by_key["funnel"].frame
+        row = f.filter(pl.col("group") == code) if "group" in f.columns else f.clear()
+        if row.height and row["flag"][0] in ("alarm", "low alarm"):
+            r = row.row(0, named=True)
+            p = _poisson_vs_expected(r["events"], r["exposure"] * r["overall_rate"])
+            out.append(Finding(
+                THEME_ORDER[2],
+                f"{name}'s grievance rate over the 12 months, {_n(r['rate_per_1000'])} per 1,000 person-years, "
+                f"is {FUNNEL_WORDS[r['flag']]} around the force rate of {_n(1000 * r['overall_rate'])} "
+                f"({TEST_WORDS['funnel']}, {_peq(p)}).", TEST_WORDS["funnel"], p, p))
 
-    adjusted = adjust_pvalues([c.p_value for c in candidates], settings.adjustment)
-    themes = [Theme(f"{c.statement} ({c.test}, p = {_p(c.p_value)}; adjusted p = {_p(pa)}).",
-                    c.test, c.p_value, pa)
-              for c, pa in zip(candidates, adjusted, strict=True) if pa is not None and pa < settings.alpha]
-    for table in upheld or []:
-        for row in table.filter(pl.col("is_significant").fill_null(False)).iter_rows(named=True):
-            ref = row.get("reference_group")
-            themes.append(Theme(
-                f"{row['group']}: {_pct(row['rate'])} of closed grievances upheld over the 12 months, "
-                f"{row['ratio']:.2f} times the {ref} rate ({row['method']}; p = {_p(row['p_value'])}, "
-                f"adjusted across groups p = {_p(row['p_adjusted'])}).",
-                str(row["method"]), row["p_value"], row["p_adjusted"]))
-    note = (f"{len(candidates)} tests of this month against the previous 12 months and of this area "
-            f"against the rest of the force, adjusted together ({settings.adjustment.replace('_', ' ')}) "
-            f"at the {settings.alpha:.0%} level; counts under {t} are never the basis of a statement.")
-    if not themes:
-        note = ("Nothing this month is statistically distinguishable from the previous 12 months or "
-                "from the rest of the force. " + note)
-    return themes, note
+    # 3. The area's own tests, adjusted together.
+    family: list[tuple[str, str, str, float | None]] = []  # theme, statement (without p), test, p
+    monthly = by_key["counts"].frame.filter(pl.col("measure") == "n_raised").sort("month_start")
+    ys = [int(v) for v in monthly["n"].to_list()]
+    trend = poisson_trend(ys)
+    if trend is not None:
+        slope, p = trend
+        first, last = _fitted(ys, slope)
+        family.append((THEME_ORDER[3],
+                       f"Grievances raised {here} {'rose' if slope > 0 else 'fell'} over the 13 months "
+                       f"(from about {first:.1f} to {last:.1f} a month on the fitted trend, {sum(ys)} in all)",
+                       TEST_WORDS["trend"], p))
+    if len(ys) == 13 and sum(ys) > 0:
+        k, before = ys[-1], sum(ys[:-1])
+        p, _ = conditional_rate_test(k, 1.0, before, 12.0)
+        family.append((THEME_ORDER[3],
+                       f"Grievances raised {here} in {month_label(month_start)}: {k}, "
+                       f"{'up on' if k > before / 12 else 'down on'} the previous 12 months' average of "
+                       f"{before / 12:.1f} a month", TEST_WORDS["spike"], p))
+    res = by_key["time_to_resolve"].frame
+    mine = res.filter(pl.col("group") == ("Force" if code == FORCE else "This area"))
+    standard = settings.service_standard_days
+    if mine.height and not mine["is_suppressed"][0]:
+        r = mine.row(0, named=True)
+        lo, hi, med = r["median_ci_low"], r["median_ci_high"], r["median_days"]
+        if med is not None and lo is not None and (lo > standard or (hi is not None and hi < standard)):
+            word = "longer" if lo > standard else "shorter"
+            out.append(Finding(
+                THEME_ORDER[4],
+                f"Grievances raised {here} in the 12 months take a median of {_days(med)} days to resolve, "
+                f"{word} than the {standard}-day standard (the {TEST_WORDS['median_ci']}, {_days(lo)} to "
+                f"{_days(hi) if hi is not None else 'no upper limit'} days, does not include {standard}).",
+                TEST_WORDS["median_ci"], None, None))
+        force_row = res.filter(pl.col("group") == "Force")
+        if code != FORCE and r["p_value"] is not None and force_row.height and not force_row["is_suppressed"][0]:
+            fm = force_row["median_days"][0]
+            family.append((THEME_ORDER[4],
+                           f"Grievances {here} take {'longer' if (med or 1e9) > (fm or 1e9) else 'less time'} to "
+                           f"resolve than across the force (median {_days(med)} days against {_days(fm)})",
+                           TEST_WORDS["log_rank"], r["p_value"]))
+    if code != FORCE:
+        family.extend(_area_against_rest(wh, month_start, code, here, settings, two_by_two_test))
+    adjusted = adjust_pvalues([x[3] for x in family], method)
+    for (theme, statement, test, p), pa in zip(family, adjusted, strict=True):
+        if pa is not None and pa < alpha:
+            out.append(Finding(theme, f"{statement} ({test}, adjusted {_peq(pa)}).", test, p, pa))
+
+    # 4. Outcomes, independence by group and misconduct referrals: the tables' own comparisons.
+    for key, theme, verb in (
+            *((f"upheld_by_{c}", THEME_ORDER[6], "had their closed grievances upheld") for c in BREAKDOWN_CHARACTERISTICS),
+            ("independent_assessor", THEME_ORDER[5], "had an independent assessor"),
+            ("misconduct_referrals", THEME_ORDER[7], "were referred for misconduct")):
+        t = by_key[key]
+        c = t.characteristic or "ethnicity_group"
+        rows = {r["group"]: r for r in t.frame.iter_rows(named=True)}
+        for r in rows.values():
+            ref = rows.get(r.get("reference_group"))
+            if not (r.get("is_significant") and shown(r) and ref is not None and shown(ref)):
+                continue
+            test = _test_words(r["method"])
+            times = f"{r['ratio']:.2f} times the rate of" if r["ratio"] else "a different rate from"
+            if t.kind == "exposure":
+                figures = (f"{_n(r['rate_per_1000'])} against {_n(ref['rate_per_1000'])} per 1,000 person-years")
+            else:
+                figures = f"{_pct(r['rate'])} against {_pct(ref['rate'])}"
+            out.append(Finding(
+                theme,
+                f"{_cap(group_words(c, r['group']))} {here} {verb} at {times} "
+                f"{group_words(c, ref['group'])} over the 12 months ({figures}; {test}, adjusted "
+                f"{_peq(r['p_adjusted'])}).", test, r["p_value"], r["p_adjusted"]))
+
+    # Strongest evidence first; a finding read from a confidence interval (no p-value) after those with one.
+    out.sort(key=lambda x: (x.p_adjusted if x.p_adjusted is not None else 1.0, THEME_ORDER.index(x.theme)))
+    note = (f"Each finding is supported by the test it names at the {alpha:.0%} level, after allowing for the "
+            f"number of comparisons made ({'Holm' if method == 'holm' else 'Benjamini-Hochberg'} adjustment); "
+            "they are ranked by strength of evidence, strongest first. Groups too small to report are never "
+            "the basis of a finding.")
+    if not out:
+        note = (f"Nothing {here} stands out: no difference between groups, from the rest of the force, or over "
+                "the 13 months is statistically supported. " + note)
+    return out, note
+
+
+def _area_against_rest(wh, month_start, code, here, settings, two_by_two_test) -> list[tuple]:
+    """Totals (no characteristic) of the area against the rest of the force: open beyond 90 days
+    at month end, and grievances with an independent assessor over the 12 months."""
+    out = []
+    raw = wh.query(
+        """select business_area_code = ? as is_area, sum(n_open)::bigint as n, sum(n_open_overdue)::bigint as events
+           from fct_spoc_monthly where month_start = ? group by all""", [code, month_start])
+    ind = wh.query(
+        """select business_area_code = ? as is_area, count(*)::bigint as n,
+                  count(*) filter (where is_independent_assessor)::bigint as events
+           from fct_grievance_outcomes where raised_month between ? and ? group by all""",
+        [code, add_months(month_start, -11), month_start])
+    for frame, theme, what in ((raw, THEME_ORDER[4], "Open grievances at month end that had been open for more than "
+                                f"{settings.service_standard_days} days"),
+                               (ind, THEME_ORDER[5], "Grievances raised in the 12 months with an independent assessor")):
+        a, r = frame.filter(pl.col("is_area")), frame.filter(~pl.col("is_area"))
+        if not (a.height and r.height):
+            continue
+        n_a, e_a, n_r, e_r = int(a["n"][0]), int(a["events"][0]), int(r["n"][0]), int(r["events"][0])
+        if n_a == 0 or n_r == 0:
+            continue
+        p, test = two_by_two_test(e_a, n_a, e_r, n_r)
+        out.append((theme, f"{what}: {_pct(e_a / n_a)} {here} ({e_a} of {n_a}) against {_pct(e_r / n_r)} in the "
+                           "rest of the force", _test_words(test), p))
+    return out
+
+
+def poisson_trend(counts: list[int]) -> tuple[float, float] | None:
+    """Log-linear trend in monthly counts: (slope per month, likelihood-ratio p), by a Poisson
+    regression of count on month number (R: anova(glm(y ~ t, family = poisson), test = "Chisq")).
+    None when there is nothing to fit (fewer than 3 months, or no grievances at all)."""
+    import numpy as np
+    from scipy import stats
+
+    y = np.asarray(counts, dtype=float)
+    if y.size < 3 or y.sum() == 0:
+        return None
+    t = np.arange(y.size, dtype=float)
+    # Newton-Raphson on (a, b) of log mu = a + b t; concave, so it converges from the null fit.
+    a, b = math.log(y.mean()), 0.0
+    # Steps are capped, and the fit stops once the slope is steep enough that every fitted month
+    # but the first or last is ~0: all grievances in one end month have no finite maximum.
+    for _ in range(200):
+        mu = np.exp(a + b * t)
+        grad = np.array([(y - mu).sum(), ((y - mu) * t).sum()])
+        hess = np.array([[mu.sum(), (mu * t).sum()], [(mu * t).sum(), (mu * t * t).sum()]])
+        if abs(np.linalg.det(hess)) < 1e-300:
+            break
+        step = np.clip(np.linalg.solve(hess, grad), -1.0, 1.0)
+        a, b = a + step[0], b + step[1]
+        if abs(step).max() < 1e-12 or abs(b) > 5:
+            break
+    a = math.log(y.sum() / np.exp(b * t).sum())  # the intercept's score equation, given the slope
+    mu1, mu0 = np.exp(a + b * t), np.full_like(y, y.mean())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ll = lambda mu: float(np.sum(np.where(y > 0, y * np.log(mu), 0.0) - mu))  # noqa: E731
+        lr = max(0.0, 2 * (ll(mu1) - ll(mu0)))
+    return float(b), float(stats.chi2.sf(lr, 1))
+
+
+def _fitted(ys: list[int], slope: float) -> tuple[float, float]:
+    """The fitted trend's first and last month (the fit keeps the total: sum(mu) = sum(y))."""
+    n = len(ys)
+    weights = [math.exp(slope * i) for i in range(n)]
+    a = sum(ys) / sum(weights)
+    return a * weights[0], a * weights[-1]
+
+
+def _poisson_vs_expected(k: int, expected: float) -> float:
+    """Two-sided exact Poisson p-value of k events against an expected count (R: poisson.test(k, T, r),
+    doubling the smaller tail)."""
+    from scipy import stats
+
+    lower, upper = stats.poisson.cdf(k, expected), stats.poisson.sf(k - 1, expected)
+    return float(min(1.0, 2 * min(lower, upper)))
+
+
+def _test_words(method: str | None) -> str:
+    """A registry method string in plain words: the test, without interval jargon."""
+    m = (method or "").lower()
+    if "fisher" in m:
+        return "Fisher's exact test"
+    if "chi" in m:
+        return "chi-square test"
+    if "poisson" in m or "binomial" in m:
+        return TEST_WORDS["rate_vs_reference"]
+    return "test as named in the table"
+
+
+def _each(worst: float, n: int) -> str:
+    """The adjusted p of a sentence naming n groups, by the largest of them."""
+    if n == 1:
+        return f"adjusted {_peq(worst)}"
+    return "adjusted p < 0.001 for each" if worst < 0.001 else f"adjusted p-values up to {_p(worst)}"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _n(x: float | None) -> str:
+    return "–" if x is None else f"{x:,.1f}"
+
+
+def _days(x: float | None) -> str:
+    return "–" if x is None else f"{x:,.0f}"
 
 
 def _pct(x: float | None) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def _peq(p: float | None) -> str:
+    """'p = 0.012' or 'p < 0.001', for a sentence."""
+    text = _p(p)
+    return f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"
 
 
 def _p(p: float | None) -> str:

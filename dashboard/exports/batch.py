@@ -37,24 +37,35 @@ def export_packs(wh: Warehouse, month_start: date, *, area: str = "all", formats
     except PackError as e:
         raise ExportError(str(e)) from e
     out_dir = Path(out_dir)
-    written: list[Path] = []
     report = progress or (lambda step, done, total: None)
     report("starting", 0, len(areas))
+    return _write_all(_packs(wh, month_start, areas, formats, settings, workers), out_dir, month_start,
+                      len(areas), report)
+
+
+def iter_packs(wh: Warehouse, month_start: date, *, area: str = "all", formats: Sequence[str] = FORMATS,
+               settings: Settings = DEFAULTS, workers: int | None = None):
+    """(area code, files) for every business area and the force ("all"), or one area, in order."""
+    areas = ([*business_areas(wh)["business_area_code"].to_list(), FORCE] if area == "all"
+             else [check_request(wh, month_start, area)[0]])
+    if area == "all":
+        check_request(wh, month_start, FORCE)
+    return _packs(wh, month_start, areas, list(formats), settings, workers)
+
+
+def _packs(wh: Warehouse, month_start: date, areas: list[str], formats, settings: Settings, workers: int | None):
     if workers is None:
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if len(areas) >= MIN_AREAS_FOR_POOL else 1
     if workers <= 1:
         cache = ForceCache()
-        results = ((code, build_pack_files(wh, month_start, code, formats, settings=settings, cache=cache))
-                   for code in areas)
-        written += _write_all(results, out_dir, month_start, len(areas), report)
-        return written
+        yield from ((code, build_pack_files(wh, month_start, code, formats, settings=settings, cache=cache))
+                    for code in areas)
+        return
     # PDF layout is CPU-bound Python: one process per core, each with its own read-only
     # connection; results come back in area order, so the output does not depend on scheduling.
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(workers, initializer=_init_worker, initargs=(str(wh.db_path), settings)) as pool:
-        results = pool.imap(_worker_pack, [(month_start, code, tuple(formats)) for code in areas])
-        written += _write_all(results, out_dir, month_start, len(areas), report)
-    return written
+        yield from pool.imap(_worker_pack, [(month_start, code, tuple(formats)) for code in areas])
 
 
 MAX_WORKERS = 2

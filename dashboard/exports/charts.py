@@ -13,6 +13,7 @@ import polars as pl
 from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure state
 
 from dashboard import theme
+from metrics.spoc import MEASURE_LABELS
 
 RC = {
     "svg.hashsalt": "eqdash-spoc",  # stable element ids, so the same data gives the same SVG
@@ -56,7 +57,7 @@ def trend_chart(trend: pl.DataFrame) -> str:
             style, marker = LINE_STYLES[i % len(LINE_STYLES)]
             ax.plot(x, [float("nan") if y is None else y for y in ys], linestyle=style, marker=marker,
                     markersize=3.5, linewidth=1.2, color=colours[i % len(colours)],
-                    label=part["label"][0], markerfacecolor="white" if i % 2 else colours[i % len(colours)])
+                    label=MEASURE_LABELS.get(part["measure"][0], part["label"][0]), markerfacecolor="white" if i % 2 else colours[i % len(colours)])
         ax.set_xticks(x, [m.strftime("%b\n%y") for m in months])
         ax.set_ylabel("Grievances")
         ax.set_ylim(bottom=0)

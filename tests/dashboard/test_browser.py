@@ -15,6 +15,7 @@ tests/benchmarks/browse_pages.py (see its docstring).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -141,9 +142,10 @@ def test_filters_a_user_touches(role, name, servers, page):
 
 
 def test_spoc_month_and_area_pickers_download_the_export_files(servers, page, small_warehouse):
+    import zipfile
     from datetime import datetime
 
-    from dashboard.exports.pack import build_pack_files
+    from dashboard.exports.pack import ZIP_FORMATS, build_pack_files
     from metrics.warehouse import Warehouse
 
     url = servers("analyst")
@@ -155,19 +157,19 @@ def test_spoc_month_and_area_pickers_download_the_export_files(servers, page, sm
     months = options(page, "Pack month")
     choose(page, "Pack month", months[1])
     assert_fine(page, "spoc with an area and an earlier month")
-    page.get_by_role("button", name="Prepare the pack files").click()
+    page.get_by_role("button", name=re.compile(r"^Prepare the pack for .* \(zip\)$")).click()
     page.locator('[data-testid="stDownloadButton"]').first.wait_for(timeout=180_000)
     assert_fine(page, "spoc after preparing the pack")
     month = datetime.strptime(months[1], "%B %Y").date()
     with Warehouse(small_warehouse) as wh:
-        expected = build_pack_files(wh, month, area, ["xlsx", "csv"])  # the page's default formats
-    buttons = page.locator('[data-testid="stDownloadButton"] button')
-    assert sorted(buttons.all_inner_texts()) == sorted(f"Download {n}" for n in expected)
-    for name in (f"{area}-{month:%Y-%m}.xlsx", "csv/pack_info.csv"):
-        with page.expect_download() as download:
-            buttons.filter(has_text=name).click()
-        assert download.value.suggested_filename == name.replace("/", "-")
-        assert Path(download.value.path()).read_bytes() == expected[name], name
+        expected = build_pack_files(wh, month, area, ZIP_FORMATS)
+    with page.expect_download() as download:
+        page.locator('[data-testid="stDownloadButton"] button').filter(has_text="Download the pack (zip)").click()
+    assert download.value.suggested_filename == f"spoc-pack-{area}-{month:%Y-%m}.zip"
+    z = zipfile.ZipFile(Path(download.value.path()))
+    assert sorted(z.namelist()) == sorted(expected)
+    for name in (f"{area}-{month:%Y-%m}.xlsx", f"{area}-{month:%Y-%m}.ods", "csv/pack_info.csv"):
+        assert z.read(name) == expected[name], name
     screenshot(page, ARTIFACTS / "analyst-spoc-downloads.png")
 
 

@@ -1,5 +1,5 @@
-"""The SPOC page's download buttons offer the files `eqdash export` writes (build_pack_files), and
-only analysts can reach them.
+"""The SPOC page's zip buttons hold the files `eqdash export` writes (build_pack_files), its preview
+shows the pack's own cells, and only analysts can reach it.
 
 AppTest (streamlit 1.67) exposes a download button's label, key and media URL but not its bytes:
 those go to the mock runtime's in-memory media storage, which AppTest creates afresh for every
@@ -10,14 +10,14 @@ instances, so a test can read back exactly the bytes a user's click would downlo
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 from pypdf import PdfReader
 
-from dashboard.exports.pack import FORMATS, build_pack_files
-
-MIME = {"pdf": "application/pdf", "csv": "text/csv",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+from dashboard.exports.format import sheets, text
+from dashboard.exports.pack import ZIP_FORMATS, build_pack_files
+from metrics.spoc import assemble_pack
 
 
 def _pdf_text(data: bytes) -> list[str]:
@@ -63,92 +63,62 @@ def busiest_area(warehouse) -> str:
            order by n_raised + n_open desc, business_area_code limit 1""")["business_area_code"][0]
 
 
-def spoc_downloads(at, area: str | None):
-    """Open the SPOC page, choose the area in the sidebar and every format, prepare the pack."""
-    at.switch_page("app_pages/spoc.py")
-    at.run()
-    if area is not None:
-        at.selectbox(key="area").set_value(area).run()
-    at.multiselect(key="spoc_formats").set_value(list(FORMATS)).run()
-    at.button(key="spoc_prepare").click().run()
-    assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
-
-
-@pytest.mark.parametrize("area", [None, "busiest"])
-def test_spoc_page_offers_the_export_files_byte_for_byte(area, app_env, warehouse, busiest_area, offered):
-    area = busiest_area if area == "busiest" else None
-    at = spoc_downloads(app_env("analyst"), area)
-    month = at.selectbox(key="spoc_month").value
-    pack_area = area or "FORCE"
-    expected = build_pack_files(warehouse, month, pack_area, list(FORMATS))
-
-    buttons = {b.key.removeprefix("dl-"): b for b in at.download_button}
-    assert sorted(buttons) == sorted(expected), "the page offers other files than `eqdash export` writes"
-    stem = f"{pack_area}-{month:%Y-%m}"
-    assert {f"{stem}.pdf", f"{stem}.xlsx", "csv/pack_info.csv"} <= set(buttons)
-    assert sum(name.endswith(".csv") for name in buttons) >= 5
-    for name, want in expected.items():
-        file_name, mime, got = offered(buttons[name])
-        assert file_name == name.replace("/", "-"), name
-        assert mime == MIME[name.rsplit(".", 1)[-1]], name
-        assert buttons[name].label == f"Download {name}"
-        if name.endswith(".pdf"):
-            # PDFs carry a creation time and font subsets: the same text, page for page.
-            assert got[:5] == b"%PDF-"
-            assert _pdf_text(got) == _pdf_text(want), name
+def _same_files(got: dict[str, bytes], want: dict[str, bytes]) -> None:
+    assert sorted(got) == sorted(want)
+    for name, data in want.items():
+        if name.endswith(".pdf"):  # a PDF carries its creation time: the same text, page for page
+            assert _pdf_text(got[name]) == _pdf_text(data), name
         else:
-            assert got == want, f"{name}: the page's bytes differ from build_pack_files'"
+            assert got[name] == data, name
 
 
-def test_downloads_appear_only_after_prepare_and_follow_the_chosen_formats(app_env, offered):
+def test_the_area_zip_holds_the_export_files_and_the_preview_shows_the_pack(app_env, warehouse, busiest_area,
+                                                                             offered):
     at = app_env("analyst")
     at.run()
     at.switch_page("app_pages/spoc.py")
     at.run()
+    at.selectbox(key="area").set_value(busiest_area).run()
     assert not at.download_button, "files are built only when asked for"
-    at.multiselect(key="spoc_formats").set_value(["xlsx"]).run()
-    at.button(key="spoc_prepare").click().run()
-    names = [b.key.removeprefix("dl-") for b in at.download_button]
-    assert len(names) == 1 and names[0].endswith(".xlsx")
-    assert offered(at.download_button[0])[2][:2] == b"PK"  # a zip container, not an error text
-    # Another month is another pack: the old buttons go until it is prepared.
-    months = at.selectbox(key="spoc_month").options
-    at.selectbox(key="spoc_month").select_index(1).run()
-    assert len(months) > 1 and not at.download_button
+    at.button(key="spoc_prepare").click().run(timeout=180)
+    assert not at.exception, [e.message for e in at.exception]
+    month = at.selectbox(key="spoc_month").value
+    button = next(b for b in at.download_button if b.key == "dl-pack")
+    assert button.label == "Download the pack (zip)"
+    name, mime, data = offered(button)
+    assert (name, mime) == (f"spoc-pack-{busiest_area}-{month:%Y-%m}.zip", "application/zip")
+    z = zipfile.ZipFile(io.BytesIO(data))
+    got = {n: z.read(n) for n in z.namelist()}
+    expected = build_pack_files(warehouse, month, busiest_area, ZIP_FORMATS)
+    assert {f"{busiest_area}-{month:%Y-%m}.{e}" for e in ("pdf", "xlsx", "ods")} <= set(expected)
+    _same_files(got, expected)
+    # The preview: every table of the pack, cell for cell as printed (hidden counts as <5, never exact).
+    pack = assemble_pack(warehouse, month, busiest_area)
+    shown = [d.value for d in at.dataframe]
+    for sheet in sheets(pack)[1:]:
+        labels = [c.label for c in sheet.columns]
+        want = [[text(v, c.kind) for c, v in zip(sheet.columns, row, strict=True)] for row in sheet.rows]
+        same = [f.astype(str).values.tolist() for f in shown if list(f.columns) == labels]
+        assert want in same, f"{sheet.name}: the preview differs from the pack"
+    page_text = " ".join(str(m.value) for m in at.markdown)
+    for finding in pack.findings:
+        assert finding.statement[:60] in page_text
 
 
-@pytest.mark.parametrize("role", ["staff_association", "board"])
-def test_only_analysts_reach_the_spoc_page_and_its_files(role, app_env):
-    at = app_env(role)
+def test_the_all_areas_zip_has_a_folder_per_area_and_the_force(app_env, warehouse, offered):
+    at = app_env("analyst")
     at.run()
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("app_pages/spoc.py")
-    assert not at.download_button
-
-
-def _pack_as(role: str, month) -> None:
-    import streamlit as st
-
-    from dashboard import data
-
-    data.set_role(role)
-    try:
-        files = data.spoc_pack(month, "FORCE", ("csv",))
-    except PermissionError as e:
-        st.error(str(e))
-    else:
-        st.success(f"{len(files or {})} files")
-
-
-@pytest.mark.parametrize("role", ["staff_association", "board"])
-def test_the_pack_helper_refuses_other_roles(role, small_warehouse, default_filters, monkeypatch):
-    """Even called directly (not through the menu), data.spoc_pack builds nothing for them."""
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("EQDASH_DB", str(small_warehouse))
-    at = AppTest.from_function(_pack_as, args=(role, default_filters.end), default_timeout=180).run()
-    assert [e.value for e in at.error] == ["only analysts export SPOC packs"]
-    ok = AppTest.from_function(_pack_as, args=("analyst", default_filters.end), default_timeout=180).run()
-    assert not ok.error and ok.success[0].value.endswith(" files") and ok.success[0].value != "0 files"
+    at.switch_page("app_pages/spoc.py")
+    at.run()
+    at.button(key="spoc_prepare_all").click().run(timeout=600)
+    assert not at.exception, [e.message for e in at.exception]
+    month = at.selectbox(key="spoc_month").value
+    button = next(b for b in at.download_button if b.key == "dl-all")
+    name, mime, data = offered(button)
+    assert name == f"spoc-pack-all-areas-{month:%Y-%m}.zip"
+    folders = {n.split("/", 1)[0] for n in zipfile.ZipFile(io.BytesIO(data)).namelist()}
+    areas = warehouse.query("select business_area_code from stg_business_areas")["business_area_code"].to_list()
+    assert folders == {*areas, "FORCE"}
+    z = zipfile.ZipFile(io.BytesIO(data))
+    assert z.read(f"FORCE/FORCE-{month:%Y-%m}.xlsx") == build_pack_files(warehouse, month, "FORCE", ["xlsx"])[
+        f"FORCE-{month:%Y-%m}.xlsx"]

@@ -116,8 +116,24 @@ def _verified(claim: str) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
+def restricted_filters(dims: dict) -> Filters:
+    """A staff association's filters: a released period (complete financial years, this year to
+    its last complete quarter), the whole force, one characteristic. Nothing slides: every table
+    is cut from the protected release (metrics/release.py)."""
+    periods = dims["release_periods"][::-1]
+    with st.sidebar:
+        st.markdown("### Filters")
+        label = st.selectbox("Period", [p[0] for p in periods], key="release_period")
+        characteristic = st.selectbox("Compare by", list(CHARACTERISTICS), key="characteristic",
+                                      format_func=theme.characteristic_label)
+    _, start, end = next(p for p in periods if p[0] == label)
+    return Filters(start=start, end=end, characteristic=characteristic)
+
+
 def sidebar_filters() -> Filters:
     dims = data.dimensions()
+    if data.role() == "staff_association":
+        return restricted_filters(dims)
     months: list[date] = dims["months"]
     with st.sidebar:
         st.markdown("### Filters")
@@ -160,7 +176,8 @@ def sidebar_footer(role: str) -> None:
         except FileNotFoundError as e:
             st.caption(str(e))
         if role == "staff_association":
-            st.caption("Counts of 1–4 are shown as <5 and some others hidden ([c]) so that no one can be identified.")
+            st.caption("Counts are rounded to the nearest 5; counts of 1 to 7, and a few others, are shown as [c], "
+                       "so that no one can be identified. Totals with no breakdown are exact.")
         st.toggle("Open every number table", key="eqdash_open_numbers",
                   help="Each chart's numbers are in a table under it; closed tables are drawn when opened.")
         if _auth_settings() is not None and st.user.is_logged_in:

@@ -75,8 +75,11 @@ def _dimensions(path: str, stamp: int) -> dict:
     wh = _warehouse(path, stamp)
     areas = wh.table("stg_business_areas").select("business_area_code", "business_area_name").sort("business_area_code")
     calendar = wh.table("dim_calendar").select("month_start", "financial_year").sort("month_start")
+    from metrics.release import release_periods
+
     return {"areas": dict(areas.iter_rows()), "months": calendar["month_start"].to_list(),
-            "financial_years": sorted(set(calendar["financial_year"].to_list()))}
+            "financial_years": sorted(set(calendar["financial_year"].to_list())),
+            "release_periods": [(p.label, p.start, p.end) for p in release_periods(wh)]}
 
 
 def dimensions() -> dict:

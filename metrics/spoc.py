@@ -20,6 +20,7 @@ from datetime import date
 
 import polars as pl
 
+from metrics import release
 from metrics.config import DEFAULTS, Settings
 from metrics.queries import Filters, add_months
 from metrics.tables import PACK_MEASURES, REGISTRY, get_table
@@ -173,9 +174,16 @@ def assemble_pack(wh: Warehouse, month_start: date, area: str, *, settings: Sett
     info = wh.build_info()
     area_filter = None if code == FORCE else code
     year_start, trend_start = add_months(month_start, -11), add_months(month_start, -12)
-    year = Filters(start=year_start, end=month_start, area=area_filter)
-    year_label = f"{month_label(year_start)} to {month_label(month_start)}"
+    # Totals with no characteristic cover the 12 months to the pack's month; breakdowns by a
+    # characteristic cover the latest period of the protected release (a complete financial year,
+    # or this year to the end of its last complete quarter), never a window that moves each month.
+    period = release.period_for_month(wh, month_start)
+    twelve = Filters(start=year_start, end=month_start, area=area_filter)
+    year = Filters(start=period.start, end=period.end, area=area_filter) if period else twelve
+    year_label = period.label if period else "no released period yet"
+    in_period = f"in {year_label}"
     trend_label = f"{month_label(trend_start)} to {month_label(month_start)}"
+    twelve_label = f"{month_label(year_start)} to {month_label(month_start)}"
 
     def registry(name_: str, f: Filters, release: str = PROTECTED):
         """The one path every count of a pack takes out of metrics: exact for totals with no
@@ -205,43 +213,43 @@ def assemble_pack(wh: Warehouse, month_start: date, area: str, *, settings: Sett
         tables.append(table(f"raised_by_{c}", "grievance_rates",
                             f"Grievances raised per 1,000 person-years, by {CHARACTERISTIC_WORDS[c]}",
                             year.with_(characteristic=c), "exposure", characteristic=c, force=force,
-                            description="Grievances raised in the 12 months per 1,000 person-years in post, "
+                            description=f"Grievances raised {in_period} per 1,000 person-years in post, "
                                         "with each group's rate compared with the reference group's."))
     for c in BREAKDOWN_CHARACTERISTICS:
         tables.append(table(f"upheld_by_{c}", "grievance_outcomes",
-                            f"Grievances upheld, of those closed in the 12 months, by {CHARACTERISTIC_WORDS[c]}",
+                            f"Grievances upheld, of those closed {in_period}, by {CHARACTERISTIC_WORDS[c]}",
                             year.with_(characteristic=c), characteristic=c,
-                            description="Share of grievances closed in the 12 months (whenever raised) that "
+                            description=f"Share of grievances closed {in_period} (whenever raised) that "
                                         "were upheld in full or in part."))
     tables.append(table("categories", "grievance_categories",
-                        "Grievances raised in the 12 months, by category and ethnic group", year, "crosstab",
+                        f"Grievances raised {in_period}, by category and ethnic group", year, "crosstab",
                         characteristic="ethnicity_group"))
     tables.append(table("outcomes", "grievance_outcome_mix",
-                        "Grievances closed in the 12 months, by outcome and ethnic group", year, "crosstab",
+                        f"Grievances closed {in_period}, by outcome and ethnic group", year, "crosstab",
                         characteristic="ethnicity_group",
-                        description="Grievances closed in the 12 months (whenever raised), by how they ended."))
+                        description=f"Grievances closed {in_period} (whenever raised), by how they ended."))
     resolution = cache.get(("resolution", month_start, code),
                            lambda: resolution_vs_force(wh, month_start, code, settings))
     tables.append(PackTable("time_to_resolve", "Days to resolve a grievance: this area and the force, all staff",
                             "Grievances raised in the 12 months: the median number of days from raised to "
                             "outcome, counting grievances still open by how long they have been open so far.",
-                            year_label, resolution, None, None, "median"))
+                            twelve_label, resolution, None, None, "median"))
     tables.append(table("independent_assessor", "grievance_independent_assessor",
                         "Grievances with an independent assessor, by ethnic group", year,
                         characteristic="ethnicity_group",
-                        description="Share of grievances raised in the 12 months assessed by someone outside "
+                        description=f"Share of grievances raised {in_period} assessed by someone outside "
                                     "the local line management (IOPC recommendation 2)."))
     # The same force-wide table for every area's pack of the month: fetched once per batch.
     funnel = cache.get(("funnel", month_start), lambda: table(
         "funnel", "grievance_funnel", "Grievances raised per 1,000 person-years, by business area",
-        year.with_(area=None), "funnel", release=EXACT,
+        twelve.with_(area=None), "funnel", period=twelve_label, release=EXACT,
         description="Each business area's grievances raised in the 12 months per 1,000 person-years, with "
                     "the range the force's own rate would give an area of that size by chance (95% and 99.8%)."))
     tables.append(funnel)
     tables.append(table("misconduct_referrals", "misconduct_rates",
                         "Misconduct referrals per 1,000 person-years, by ethnic group", year, "exposure",
                         characteristic="ethnicity_group",
-                        description="Misconduct referrals in the 12 months per 1,000 person-years in post."))
+                        description=f"Misconduct referrals {in_period} per 1,000 person-years in post."))
 
     findings, note = find_findings(wh, month_start, code, name, tables, settings=settings)
     return SpocPack(code, name, month_start, str(info["build_id"]), _iso(info.get("built_at")), settings,
@@ -267,9 +275,7 @@ def _resolution_rows(wh: Warehouse, month_start: date) -> pl.DataFrame:
 def resolution_vs_force(wh: Warehouse, month_start: date, code: str, settings: Settings = DEFAULTS
                         ) -> pl.DataFrame:
     """Median days to resolve (Kaplan-Meier) for the area and the whole force, with the log-rank
-    test of the area against the rest of the force. Counts 1..t-1 hide the row's figures.
-    (Its own small-count rule, pending the release model: see metrics/release.py.)"""
-    from metrics.suppression import is_small
+    test of the area against the rest of the force."""
     from metrics.survival import km_median, log_rank
 
     rows = _resolution_rows(wh, month_start)
@@ -286,21 +292,21 @@ def resolution_vs_force(wh: Warehouse, month_start: date, code: str, settings: S
         if split["group"].n_unique() == 2:
             lr = log_rank(split.select("group", "duration_days", "is_event"), characteristic="business_area")
             test_p, test_method = lr["p_value"][0], lr["method"][0]
-    t = settings.suppression_threshold
+    # All staff, no characteristic: the counts are totals (exact, like the monthly counts); a
+    # median is a single grievance's duration, so it is shown only for enough grievances.
+    m = settings.min_cases_for_median
     records = []
     for r in medians.iter_rows(named=True):
         n, events = r["n"], r["events"]
-        hidden = any(is_small(v, t, False) for v in (n, events, n - events))
+        hidden = n < m
         is_area = r["group"] == "This area"
         records.append({
-            "group": r["group"], "n": None if hidden else n, "events": None if hidden else events,
-            "n_display": f"<{t}" if is_small(n, t, False) else ("[c]" if hidden else str(n)),
-            "events_display": (f"<{t}" if is_small(events, t, False) else ("[c]" if hidden else str(events))),
+            "group": r["group"], "n": n, "events": events, "n_display": f"{n:,}", "events_display": f"{events:,}",
             "median_days": None if hidden else r["median_days"],
             "median_ci_low": None if hidden else r["median_ci_low"],
             "median_ci_high": None if hidden else r["median_ci_high"],
             "p_value": None if hidden or not is_area else test_p,
-            "method": "too few to report" if hidden else
+            "method": f"fewer than {m} grievances: no median" if hidden else
             (r["method"] + (f"; {test_method} vs rest of force" if is_area and test_method else "")),
             "is_suppressed": hidden,
         })
@@ -321,7 +327,7 @@ def resolution_curves(wh: Warehouse, month_start: date, code: str, settings: Set
     frames = [rows.with_columns(group=pl.lit("Force"))]
     if code != FORCE:
         area = rows.filter(pl.col("business_area_code") == code)
-        if area.height < settings.min_group_for_ratio:
+        if area.height < settings.min_cases_for_median:
             return None
         frames.insert(0, area.with_columns(group=pl.lit("This area")))
     stacked = pl.concat([f.select("group", "duration_days", "is_event") for f in frames])
@@ -424,7 +430,7 @@ def find_findings(wh: Warehouse, month_start: date, code: str, name: str, tables
                     THEME_ORDER[0],
                     f"{_cap(group_words(c, r['group']))} {here} raised grievances at {times} "
                     f"{group_words(c, ref['group'])} ({_n(r['rate_per_1000'])} against {_n(ref['rate_per_1000'])} "
-                    f"per 1,000 person-years over the 12 months; {TEST_WORDS['rate_vs_reference']}, "
+                    f"per 1,000 person-years in {t.period}; {TEST_WORDS['rate_vs_reference']}, "
                     f"adjusted {_peq(r['p_adjusted'])}).",
                     TEST_WORDS["rate_vs_reference"], r["p_value"], r["p_adjusted"]))
         if t.force is None:
@@ -453,7 +459,7 @@ def find_findings(wh: Warehouse, month_start: date, code: str, name: str, tables
             worst = max(x[3] for x in part)
             out.append(Finding(
                 THEME_ORDER[1],
-                f"Grievance rates {here} over the 12 months were {word} than in the rest of the force for {who}, "
+                f"Grievance rates {here} in {t.period} were {word} than in the rest of the force for {who}, "
                 f"per 1,000 person-years ({TEST_WORDS['rate_vs_force']}, {_each(worst, len(part))}).",
                 TEST_WORDS["rate_vs_force"], min(x[2] for x in part), worst))
 
@@ -538,7 +544,7 @@ def find_findings(wh: Warehouse, month_start: date, code: str, name: str, tables
             out.append(Finding(
                 theme,
                 f"{_cap(group_words(c, r['group']))} {here} {verb} at {times} "
-                f"{group_words(c, ref['group'])} over the 12 months ({figures}; {test}, adjusted "
+                f"{group_words(c, ref['group'])} in {t.period} ({figures}; {test}, adjusted "
                 f"{_peq(r['p_adjusted'])}).", test, r["p_value"], r["p_adjusted"]))
 
     # Strongest evidence first; a finding read from a confidence interval (no p-value) after those with one.

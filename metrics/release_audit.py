@@ -93,6 +93,7 @@ class Programme:
             ids = self.ids[k]
             self.truth[ids[ids >= 0]] = v.counts[ids >= 0]
         rows_ub, lo_ub, hi_ub = [], [], []
+        self.row_keys: list[tuple] = []
         for cell in year.cells.values():
             if cell.status in ("zero", "withheld") or (cell.status == "exact" and cell.value == 0):
                 continue
@@ -106,6 +107,7 @@ class Programme:
             else:
                 bounds = (0, INF)
             rows_ub.append(idx)
+            self.row_keys.append(cell.key)
             lo_ub.append(bounds[0])
             hi_ub.append(bounds[1])
         eq = self._structure(mappings)
@@ -236,6 +238,17 @@ class Programme:
             return None
         return np.asarray(h.getSolution().col_value)
 
+    def binding(self, objective: np.ndarray) -> set[tuple]:
+        """Published cells whose bounds hold the objective at its minimum or maximum (non-zero row
+        duals): hiding one of them is what can widen it."""
+        out = set()
+        for sense in (1.0, -1.0):
+            if self.solve(objective, sense) is None:
+                continue
+            duals = np.asarray(self._highs.getSolution().row_dual)[:len(self.row_keys)]
+            out |= {self.row_keys[i] for i in np.flatnonzero(np.abs(duals) > EPS)}
+        return out
+
     def bounds_of(self, objective: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Solutions minimising and maximising the objective (None where HiGHS fails)."""
         return self.solve(objective, 1.0), self.solve(objective, -1.0)
@@ -315,10 +328,14 @@ def targets_of(year: YearRelease) -> list[Target]:
 
 
 def audit_year(year: YearRelease, mappings: dict, *, exact_bounds: bool = False, seed: int = 2016,
-               rounds: int = 12) -> YearAudit:
-    """Solve the attacker's programme for every target of the year; return the audit."""
+               rounds: int = 12, only: list[Target] | None = None) -> YearAudit:
+    """Solve the attacker's programme for every target of the year (or only the given ones, with
+    their bounds solved afresh); return the audit."""
     started = time.perf_counter()
     targets = targets_of(year)
+    if only is not None:
+        wanted = {t.key for t in only}
+        targets = [t for t in targets if t.key in wanted]
     hidden = sum(c.is_hidden for c in year.cells.values())
     if not targets:
         return YearAudit(year.family.name, year.fy, len(year.cells), hidden, [], 0, time.perf_counter() - started)
@@ -380,18 +397,28 @@ def mappings_for(builder: ReleaseBuilder) -> dict:
     }
 
 
-def repair(year: YearRelease, at_risk: list[Target]) -> int:
-    """Protect each cell at risk: hide the smallest shown count in the same row or column of a
-    table that shows it (secondary suppression); where nothing is left to hide, withhold that
-    part of the release (its period, level and area or worker type: only its exact total stays).
-    For a quarter at risk, act on the snapshots that contain it. Returns how many changes."""
+def repair(year: YearRelease, at_risk: list[Target], mappings: dict | None = None) -> int:
+    """Protect each cell at risk: hide the smallest shown count among those whose bounds pin it
+    (the programme's binding rows), else in the same row or column of a table that shows it
+    (secondary suppression); where nothing is left to hide, withhold that breakdown. For a quarter
+    at risk, act on the snapshots that contain it. Returns how many changes."""
     tables_of: dict[tuple, list[list[tuple]]] = {}
     for keys in year.tables.values():
         for k in keys:
             tables_of.setdefault(k, []).append(keys)
     secondary, withheld = year.secondary(), set(year.withheld)
     changes = 0
+    prog = Programme(year, mappings) if mappings is not None else None
     for t in at_risk:
+        if prog is not None:
+            row = np.zeros(prog.n)
+            row[prog.indices(t.view, t.qi, t.xi, t.gi, t.ei)] = 1.0
+            binding = [year.cells[k] for k in prog.binding(row)]
+            shown = [c for c in binding if c.status == "shown" and c.key not in secondary]
+            if shown:
+                secondary.add(min(shown, key=lambda c: (c.value, str(c.key))).key)
+                changes += 1
+                continue
         if t.cell is not None:
             if t.cell.status == "withheld":
                 continue  # nothing published left to hide: the audit reports it
@@ -424,13 +451,18 @@ def repair(year: YearRelease, at_risk: list[Target]) -> int:
 
 
 def protect_year(year: YearRelease, mappings: dict, *, max_rounds: int = 25) -> YearAudit:
-    """Protect a year of the release until the audit finds no cell at risk (or give up loudly)."""
+    """Protect a year of the release until the audit finds no cell at risk (or give up loudly).
+
+    Hiding a count or withholding a breakdown only removes what an attacker knows, so a cell the
+    first audit cleared stays clear: each later round re-solves only the cells still at risk."""
     year.protect()
-    audit = audit_year(year, mappings)
-    rounds = 0
-    while audit.at_risk and rounds < max_rounds:
-        if repair(year, audit.at_risk) == 0:
+    first = audit_year(year, mappings)
+    at_risk, rounds = first.at_risk, 0
+    while at_risk and rounds < max_rounds:
+        if repair(year, at_risk, mappings) == 0:
             break
-        audit = audit_year(year, mappings)
+        at_risk = audit_year(year, mappings, only=at_risk, exact_bounds=True).at_risk
         rounds += 1
-    return audit
+    first.at_risk = at_risk
+    first.cells_hidden = sum(c.is_hidden for c in year.cells.values())
+    return first

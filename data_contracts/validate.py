@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import csv
 import difflib
+import errno
 import hashlib
 import io
+import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -49,8 +51,17 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts.contract import CONTRACTS_DIR, Code, Column, Contract, load_codes, load_contracts
+from data_contracts.contract import (
+    CONTRACTS_DIR,
+    DEFAULT_MIN_DATE,
+    Code,
+    Column,
+    Contract,
+    load_codes,
+    load_contracts,
+)
 from data_contracts.errors import BlockingError
+from data_contracts.mapping import DEFAULT_OPEN_END_MARKERS, ExtractMapping, Mapping, apply_mapping
 
 # A typed column with more than this share of unparsable non-blank values is the wrong type for
 # the whole file (a blocking error); at or below it the bad values are row-level type failures.
@@ -109,6 +120,8 @@ class ExtractResult:
 @dataclass
 class ValidationResult:
     extracts: dict[str, ExtractResult] = field(default_factory=dict)
+    as_of: date | None = None
+    as_of_source: str = ""
 
     @property
     def quarantine(self) -> pl.DataFrame:
@@ -133,6 +146,8 @@ class ReconciliationError(AssertionError):
 
 def find_extract_file(data_dir: Path, extract: str) -> Path:
     csv_path, parquet_path = data_dir / f"{extract}.csv", data_dir / f"{extract}.parquet"
+    for path in (csv_path, parquet_path):
+        _check_link(path)
     if csv_path.exists() and parquet_path.exists():
         raise BlockingError(
             csv_path.name,
@@ -150,9 +165,48 @@ def find_extract_file(data_dir: Path, extract: str) -> Path:
     )
 
 
-def _decode(data: bytes, name: str) -> str:
+def _check_link(path: Path) -> None:
+    """A path that is a link but leads nowhere: say which, rather than 'missing'."""
+    if not os.path.islink(path):
+        return
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise BlockingError(path.name, "symlink_loop",
+                                f"{path} is a symbolic link that loops back on itself ({os.readlink(path)!r}); "
+                                "point it at the extract file") from None
+        raise BlockingError(path.name, "broken_link",
+                            f"{path} is a symbolic link to {os.readlink(path)!r}, which does not exist") from None
+
+
+def _sniff_binary(data: bytes, name: str) -> None:
+    """Files that are not text at all, named by what their first bytes say they are."""
+    if data.startswith(b"PAR1"):
+        stem = name.rsplit(".", 1)[0]
+        raise BlockingError(name, "not_csv", f"the file is Parquet, not CSV (it starts with the Parquet mark PAR1); "
+                                             f"name it {stem}.parquet")
+    if data.startswith(b"\x1f\x8b"):
+        raise BlockingError(name, "not_csv", "the file is gzip-compressed (it starts with the gzip mark 1F 8B); "
+                                             "decompress it first (gunzip)")
+    if data.startswith(b"PK\x03\x04"):
+        what = "an Excel workbook (.xlsx)" if b"xl/" in data[:4096] or b"[Content_Types].xml" in data[:4096] else "a zip archive"
+        raise BlockingError(name, "not_csv", f"the file is {what}, not CSV (it starts with the zip mark PK); "
+                                             "save or extract it as CSV UTF-8")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise BlockingError(name, "encoding", "the file is UTF-16 encoded (it starts with a UTF-16 byte-order mark); re-export it as UTF-8")
+    head = data[:4096]
+    if len(head) >= 4:
+        even, odd = head[0::2], head[1::2]
+        # ASCII text in UTF-16 has a zero byte in every other position
+        for zeros, order in ((odd, "little-endian"), (even, "big-endian")):
+            if zeros.count(0) > 0.9 * len(zeros) and (even if zeros is odd else odd).count(0) < 0.1 * len(zeros):
+                raise BlockingError(name, "encoding", f"the file is UTF-16 ({order}) without a byte-order mark: every "
+                                                      "other byte is zero; re-export it as UTF-8")
+
+
+def _decode(data: bytes, name: str) -> str:
+    _sniff_binary(data, name)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -172,9 +226,43 @@ def _header_cells(text: str) -> list[str]:
     return next(csv.reader(io.StringIO(text[: 1 << 20])), [])
 
 
-def _check_delimiter(text: str, header: list[str], contract: Contract, name: str) -> None:
+def _raise_unterminated_quote(text: str, name: str) -> None:
+    reader = csv.reader(io.StringIO(text), strict=True)
+    records, last_line = 0, 0
+    try:
+        for _ in reader:
+            records += 1
+            last_line = reader.line_num
+    except csv.Error:
+        row, line = records + 1, last_line + 1
+        start = text.split("\n")[line - 1] if line - 1 < text.count("\n") + 1 else ""
+        raise BlockingError(
+            name, "unterminated_quote",
+            f"row {row} (line {line}) opens a quoted value that is never closed, so everything after it would be read "
+            f"as one value: {start[:60]!r}; close the quote or remove it",
+            row=row,
+        ) from None
+
+
+def _check_title_line(text: str, header: list[str], expected: set[str], name: str) -> None:
+    """A report title or export banner above the header (the header is further down)."""
+    if {h.strip() for h in header} & expected:
+        return
+    lines = csv.reader(io.StringIO("\n".join(text[: 1 << 16].splitlines()[1:10])))
+    for number, cells in enumerate(lines, start=2):
+        found = {c.strip() for c in cells} & expected
+        if len(found) >= min(2, len(expected)):
+            title = ",".join(header).strip()
+            raise BlockingError(
+                name, "title_line",
+                f"line 1 ({title[:60]!r}) is not the header: the header is on line {number}; delete the "
+                f"line(s) above it so the header is the first line",
+                row=1,
+            )
+
+
+def _check_delimiter(text: str, header: list[str], contract: Contract, name: str, expected: set[str]) -> None:
     first_line = text.split("\n", 1)[0]
-    expected = set(contract.column_names)
     if len(header) > 1 and expected & {h.strip() for h in header}:
         return
     for delimiter, words in _OTHER_DELIMITERS.items():
@@ -201,17 +289,29 @@ def _locate_bad_field_count(text: str, name: str, width: int) -> BlockingError |
     return None
 
 
-def _read_csv_text(data: bytes, name: str, contract: Contract, notes: list[str]) -> pl.DataFrame:
+def _read_csv_text(data: bytes, name: str, contract: Contract, notes: list[str], source_names: set[str]) -> pl.DataFrame:
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
         notes.append("UTF-8 byte-order mark removed")
+    stripped = data.rstrip(b"\r\n\t ")
+    if stripped.endswith(b"\x1a"):
+        # DOS end-of-file mark left by old export tools: not data
+        data = stripped.rstrip(b"\x1a") + b"\n"
+        notes.append("a trailing end-of-file mark (Ctrl-Z, byte 0x1A) was ignored")
     text = _decode(data, name)
     if not text.strip():
         raise BlockingError(name, "empty_file", "the file has no header and no rows (only blank space)")
     if "\r\n" in text:
         notes.append("Windows (CRLF) line endings read")
+    elif "\r" in text and "\n" not in text.strip():
+        raise BlockingError(name, "line_endings", "lines end with a carriage return only (CR, old Mac OS style), so the "
+                                                  "whole file reads as one line; re-export it with LF or CRLF line endings",
+                            row=1)
+    if text.count('"') % 2:
+        _raise_unterminated_quote(text, name)
     header = _header_cells(text)
-    _check_delimiter(text, header, contract, name)
+    _check_title_line(text, header, source_names, name)
+    _check_delimiter(text, header, contract, name, source_names)
     try:
         frame = pl.read_csv(
             io.BytesIO(data),
@@ -276,10 +376,18 @@ def _read_parquet_text(path: Path, contract: Contract, notes: list[str]) -> pl.D
     return _name_columns(frame, list(frame.columns), path.name, notes)
 
 
-def read_extract(path: Path, contract: Contract) -> tuple[pl.DataFrame, str, list[str]]:
-    """The file as trimmed text columns (blank -> null), its sha256 and notes on what was tolerated."""
+def read_extract(
+    path: Path,
+    contract: Contract,
+    mapping: ExtractMapping | None = None,
+    open_end_markers: Sequence[date] = DEFAULT_OPEN_END_MARKERS,
+) -> tuple[pl.DataFrame, str, list[str]]:
+    """The file as trimmed text columns (blank -> null) named as the contract says, its sha256 and
+    notes on what was tolerated. A mapping renames, recodes and re-dates a source export first."""
     name = path.name
     notes: list[str] = []
+    mapping = mapping or ExtractMapping()
+    source_names = {mapping.source_name(c) for c in contract.column_names}
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if not data:
@@ -287,7 +395,7 @@ def read_extract(path: Path, contract: Contract) -> tuple[pl.DataFrame, str, lis
     if path.suffix == ".parquet":
         frame = _read_parquet_text(path, contract, notes)
     else:
-        frame = _read_csv_text(data, name, contract, notes)
+        frame = _read_csv_text(data, name, contract, notes, source_names)
 
     # trim and turn blanks into nulls; count trimmed values so the note says how many
     trimmed = frame.select(pl.col(c).str.strip_chars().alias(c) for c in frame.columns)
@@ -302,7 +410,9 @@ def read_extract(path: Path, contract: Contract) -> tuple[pl.DataFrame, str, lis
     if n_trimmed:
         notes.append(f"{n_trimmed} values had surrounding whitespace trimmed")
 
-    frame = _check_columns(frame, contract, name, notes)
+    frame = apply_mapping(frame, mapping, notes)
+    frame = _check_columns(frame, contract, name, notes, mapping)
+    frame = _open_end_markers(frame, contract, open_end_markers, notes)
     if frame.height == 0:
         raise BlockingError(
             name,
@@ -314,7 +424,22 @@ def read_extract(path: Path, contract: Contract) -> tuple[pl.DataFrame, str, lis
     return frame, digest, notes
 
 
-def _check_columns(frame: pl.DataFrame, contract: Contract, name: str, notes: list[str]) -> pl.DataFrame:
+def _open_end_markers(frame: pl.DataFrame, contract: Contract, markers: Sequence[date], notes: list[str]) -> pl.DataFrame:
+    """End dates such as 9999-12-31 are how HR systems write "no end yet": read them as blank."""
+    texts = [m.isoformat() for m in markers]
+    for col in contract.columns:
+        if not col.open_end or not texts:
+            continue
+        hit = pl.col(col.name).is_in(texts)
+        n = int(frame.select(hit.sum()).item())
+        if n:
+            frame = frame.with_columns(pl.when(hit).then(None).otherwise(pl.col(col.name)).alias(col.name))
+            notes.append(f"{n:,} {col.name} value(s) {'/'.join(texts)} read as open (no end date)")
+    return frame
+
+
+def _check_columns(frame: pl.DataFrame, contract: Contract, name: str, notes: list[str],
+                   mapping: ExtractMapping | None = None) -> pl.DataFrame:
     expected = contract.column_names
     dropped_empty, ignored = [], []
     for col in frame.columns:
@@ -342,6 +467,9 @@ def _check_columns(frame: pl.DataFrame, contract: Contract, name: str, notes: li
         unknown = [c for c in frame.columns if c not in expected and not c.startswith("__unnamed_")]
         close = difflib.get_close_matches(col, unknown, n=1, cutoff=0.6)
         hint = f" (found {close[0]!r} — renamed?)" if close else ""
+        source = mapping.source_name(col) if mapping else col
+        if source != col:
+            hint = f" (the mapping reads it from source column {source!r}){hint}"
         more = f"; also missing: {', '.join(missing[1:])}" if len(missing) > 1 else ""
         raise BlockingError(name, "missing_column", f"required column {col!r} is not in the header{hint}{more}", column=col, row=1)
     if dropped_empty:
@@ -409,6 +537,15 @@ class _Failures:
         self.columns.append(column)
         self.values.append(value)
         self.messages.append(message)
+
+    def extend(self, hits: pl.DataFrame, rule: str, column: str) -> None:
+        """Many rows at once: ``hits`` has _i, value and message columns."""
+        n = hits.height
+        self.rows.extend(hits["_i"].to_list())
+        self.rules.extend([rule] * n)
+        self.columns.extend([column] * n)
+        self.values.extend(hits["value"].cast(pl.String).to_list())
+        self.messages.extend(hits["message"].to_list())
 
 
 def _normalise_codes(frame: pl.DataFrame, contract: Contract, codes: dict[str, dict[str, Code]]) -> tuple[pl.DataFrame, int, dict[str, int]]:
@@ -482,69 +619,131 @@ class _GxRunner:
         return failed
 
 
-def _gx_expectations(gx, contract: Contract, codes: dict[str, dict[str, Code]], as_of: date) -> list:
-    E = gx.expectations
-    out = []
+# --------------------------------------------------------------------------------------------
+# great-expectations on distinct values
+#
+# Every rule GX evaluates is a property of a value (or of a pair of values, or of a key and how
+# many rows carry it), so GX runs on each column's DISTINCT values and the verdicts are mapped back
+# to every row holding a failing value by a polars join. Work grows with the number of distinct
+# values, not rows: 100,000 copies of one person cost one value, and the old row-by-row frame
+# (every column of every row, hashed twice by GX) shrinks to a few short columns.
+# --------------------------------------------------------------------------------------------
 
-    def meta(rule: str, column: str, **extra) -> dict:
-        return {"rule": rule, "column": column, **extra}
+
+@dataclass
+class _Probe:
+    """Distinct values to show GX: ``values`` keeps what maps them back; ``gx`` is what GX sees."""
+
+    values: pl.DataFrame
+    gx: pl.DataFrame
+    expectations: list
+
+
+def _as_float(col: Column, typed: pl.Expr) -> pl.Expr:
+    # GX's between check is vectorised only for int64/float64/datetime64 columns (row by row in
+    # Python otherwise); float64 is exact for these integers (dates as days since 1970-01-01)
+    return (typed.cast(pl.Int32) if col.type == "date" else typed).cast(pl.Float64)
+
+
+def _key_exprs(contract: Contract) -> list[pl.Expr]:
+    """The primary key compared as the contract's types: '01' and '1' are the same integer."""
+    exprs = []
+    for name in contract.primary_key:
+        col = contract.column(name)
+        if col.type == "string":
+            exprs.append(pl.col(name).fill_null("").alias(name))
+        else:
+            exprs.append(pl.coalesce(_parsed(col).cast(pl.String), pl.col(name), pl.lit("")).alias(name))
+    return exprs
+
+
+def _probes(gx, frame: pl.DataFrame, typed: pl.DataFrame, contract: Contract, codes, as_of: date) -> list[_Probe]:
+    E = gx.expectations
+    probes: list[_Probe] = []
+
+    def meta(rule: str, column: str, probe: int, **extra) -> dict:
+        return {"rule": rule, "column": column, "probe": probe, **extra}
 
     for col in contract.columns:
-        typed = f"{col.name}__typed"
+        checks = []
+        n = len(probes)
+        text, num = f"p{n}", f"p{n}__typed"
         if col.required:
-            out.append(E.ExpectColumnValuesToNotBeNull(column=col.name, meta=meta("required", col.name)))
+            checks.append(E.ExpectColumnValuesToNotBeNull(column=text, meta=meta("required", col.name, n)))
         if col.pattern:
-            out.append(E.ExpectColumnValuesToMatchRegex(column=col.name, regex=col.pattern, meta=meta("pattern", col.name)))
+            checks.append(E.ExpectColumnValuesToMatchRegex(column=text, regex=col.pattern, meta=meta("pattern", col.name, n)))
         if col.codes:
-            out.append(E.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(codes[col.codes]), meta=meta("codes", col.name)))
+            checks.append(E.ExpectColumnValuesToBeInSet(column=text, value_set=list(codes[col.codes]), meta=meta("codes", col.name, n)))
         if col.min is not None:
-            out.append(E.ExpectColumnValuesToBeBetween(column=typed, min_value=col.min, meta=meta("min", col.name)))
+            checks.append(E.ExpectColumnValuesToBeBetween(column=num, min_value=col.min, meta=meta("min", col.name, n)))
         if col.max is not None:
-            out.append(E.ExpectColumnValuesToBeBetween(column=typed, max_value=col.max, meta=meta("max", col.name)))
+            checks.append(E.ExpectColumnValuesToBeBetween(column=num, max_value=col.max, meta=meta("max", col.name, n)))
+        if col.type == "date":
+            floor = col.min_date or DEFAULT_MIN_DATE
+            checks.append(E.ExpectColumnValuesToBeBetween(column=num, min_value=(floor - _EPOCH).days,
+                                                          meta=meta("date_floor", col.name, n, floor=floor.isoformat())))
         if col.not_future:
-            limit = (as_of - _EPOCH).days
-            out.append(E.ExpectColumnValuesToBeBetween(column=typed, max_value=limit, meta=meta("not_future", col.name)))
-    key = list(contract.primary_key)
-    key_label = "+".join(key)
-    if len(key) == 1:
-        out.append(E.ExpectColumnValuesToBeUnique(column=key[0], meta=meta("unique", key_label)))
-    else:
-        out.append(E.ExpectCompoundColumnsToBeUnique(column_list=key, meta=meta("unique", key_label)))
+            checks.append(E.ExpectColumnValuesToBeBetween(column=num, max_value=(as_of - _EPOCH).days, meta=meta("not_future", col.name, n)))
+        if not checks:
+            continue
+        values = frame.select(pl.col(col.name)).unique(maintain_order=True)
+        gx_cols = [pl.col(col.name).alias(text)]
+        if col.type != "string":
+            gx_cols.append(_as_float(col, _parsed(col)).alias(num))
+        probes.append(_Probe(values, values.select(gx_cols), checks))
+
+    # unique: each distinct key (typed) with the number of rows carrying it, which must be 1
+    n = len(probes)
+    key_label = "+".join(contract.primary_key)
+    keys = frame.select(_key_exprs(contract)).group_by(contract.primary_key, maintain_order=True).len("_rows")
+    probes.append(_Probe(keys, keys.select(pl.col("_rows").cast(pl.Float64).alias(f"p{n}")), [
+        E.ExpectColumnValuesToBeBetween(column=f"p{n}", max_value=1, meta=meta("unique", key_label, n))]))
+
     for rule in contract.rules:
-        if rule.check == "date_order":
-            later, earlier = rule.columns
-            out.append(
-                E.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A=f"{later}__typed", column_B=f"{earlier}__typed", or_equal=True,
-                    ignore_row_if="either_value_is_missing", meta=meta("date_order", later, rule_name=rule.name),
-                )
-            )
-        elif rule.check == "not_greater":
-            smaller, larger = rule.columns
-            out.append(
-                E.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A=f"{larger}__typed", column_B=f"{smaller}__typed", or_equal=True,
-                    ignore_row_if="either_value_is_missing", meta=meta("not_greater", smaller, rule_name=rule.name),
-                )
-            )
-    return out
+        if rule.check not in ("date_order", "not_greater"):
+            continue
+        # date_order: later >= earlier; not_greater: larger >= smaller
+        big, small = rule.columns if rule.check == "date_order" else rule.columns[::-1]
+        n = len(probes)
+        pairs = typed.select(big, small).drop_nulls().unique(maintain_order=True)
+        gx_frame = pairs.select(_as_float(contract.column(big), pl.col(big)).alias(f"p{n}__a"),
+                                _as_float(contract.column(small), pl.col(small)).alias(f"p{n}__b"))
+        column = rule.columns[0]
+        probes.append(_Probe(pairs, gx_frame, [E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=f"p{n}__a", column_B=f"p{n}__b", or_equal=True, ignore_row_if="either_value_is_missing",
+            meta=meta(rule.check, column, n, rule_name=rule.name))]))
+    return probes
 
 
-def _gx_frame(frame: pl.DataFrame, typed: pl.DataFrame, contract: Contract):
-    """The pandas frame GX sees: text columns plus ``<col>__typed`` for every non-string column."""
-    # Typed values go to GX as float64 (dates as days since 1970-01-01): its between check is
-    # vectorised only for int64/float64/datetime64[ns] and runs row by row in Python otherwise
-    # (seconds on 250k rows); float64 is exact for these integers and takes nulls as NaN.
-    extra = {
-        f"{c.name}__typed": (typed[c.name].cast(pl.Int32) if c.type == "date" else typed[c.name]).cast(pl.Float64)
-        for c in contract.columns
-        if c.type != "string"
-    }
-    combined = frame.with_columns(**extra) if extra else frame
-    return combined.to_pandas()
+def _run_probes(gx_runner: _GxRunner, extract: str, file_name: str, probes: list[_Probe]) -> list[tuple[dict, list[int]]]:
+    """Run the probes in as few GX batches as their lengths allow (short columns are padded with
+    nulls to the longest in their batch; long ones, such as ids, go in a batch of their own)."""
+    if not probes:
+        return []
+    longest = max(p.gx.height for p in probes)
+    short = [p for p in probes if p.gx.height * 8 <= longest]
+    long = [p for p in probes if p.gx.height * 8 > longest]
+    failed: list[tuple[dict, list[int]]] = []
+    for number, batch in enumerate(b for b in (short, long) if b):
+        height = max(1, max(p.gx.height for p in batch))
+        parts = []
+        for p in batch:
+            part = p.gx
+            if part.height < height:
+                part = pl.concat([part, pl.DataFrame(schema=part.schema).clear(height - part.height)])
+            parts.append(part)
+        frame_pd = pl.concat(parts, how="horizontal").to_pandas()
+        expectations = [e for p in batch for e in p.expectations]
+        for meta, indices in gx_runner.run(f"{extract}_{number}", file_name, frame_pd, expectations):
+            limit = probes[meta["probe"]].gx.height
+            real = [i for i in indices if i < limit]  # padding is never a verdict
+            if indices and not real:
+                continue  # only the padding nulls failed (required)
+            failed.append((meta, real))
+    return failed
 
 
-def _message(rule: str, column: str, value: str | None, contract: Contract, codes, as_of: date, row: dict, rule_name: str | None) -> str:
+def _message(rule: str, column: str, value: str | None, contract: Contract, codes, as_of: date, meta: dict) -> str:
     col = contract.column(column) if column in contract.column_names else None
     if rule == "required":
         return f"{column} is required but blank"
@@ -559,15 +758,39 @@ def _message(rule: str, column: str, value: str | None, contract: Contract, code
         return f"{column} {value} is above the maximum {_fmt(col.max)}"
     if rule == "not_future":
         return f"{column} {value} is after the as-of date {as_of.isoformat()} (a date in the future)"
-    if rule == "date_order":
-        rule_obj = next(r for r in contract.rules if r.name == rule_name)
-        later, earlier = rule_obj.columns
-        return f"{rule_name}: {later} {row[later]} is before {earlier} {row[earlier]}"
-    if rule == "not_greater":
-        rule_obj = next(r for r in contract.rules if r.name == rule_name)
-        smaller, larger = rule_obj.columns
-        return f"{rule_name}: {smaller} {row[smaller]} is greater than {larger} {row[larger]}"
+    if rule == "date_floor":
+        return f"{column} {value} is before {meta['floor']}: not a plausible date (a system default or a typo?)"
     raise ValueError(rule)
+
+
+def _map_back(failures: _Failures, base: pl.DataFrame, typed: pl.DataFrame, contract: Contract, codes, as_of: date,
+              meta: dict, probe: _Probe, indices: list[int]) -> None:
+    rule, column = meta["rule"], meta["column"]
+    if rule == "unique":
+        _add_unique(failures, base, contract, probe.values[indices])
+        return
+    if rule in ("date_order", "not_greater"):
+        rule_obj = next(r for r in contract.rules if r.name == meta["rule_name"])
+        first, second = rule_obj.columns
+        bad = probe.values[indices]
+        hits = (typed.with_row_index("_i").join(bad, on=list(bad.columns), how="inner")
+                .select("_i").join(base.select("_i", first, second), on="_i", how="left").sort("_i"))
+        word = "is before" if rule == "date_order" else "is greater than"
+        hits = hits.with_columns(
+            pl.col(first).alias("value"),
+            pl.format(f"{rule_obj.name}: {first} {{}} {word} {second} {{}}", pl.col(first), pl.col(second)).alias("message"))
+        failures.extend(hits, rule, column)
+        return
+    if rule == "required":
+        hits = base.filter(pl.col(column).is_null()).select("_i", pl.col(column).alias("value"))
+        failures.extend(hits.with_columns(pl.lit(f"{column} is required but blank").alias("message")), rule, column)
+        return
+    bad_values = [v for v in probe.values[column].gather(indices).to_list() if v is not None]
+    messages = pl.DataFrame({"value": bad_values,
+                             "message": [_message(rule, column, v, contract, codes, as_of, meta) for v in bad_values]},
+                            schema={"value": pl.String, "message": pl.String})
+    hits = base.select("_i", pl.col(column).alias("value")).join(messages, on="value", how="inner").sort("_i")
+    failures.extend(hits, rule, column)
 
 
 def _evaluate(
@@ -579,15 +802,17 @@ def _evaluate(
     as_of: date,
     accepted_keys: dict[tuple[str, str], tuple[set[str], dict[str, int], str]],
     gx_runner: _GxRunner,
+    accepted: dict[str, pl.DataFrame] | None = None,
 ) -> tuple[pl.DataFrame, _Failures]:
     failures = _Failures()
     typed = frame.select(_parsed(c).alias(c.name) for c in contract.columns)
+    base = frame.with_row_index("_i")
 
     # type (polars): non-blank text that did not parse
     for col in contract.columns:
         if col.type == "string":
             continue
-        bad = frame.with_row_index("_i").filter(pl.col(col.name).is_not_null() & typed[col.name].is_null())
+        bad = base.filter(pl.col(col.name).is_not_null() & typed[col.name].is_null())
         for i, value in bad.select("_i", col.name).iter_rows():
             failures.add(i, "type", col.name, value, f"{col.name} {value!r} is not {_TYPE_ONE[col.type]}")
 
@@ -596,7 +821,7 @@ def _evaluate(
         if rule.check != "both_or_neither":
             continue
         a, b = rule.columns
-        bad = frame.with_row_index("_i").filter(pl.col(a).is_null() != pl.col(b).is_null())
+        bad = base.filter(pl.col(a).is_null() != pl.col(b).is_null())
         for i, va, vb in bad.select("_i", a, b).iter_rows():
             blank, given, given_value = (b, a, va) if vb is None else (a, b, vb)
             failures.add(i, "both_or_neither", blank, given_value,
@@ -607,8 +832,8 @@ def _evaluate(
         if col.references is None:
             continue
         keys, quarantined_at, target_file = accepted_keys[col.references]
-        bad = frame.with_row_index("_i").filter(pl.col(col.name).is_not_null() & ~pl.col(col.name).is_in(list(keys)))
         target, target_col = col.references
+        bad = base.filter(pl.col(col.name).is_not_null() & ~pl.col(col.name).is_in(pl.Series(list(keys), dtype=pl.String).implode()))
         for i, value in bad.select("_i", col.name).iter_rows():
             if value in quarantined_at:
                 message = (
@@ -619,42 +844,116 @@ def _evaluate(
                 message = f"{col.name} {value!r} is not in {target_file} ({target}.{target_col})"
             failures.add(i, "references", col.name, value, message)
 
-    # the rest: great-expectations
-    expectations = _gx_expectations(gx_runner.gx, contract, codes, as_of)
-    failed = gx_runner.run(extract, file_name, _gx_frame(frame, typed, contract), expectations)
-    for meta, indices in failed:
-        rule, column = meta["rule"], meta["column"]
+    if contract.spells:
+        _check_spells(failures, base, typed, contract)
+    if contract.within_service and accepted and "people" in accepted:
+        _check_within_service(failures, base, typed, contract, accepted["people"], as_of)
+
+    # the rest: great-expectations, on distinct values
+    probes = _probes(gx_runner.gx, frame, typed, contract, codes, as_of)
+    for meta, indices in _run_probes(gx_runner, extract, file_name, probes):
         if not indices:  # a failure without rows would be a silently lost failure: refuse
-            raise RuntimeError(f"{file_name}: great-expectations reported rule {rule} on {column} failed without row indices")
-        if rule == "unique":
-            _add_unique(failures, frame, contract, indices)
-            continue
-        values = frame[column].gather(indices).to_list()
-        pair_rows: list[dict] = [{}] * len(indices)
-        if rule in ("date_order", "not_greater"):
-            pair = next(r for r in contract.rules if r.name == meta.get("rule_name")).columns
-            pair_rows = frame.select(pair).gather(indices).to_dicts()
-        for i, value, row in zip(indices, values, pair_rows, strict=True):
-            failures.add(i, rule, column, value, _message(rule, column, value, contract, codes, as_of, row, meta.get("rule_name")))
+            raise RuntimeError(f"{file_name}: great-expectations reported rule {meta['rule']} on {meta['column']} failed without row indices")
+        _map_back(failures, base, typed, contract, codes, as_of, meta, probes[meta["probe"]], indices)
     return typed, failures
 
 
-def _add_unique(failures: _Failures, frame: pl.DataFrame, contract: Contract, indices: list[int]) -> None:
+def _add_unique(failures: _Failures, base: pl.DataFrame, contract: Contract, bad_keys: pl.DataFrame) -> None:
+    """Every row of each duplicated key, with the key's first ten rows named (one group_by: linear)."""
     key = list(contract.primary_key)
     label = "+".join(key)
-    dupes = (
-        frame.with_row_index("_i")
-        .filter(pl.col("_i").is_in(indices))
-        .with_columns(pl.concat_str([pl.col(k).fill_null("") for k in key], separator="|").alias("_key"))
-        .with_columns(pl.col("_i").over("_key", mapping_strategy="join").alias("_all"))
-    )
-    for i, k, all_rows in dupes.select("_i", "_key", "_all").iter_rows():
-        rows = ", ".join(str(r + 2) for r in sorted(all_rows)[:10])
-        failures.add(
-            i, "unique", label, k,
-            f"{label} {k!r} appears in {len(all_rows)} rows (rows {rows}); every row sharing a duplicated key "
-            "is quarantined because nothing says which one is right",
-        )
+    rows = (base.select("_i", *_key_exprs(contract))
+            .join(bad_keys.select(key), on=key, how="inner")
+            .with_columns(pl.concat_str([pl.col(k) for k in key], separator="|").alias("value")))
+    groups = rows.group_by("value").agg(pl.len().alias("n"), (pl.col("_i").sort().head(10) + 2).alias("first"))
+    groups = groups.with_columns(pl.format(
+        f"{label} '{{}}' appears in {{}} rows (rows {{}}); every row sharing a duplicated key is quarantined because "
+        "nothing says which one is right", pl.col("value"), pl.col("n"),
+        pl.col("first").cast(pl.List(pl.String)).list.join(", ")).alias("message"))
+    hits = rows.select("_i", "value").join(groups.select("value", "message"), on="value", how="left").sort("_i")
+    failures.extend(hits, "unique", label)
+
+
+def _check_spells(failures: _Failures, base: pl.DataFrame, typed: pl.DataFrame, contract: Contract) -> None:
+    """Dated spells of one person may not repeat or overlap (end dates inclusive; blank = open)."""
+    person, start, end = contract.spells  # type: ignore[misc]
+    key = contract.primary_key[0]
+    spells = (base.select("_i", pl.col(key).alias("_id"), pl.col(person).alias("_person"))
+              .hstack(typed.select(pl.col(start).alias("_start"), pl.col(end).alias("_end")))
+              .hstack(base.drop("_i", key, person, start, end, strict=False).select(
+                  pl.concat_str(pl.all().fill_null(""), separator="|").alias("_rest")))
+              .filter(pl.col("_person").is_not_null() & pl.col("_start").is_not_null()))
+    # the same spell twice (every column but the id): keep the first, quarantine the copies
+    spells = spells.with_columns(
+        pl.col("_i").min().over("_person", "_start", "_end", "_rest").alias("_first"))
+    copies = spells.filter(pl.col("_i") != pl.col("_first")).join(
+        spells.select(pl.col("_i").alias("_first"), pl.col("_id").alias("_first_id")), on="_first", how="left").sort("_i")
+    failures.extend(copies.select(
+        "_i", pl.col("_id").alias("value"),
+        pl.format(f"{person} {{}}: the same spell as {key} {{}} (row {{}}), {start} {{}} to {{}}; the copy is quarantined",
+                  pl.col("_person"), pl.col("_first_id"), pl.col("_first") + 2, pl.col("_start"),
+                  pl.col("_end").cast(pl.String).fill_null("open")).alias("message")), "duplicate_spell", key)
+    rest = (spells.filter(pl.col("_i") == pl.col("_first"))
+            .with_columns(pl.col("_end").fill_null(date(9999, 12, 31)).alias("_stop"))
+            .sort("_person", "_start", "_stop", "_i"))
+    # sweep: a spell starting on or before the latest end so far (same person) joins that cluster
+    rest = rest.with_columns(pl.col("_stop").cum_max().shift(1).over("_person").alias("_reach"))
+    rest = rest.with_columns((pl.col("_reach").is_null() | (pl.col("_start") > pl.col("_reach"))).cum_sum().alias("_cluster"))
+    rest = rest.with_columns(pl.len().over("_cluster").alias("_n"))
+    clusters = (rest.filter(pl.col("_n") > 1).group_by("_cluster")
+                .agg((pl.col("_i").sort().head(10) + 2).cast(pl.List(pl.String)).list.join(", ").alias("_rows")))
+    overlap = rest.filter(pl.col("_n") > 1).join(clusters, on="_cluster", how="left").sort("_i")
+    failures.extend(overlap.select(
+        "_i", pl.col("_id").alias("value"),
+        pl.format(f"{person} {{}} has {{}} spells that overlap (rows {{}}): {start} {{}} to {{}} overlaps another; a "
+                  "person holds one post at a time, and nothing says which spell is right",
+                  pl.col("_person"), pl.col("_n"), pl.col("_rows"), pl.col("_start"),
+                  pl.col("_end").cast(pl.String).fill_null("open")).alias("message")), "overlapping_spell", key)
+
+
+def _check_within_service(failures: _Failures, base: pl.DataFrame, typed: pl.DataFrame, contract: Contract,
+                          people: pl.DataFrame, as_of: date) -> None:
+    """A spell lies between the person's join date and leave date (a leave date after as-of: still in post)."""
+    start, end = contract.within_service  # type: ignore[misc]
+    service = people.select("person_id", "join_date",
+                            pl.when(pl.col("leave_date") <= as_of).then(pl.col("leave_date")).alias("leave_date"))
+    spells = (base.select("_i", "person_id").hstack(typed.select(pl.col(start).alias("_start"), pl.col(end).alias("_end")))
+              .join(service, on="person_id", how="inner").filter(pl.col("_start").is_not_null()))
+    before = spells.filter(pl.col("_start") < pl.col("join_date")).select(
+        "_i", pl.col("_start").cast(pl.String).alias("value"),
+        pl.format(f"{start} {{}} is before person_id {{}} joined ({{}}): outside their service",
+                  pl.col("_start"), pl.col("person_id"), pl.col("join_date")).alias("message"))
+    failures.extend(before, "outside_service", start)
+    left = spells.filter(pl.col("leave_date").is_not_null() & (pl.col("_start") >= pl.col("join_date")))
+    # (a spell left open for a leaver is not judged here: HR systems often leave it blank)
+    starts_after = left.filter(pl.col("_start") > pl.col("leave_date")).select(
+        "_i", pl.col("_start").cast(pl.String).alias("value"),
+        pl.format(f"{start} {{}} is after person_id {{}} left ({{}}): outside their service",
+                  pl.col("_start"), pl.col("person_id"), pl.col("leave_date")).alias("message"))
+    failures.extend(starts_after, "outside_service", start)
+    ends_after = left.filter((pl.col("_start") <= pl.col("leave_date")) & (pl.col("_end") > pl.col("leave_date"))).select(
+        "_i", pl.col("_end").cast(pl.String).alias("value"),
+        pl.format(f"{end} {{}} is after person_id {{}} left ({{}}): outside their service",
+                  pl.col("_end"), pl.col("person_id"), pl.col("leave_date")).alias("message"))
+    failures.extend(ends_after, "outside_service", end)
+
+
+@dataclass
+class _Read:
+    path: Path
+    frame: pl.DataFrame
+    sha256: str
+    notes: list[str]
+    n_normalised: int
+
+
+def _read(path: Path, contract: Contract, codes, mapping: Mapping) -> _Read:
+    frame, digest, notes = read_extract(path, contract, mapping.for_extract(contract.extract), mapping.open_end_markers)
+    frame, n_normalised, per_column = _normalise_codes(frame, contract, codes)
+    if n_normalised:
+        detail = ", ".join(f"{c}: {n}" for c, n in per_column.items())
+        notes.append(f"{n_normalised} codes normalised to the code list's case ({detail})")
+    return _Read(path, frame, digest, notes, n_normalised)
 
 
 def validate_extract(
@@ -665,16 +964,16 @@ def validate_extract(
     as_of: date,
     accepted_keys: dict,
     gx_runner: _GxRunner,
+    mapping: Mapping | None = None,
+    accepted_frames: dict[str, pl.DataFrame] | None = None,
+    read: _Read | None = None,
 ) -> ExtractResult:
     """Read one extract file and split its rows into accepted (typed) and quarantined."""
     extract, name = contract.extract, path.name
-    frame, digest, notes = read_extract(path, contract)
-    frame, n_normalised, per_column = _normalise_codes(frame, contract, codes)
-    if n_normalised:
-        detail = ", ".join(f"{c}: {n}" for c, n in per_column.items())
-        notes.append(f"{n_normalised} codes normalised to the code list's case ({detail})")
+    read = read or _read(path, contract, codes, mapping or Mapping())
+    frame, digest, notes, n_normalised = read.frame, read.sha256, list(read.notes), read.n_normalised
     try:
-        typed, failures = _evaluate(extract, name, frame, contract, codes, as_of, accepted_keys, gx_runner)
+        typed, failures = _evaluate(extract, name, frame, contract, codes, as_of, accepted_keys, gx_runner, accepted_frames)
     except BlockingError:
         raise
     except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
@@ -692,21 +991,27 @@ def validate_extract(
         },
         schema=QUARANTINE_SCHEMA,
     ).sort("source_row", "rule", "column_name", maintain_order=True)
-    bad_rows = sorted(set(failures.rows))
+    bad_rows = pl.Series("_i", sorted(set(failures.rows)), dtype=pl.UInt32)
     accepted = (
         typed.with_row_index("_i")
-        .filter(~pl.col("_i").is_in(bad_rows))
+        .filter(~pl.col("_i").is_in(bad_rows.implode()))
         .drop("_i")
         .cast({c.name: _POLARS_TYPES[c.type] for c in contract.columns})
     )
-    rejected = frame.with_row_index("source_row", offset=2).filter(pl.col("source_row").is_in([r + 2 for r in bad_rows]))
+    rejected = frame.with_row_index("source_row", offset=2).filter(pl.col("source_row").is_in((bad_rows.cast(pl.Int64) + 2).implode()))
+    for col in contract.columns:
+        if col.open_end:
+            later = int(accepted.select((pl.col(col.name) > as_of).sum()).item())
+            if later:
+                notes.append(f"{later:,} {col.name} value(s) after the as-of date {as_of.isoformat()}: "
+                             "still open at the as-of date")
     result = ExtractResult(
         extract=extract,
         file=name,
         sha256=digest,
         rows_read=frame.height,
         rows_accepted=accepted.height,
-        rows_quarantined=len(bad_rows),
+        rows_quarantined=bad_rows.len(),
         n_normalised=n_normalised,
         notes=tuple(notes),
         accepted=accepted,
@@ -720,6 +1025,31 @@ def validate_extract(
     return result
 
 
+def default_as_of(data_dir: Path, reads: dict[str, _Read], contracts: dict[str, Contract], *,
+                  today: date | None = None) -> tuple[date, str]:
+    """The analysis edge when --as-of is not given: the extract date recorded with the extracts
+    (manifest.json), else the latest event date on or before today. Never an end date: a posting
+    ending 9999-12-31 or on a planned date is not the edge of the data."""
+    today = today or date.today()
+    manifest = Path(data_dir) / "manifest.json"
+    if manifest.is_file():
+        try:
+            recorded = json.loads(manifest.read_text(encoding="utf-8")).get("extract_date")
+            if recorded:
+                return date.fromisoformat(str(recorded)), "the extract date in manifest.json"
+        except (ValueError, OSError, AttributeError) as exc:
+            raise BlockingError("manifest.json", "manifest", f"the extract date could not be read: {exc}") from None
+    best: tuple[date, str] | None = None
+    for extract, read in reads.items():
+        for col in contracts[extract].columns:
+            if not col.not_future:  # event dates; end dates are never the edge
+                continue
+            latest = read.frame.select(_parsed(col).filter(_parsed(col) <= today).max()).item()
+            if latest is not None and (best is None or latest > best[0]):
+                best = (latest, f"the latest event date ({extract}.{col.name})")
+    return best or (today, "today (no event dates)")
+
+
 def validate_dataset(
     data_dir: Path,
     extracts: Iterable[str],
@@ -727,32 +1057,48 @@ def validate_dataset(
     as_of: date | None = None,
     contracts_dir: Path = CONTRACTS_DIR,
     progress: Callable[[str, int, int], None] | None = None,
+    mapping: Mapping | None = None,
 ) -> ValidationResult:
-    """Validate every extract in load order; references resolve against earlier accepted rows."""
+    """Validate every extract in load order; references resolve against earlier accepted rows.
+
+    Every file is read first (so a blocking problem in the last file stops the build before any
+    checking), then the as-of date is settled (given, or default_as_of), then the rows are checked."""
     data_dir = Path(data_dir)
     extracts = list(extracts)
-    as_of = as_of or date.today()
+    mapping = mapping or Mapping()
     contracts = load_contracts(extracts, contracts_dir)
     codes = load_codes(contracts_dir)
     if not data_dir.is_dir():
         raise BlockingError(str(data_dir), "missing_directory", f"data directory {data_dir} does not exist")
     paths = {e: find_extract_file(data_dir, e) for e in extracts}  # every file present before any work
-    needed = {col.references for c in contracts.values() for col in c.columns if col.references}
-    gx_runner = _GxRunner()
-    result = ValidationResult()
-    accepted_keys: dict[tuple[str, str], tuple[set[str], dict[str, int], str]] = {}
+    reads: dict[str, _Read] = {}
     for number, extract in enumerate(extracts, start=1):
         if progress:
-            progress(f"validate {extract}", number, len(extracts))
+            progress(f"read {extract}", number, len(extracts))
         try:
-            outcome = validate_extract(
-                paths[extract], contracts[extract], codes=codes, as_of=as_of, accepted_keys=accepted_keys, gx_runner=gx_runner
-            )
+            reads[extract] = _read(paths[extract], contracts[extract], codes, mapping)
         except (OSError, csv.Error, UnicodeError, pl.exceptions.PolarsError) as exc:
             # bad input must reach the user as one line naming the file, never as a traceback
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise BlockingError(paths[extract].name, "read", f"the file could not be read: {first}") from None
+    if as_of is None:
+        as_of, as_of_source = default_as_of(data_dir, reads, contracts)
+    else:
+        as_of_source = "--as-of"
+    needed = {col.references for c in contracts.values() for col in c.columns if col.references}
+    gx_runner = _GxRunner()
+    result = ValidationResult(as_of=as_of, as_of_source=as_of_source)
+    accepted_keys: dict[tuple[str, str], tuple[set[str], dict[str, int], str]] = {}
+    accepted_frames: dict[str, pl.DataFrame] = {}
+    for number, extract in enumerate(extracts, start=1):
+        if progress:
+            progress(f"validate {extract}", number, len(extracts))
+        outcome = validate_extract(
+            paths[extract], contracts[extract], codes=codes, as_of=as_of, accepted_keys=accepted_keys,
+            gx_runner=gx_runner, mapping=mapping, accepted_frames=accepted_frames, read=reads.pop(extract),
+        )
         result.extracts[extract] = outcome
+        accepted_frames[extract] = outcome.accepted
         for target, column in needed:
             if target == extract:
                 accepted_keys[(target, column)] = _keys(outcome, column)
@@ -763,7 +1109,7 @@ def _keys(outcome: ExtractResult, column: str) -> tuple[set[str], dict[str, int]
     """Accepted values of a referenced column, and the first quarantined row holding each other value."""
     accepted = set(outcome.accepted[column].cast(pl.String).drop_nulls().to_list())
     quarantined = (
-        outcome.rejected.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(list(accepted)))
+        outcome.rejected.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(pl.Series(list(accepted), dtype=pl.String).implode()))
         .group_by(column)
         .agg(pl.col("source_row").min())
     )

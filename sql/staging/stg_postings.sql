@@ -1,8 +1,15 @@
 -- stg_postings: dated spells of business area and rank or grade, with rank label and worker type.
 -- Grain: posting_id (unique); end_date null = the current spell.
--- Upstream: raw_postings, ref_codes.
+-- Upstream: raw_postings, ref_codes, build_info.
+-- An end date after the as-of date (a planned end) is still open at the as-of date: end_date is
+-- null and the date as recorded stays in end_date_recorded. (Open-end markers such as 9999-12-31
+-- were read as blank by the contract.)
 with postings as (
     select * from raw_postings
+),
+
+as_of as (
+    select max(as_of) as as_of from build_info
 ),
 
 ranks as (
@@ -24,9 +31,11 @@ final as (
         r.worker_type as worker_type_code,
         wt.label as worker_type,
         p.start_date,
-        p.end_date,
-        p.end_date is null as is_current
+        case when p.end_date <= a.as_of then p.end_date end as end_date,
+        p.end_date as end_date_recorded,
+        p.end_date is null or p.end_date > a.as_of as is_current
     from postings as p
+    cross join as_of as a
     left join ranks as r on r.code = p.rank_grade
     left join worker_types as wt on wt.code = r.worker_type
 )

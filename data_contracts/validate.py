@@ -296,7 +296,7 @@ def _read_csv_text(data: bytes, name: str, contract: Contract, notes: list[str],
     stripped = data.rstrip(b"\r\n\t ")
     if stripped.endswith(b"\x1a"):
         # DOS end-of-file mark left by old export tools: not data
-        data = stripped.rstrip(b"\x1a") + b"\n"
+        data = stripped.rstrip(b"\x1a").rstrip(b"\r\n") + b"\n"
         notes.append("a trailing end-of-file mark (Ctrl-Z, byte 0x1A) was ignored")
     text = _decode(data, name)
     if not text.strip():
@@ -901,7 +901,7 @@ def _check_spells(failures: _Failures, base: pl.DataFrame, typed: pl.DataFrame, 
     rest = rest.with_columns((pl.col("_reach").is_null() | (pl.col("_start") > pl.col("_reach"))).cum_sum().alias("_cluster"))
     rest = rest.with_columns(pl.len().over("_cluster").alias("_n"))
     clusters = (rest.filter(pl.col("_n") > 1).group_by("_cluster")
-                .agg((pl.col("_i").sort().head(10) + 2).cast(pl.List(pl.String)).list.join(", ").alias("_rows")))
+                .agg((pl.col("_i").sort().head(10) + 2).cast(pl.String).str.join(", ").alias("_rows")))
     overlap = rest.filter(pl.col("_n") > 1).join(clusters, on="_cluster", how="left").sort("_i")
     failures.extend(overlap.select(
         "_i", pl.col("_id").alias("value"),

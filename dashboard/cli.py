@@ -130,7 +130,10 @@ def build(
             report = build_warehouse(data, db, as_of=as_of_date, progress=progress, mapping_path=mapping,
                                      accept_quarantine=accept_quarantine)
     except BlockingError as e:
-        kept = "the previous warehouse is still serving" if db.is_file() else "no warehouse was written"
+        if e.rule == "db_path":
+            kept = f"{db} was left as it was"
+        else:
+            kept = "the previous warehouse is still serving" if db.is_file() else "no warehouse was written"
         fail(f"build stopped, {kept}. {e}")
     except OSError as e:
         fail(f"build stopped: could not write {db}: {e.strerror or e}")

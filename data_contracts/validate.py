@@ -6,30 +6,36 @@ cannot be read as its contract describes raises ``BlockingError`` (one line: fil
 rule) and nothing is built.
 
 Blocking (the whole build stops):
-  missing extract file (or both .csv and .parquet present), 0-byte or blank file, header but no
-  data rows (no extract may legitimately be empty for this product), wrong delimiter (semicolon,
-  tab or pipe), undecodable bytes (not UTF-8), duplicate header names, a contract column missing
-  from the header (optional means the *values* may be blank, not that the column may go), an
-  unnamed column holding data, a row with more fields than the header, and a column of the wrong
-  type: more than half (COLUMN_TYPE_THRESHOLD) of its non-blank values fail to parse.
+  missing extract file (or both .csv and .parquet present), a symbolic link that loops or leads
+  nowhere, 0-byte or blank file, header but no data rows (no extract may legitimately be empty for
+  this product), bytes that are not CSV text (Parquet, gzip, zip/xlsx, UTF-16 with or without a
+  byte-order mark: named by their first bytes), undecodable bytes (not UTF-8), CR-only line
+  endings, an unterminated quote (named with the row it opened on), a title line above the header,
+  wrong delimiter (semicolon, tab or pipe), duplicate header names, a contract column missing from
+  the header (optional means the *values* may be blank, not that the column may go), an unnamed
+  column holding data, a row with more fields than the header, and a column of the wrong type:
+  more than half (COLUMN_TYPE_THRESHOLD) of its non-blank values fail to parse.
 Tolerated, with a note (nothing in the contract is lost):
-  UTF-8 byte-order mark, CRLF line endings, quoted commas and newlines, surrounding whitespace
-  (trimmed; blank = missing), unnamed all-empty columns (dropped), codes in the wrong case
-  (normalised to the code list's case and counted), unknown extra columns (ignored with a
-  warning note: HR exports add columns, and a renamed contract column still blocks as missing).
+  UTF-8 byte-order mark, CRLF line endings, a trailing Ctrl-Z, quoted commas and newlines,
+  surrounding whitespace (trimmed; blank = missing), unnamed all-empty columns (dropped), codes in
+  the wrong case (normalised to the code list's case and counted), unknown extra columns (ignored
+  with a warning note), open-end markers (9999-12-31: read as blank) and end dates after the as-of
+  date (still open at it; staging clips them). A mapping file (data_contracts/mapping.py) renames,
+  recodes and re-dates a source export before any of this.
 Row-level (the row is quarantined; it appears once per rule broken, counts once):
-  required, type, pattern, codes, min, max, not_future, unique, references, date_order,
-  both_or_neither, not_greater.
-  - unique: every row sharing a duplicated primary key is quarantined, not just the later ones,
-    because nothing says which of them is right.
+  required, type, pattern, codes, min, max, not_future, date_floor, unique, references,
+  date_order, both_or_neither, not_greater, duplicate_spell, overlapping_spell, outside_service.
+  - unique: keys compare as the contract's types ("01" is 1); every row sharing a duplicated key is
+    quarantined, not just the later ones, because nothing says which of them is right.
   - references: the value must be among the ACCEPTED rows of the referenced extract, so a
     quarantined person takes their grievances, postings and cases with them (the message says so).
 
-Who evaluates what: great-expectations (one suite per extract, one validation run, COMPLETE
-result format with unexpected indices) evaluates required, pattern, codes, min, max, not_future,
-unique (single and compound keys), date_order and not_greater. Polars evaluates type (parsing is
-what produces the typed columns, so GX would only repeat it), both_or_neither (GX has no
-"both or neither null" expectation) and references (a cross-extract lookup GX cannot express).
+Who evaluates what: great-expectations evaluates required, pattern, codes, min, max, not_future,
+date_floor, unique, date_order and not_greater, on DISTINCT values stacked over every extract in
+one batch (see "great-expectations on distinct values" below), and the verdicts are joined back to
+rows, so the work grows with distinct values rather than rows or duplicates. Polars evaluates type
+(parsing is what produces the typed columns), both_or_neither (GX has no "both or neither null"
+expectation), references, spells and service (cross-row and cross-extract checks GX cannot express).
 
 Source rows use spreadsheet numbering: header = row 1, first data row = row 2. With quoted
 newlines this is the record number + 1, not the text line.

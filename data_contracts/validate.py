@@ -694,7 +694,7 @@ _STACK_SCHEMAS = {
 }
 
 
-def _stacks(prepared: dict[str, tuple[pl.DataFrame, pl.DataFrame, Contract]], codes, as_of: date):
+def _stacks(frames: dict[str, pl.DataFrame], contracts: dict[str, Contract], codes, as_of: date):
     """What GX judges, stacked over every extract and column, plus what it needs to judge it."""
     parts: dict[str, list[pl.DataFrame]] = {k: [] for k in _STACK_SCHEMAS}
     patterns: dict[str, int] = {}
@@ -703,7 +703,8 @@ def _stacks(prepared: dict[str, tuple[pl.DataFrame, pl.DataFrame, Contract]], co
     def lit(**values) -> list[pl.Expr]:
         return [pl.lit(v, dtype=pl.String).alias(k) for k, v in values.items()]
 
-    for extract, (frame, _typed, contract) in prepared.items():
+    for extract, frame in frames.items():
+        contract = contracts[extract]
         for col in contract.columns:
             text = pl.col(col.name)
             if col.required:
@@ -740,7 +741,8 @@ def _stacks(prepared: dict[str, tuple[pl.DataFrame, pl.DataFrame, Contract]], co
                                                    *lit(floor=floor_text), margin.alias("v")))
         for rule in contract.rules:
             if rule.check in ("date_order", "not_greater"):
-                margins = _typed.select(_pair_margin(contract, rule).drop_nulls().unique().alias("v"))
+                typed = frame.select(_parsed(contract.column(c)).alias(c) for c in rule.columns)
+                margins = typed.select(_pair_margin(contract, rule).drop_nulls().unique().alias("v"))
                 parts["order"].append(margins.select(*lit(extract=extract, rule=rule.check, rule_name=rule.name), "v"))
         counts = _key_rows(frame, contract).select(pl.col("_rows").unique())
         parts["unique"].append(counts.select(*lit(extract=extract), (1 - pl.col("_rows").cast(pl.Int64)).cast(pl.Float64).alias("v")))
@@ -1096,12 +1098,7 @@ def _import_gx_in_background() -> threading.Thread:
 def _judge(reads: dict[str, _Read], contracts: dict[str, Contract], codes, as_of: date, gx_runner: _GxRunner
            ) -> dict[str, pl.DataFrame]:
     """great-expectations' verdicts on every extract's distinct values, in one batch."""
-    prepared = {}
-    for extract, read in reads.items():
-        contract = contracts[extract]
-        typed = read.frame.select(_parsed(c).alias(c.name) for c in contract.columns)
-        prepared[extract] = (read.frame, typed, contract)
-    stacks, regex, value_set = _stacks(prepared, codes, as_of)
+    stacks, regex, value_set = _stacks({e: r.frame for e, r in reads.items()}, contracts, codes, as_of)
     return _gx_verdicts(gx_runner, stacks, regex, value_set)
 
 

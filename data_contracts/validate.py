@@ -43,7 +43,6 @@ newlines this is the record number + 1, not the text line.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import difflib
 import errno
@@ -51,7 +50,6 @@ import hashlib
 import io
 import json
 import os
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -301,10 +299,9 @@ def _read_csv_text(data: bytes, name: str, contract: Contract, notes: list[str],
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
         notes.append("UTF-8 byte-order mark removed")
-    stripped = data.rstrip(b"\r\n\t ")
-    if stripped.endswith(b"\x1a"):
+    if data[-64:].rstrip(b"\r\n\t ").endswith(b"\x1a"):  # the tail only: rstrip copies the whole file
         # DOS end-of-file mark left by old export tools: not data
-        data = stripped.rstrip(b"\x1a").rstrip(b"\r\n") + b"\n"
+        data = data.rstrip(b"\r\n\t ").rstrip(b"\x1a").rstrip(b"\r\n") + b"\n"
         notes.append("a trailing end-of-file mark (Ctrl-Z, byte 0x1A) was ignored")
     text = _decode(data, name)
     if not text.strip():
@@ -774,11 +771,18 @@ def _gx_verdicts(gx_runner: _GxRunner, stacks: dict[str, pl.DataFrame], regex: s
             expectations.append(E.ExpectColumnValuesToBeBetween(column=kind, min_value=0, meta=meta))
     if not gx_columns:
         return {}
-    height = max(s.len() for s in gx_columns.values())
-    frame = pl.DataFrame([pl.concat([s, pl.Series([None] * (height - s.len()), dtype=s.dtype)]).alias(k)
-                          for k, s in gx_columns.items()])
+    # ids make the pattern column long (a distinct value per row): it goes in a batch of its own so
+    # that the other, short columns are not padded to its length (GX hashes the whole batch)
+    batches = [[k for k in gx_columns if k != "pattern"], [k for k in gx_columns if k == "pattern"]]
+    results = []
+    for number, kinds in enumerate(b for b in batches if b):
+        height = max(gx_columns[k].len() for k in kinds)
+        frame = pl.DataFrame([pl.concat([gx_columns[k], pl.Series([None] * (height - gx_columns[k].len()),
+                                                                   dtype=gx_columns[k].dtype)]).alias(k) for k in kinds])
+        wanted = [e for e in expectations if e.meta["rule"] in kinds]
+        results += gx_runner.run(f"extracts_{number}", "the extracts", frame.to_pandas(), wanted)
     verdicts: dict[str, pl.DataFrame] = {}
-    for meta, indices in gx_runner.run("extracts", "the extracts", frame.to_pandas(), expectations):
+    for meta, indices in results:
         kind = meta["rule"]
         real = [i for i in indices if i < gx_columns[kind].len()]  # padding is never a verdict
         if indices and not real:
@@ -930,14 +934,13 @@ def _check_spells(failures: _Failures, base: pl.DataFrame, typed: pl.DataFrame, 
     """Dated spells of one person may not repeat or overlap (end dates inclusive; blank = open)."""
     person, start, end = contract.spells  # type: ignore[misc]
     key = contract.primary_key[0]
-    spells = (base.select("_i", pl.col(key).alias("_id"), pl.col(person).alias("_person"))
+    others = [c for c in contract.column_names if c not in (key, person, start, end)]
+    spells = (base.select("_i", pl.col(key).alias("_id"), pl.col(person).alias("_person"), *others)
               .hstack(typed.select(pl.col(start).alias("_start"), pl.col(end).alias("_end")))
-              .hstack(base.drop("_i", key, person, start, end, strict=False).select(
-                  pl.concat_str(pl.all().fill_null(""), separator="|").alias("_rest")))
               .filter(pl.col("_person").is_not_null() & pl.col("_start").is_not_null()))
     # the same spell twice (every column but the id): keep the first, quarantine the copies
     spells = spells.with_columns(
-        pl.col("_i").min().over("_person", "_start", "_end", "_rest").alias("_first"))
+        pl.col("_i").min().over("_person", "_start", "_end", *others).alias("_first"))
     copies = spells.filter(pl.col("_i") != pl.col("_first")).join(
         spells.select(pl.col("_i").alias("_first"), pl.col("_id").alias("_first_id")), on="_first", how="left").sort("_i")
     failures.extend(copies.select(
@@ -1082,19 +1085,6 @@ def validate_extract(
     return result
 
 
-def _import_gx_in_background() -> threading.Thread:
-    """Import great-expectations (about 3 s) while the extracts are read: polars reads without the
-    GIL, so the two overlap. A failed import is left for _GxRunner to raise in the main thread."""
-
-    def load() -> None:
-        with contextlib.suppress(Exception):
-            import great_expectations  # noqa: F401
-
-    thread = threading.Thread(target=load, name="import-great-expectations", daemon=True)
-    thread.start()
-    return thread
-
-
 def _judge(reads: dict[str, _Read], contracts: dict[str, Contract], codes, as_of: date, gx_runner: _GxRunner
            ) -> dict[str, pl.DataFrame]:
     """great-expectations' verdicts on every extract's distinct values, in one batch."""
@@ -1148,7 +1138,6 @@ def validate_dataset(
     if not data_dir.is_dir():
         raise BlockingError(str(data_dir), "missing_directory", f"data directory {data_dir} does not exist")
     paths = {e: find_extract_file(data_dir, e) for e in extracts}  # every file present before any work
-    loader = _import_gx_in_background()
     reads: dict[str, _Read] = {}
     for number, extract in enumerate(extracts, start=1):
         if progress:
@@ -1166,7 +1155,6 @@ def validate_dataset(
     needed = {col.references for c in contracts.values() for col in c.columns if col.references}
     if progress:
         progress("great-expectations", len(extracts), len(extracts))
-    loader.join()
     try:
         verdicts = _judge(reads, contracts, codes, as_of, _GxRunner())
     except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:

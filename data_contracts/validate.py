@@ -50,6 +50,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -669,6 +670,16 @@ def _pair_margin(contract: Contract, rule) -> pl.Expr:
     return _as_float(contract.column(big), pl.col(big)) - _as_float(contract.column(small), pl.col(small))
 
 
+def _digits_interchangeable(pattern: str) -> bool:
+    """True if the pattern cannot tell one ASCII digit from another: every digit it mentions is in
+    a class holding all of 0-9 (or \\d), apart from quantifier counts. Then replacing each digit of a
+    value by 0 never changes whether it matches, so ids collapse to a handful of shapes."""
+    rest = re.sub(r"\{\d*,?\d*\}", "", pattern)  # {7}, {2,8}: counts, not characters
+    rest = re.sub(r"\[[^\]]*\]", lambda m: m.group(0).replace("0-9", ""), rest)
+    rest = rest.replace("\\d", "")
+    return not any(ch.isdigit() for ch in rest)
+
+
 def _regex_alternative(number: int, pattern: str) -> str:
     core, start, end = pattern, "", ""
     if core.startswith("^"):
@@ -717,8 +728,12 @@ def _stacks(frames: dict[str, pl.DataFrame], contracts: dict[str, Contract], cod
                                                       (pl.lit(col.codes + _SEP) + pl.col("value")).alias("v")))
             if col.pattern:
                 number = patterns.setdefault(col.pattern, len(patterns))
+                shown = pl.col("value")
+                if _digits_interchangeable(col.pattern):
+                    # P0000825 and P0012345 are the same to such a pattern: GX judges P0000000 once
+                    shown = shown.str.replace_all("[0-9]", "0")
                 parts["pattern"].append(distinct.select(*lit(extract=extract, column=col.name), "value",
-                                                        (pl.lit(f"{number}{_SEP}") + pl.col("value")).alias("v")))
+                                                        (pl.lit(f"{number}{_SEP}") + shown).alias("v")))
             if col.type == "string":
                 continue
             value = distinct.with_columns(_as_float(col, _parsed(Column(name="value", type=col.type))).alias("_x")).drop_nulls("_x")

@@ -324,3 +324,25 @@ def test_every_contract_declares_its_end_dates_open():
     assert [(e, c.name) for e, k in contracts.items() for c in k.columns if c.open_end] == [
         ("people", "leave_date"), ("postings", "end_date")]
     assert contracts["postings"].spells == ("person_id", "start_date", "end_date")
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("^P[0-9]{7}$", True), ("^R[0-9]{2}-[0-9]{2}$", True), ("^[A-Z0-9]{2,8}$", True), (r"^A\d{3}$", True),
+    ("^P1[0-9]{6}$", False), ("^[1-9][0-9]*$", False), ("^A0-9$", False),
+])
+def test_ids_collapse_to_their_shape_only_when_the_pattern_cannot_tell_digits_apart(pattern, expected):
+    from data_contracts.validate import _digits_interchangeable
+
+    assert _digits_interchangeable(pattern) is expected
+
+
+def test_a_malformed_id_among_many_is_quarantined_with_its_own_value(valid_extracts):
+    rows = valid_rows()
+    rows["postings"][4]["posting_id"] = "S0000005"  # 7 digits, not 8: the only bad shape among the ids
+    rows["postings"][5]["posting_id"] = "S000000O6"  # a letter O for a zero
+    write_dataset(valid_extracts, rows)
+    result = run(valid_extracts, "postings")
+    assert failures(result, "postings") == [("pattern", "posting_id", 6), ("pattern", "posting_id", 7)]
+    assert messages(result, "postings", "pattern") == [
+        "posting_id 'S0000005' does not match the pattern ^S[0-9]{8}$",
+        "posting_id 'S000000O6' does not match the pattern ^S[0-9]{8}$"]

@@ -68,3 +68,19 @@ def test_as_of_bounds_every_period(small_dir, tmp_path):
         assert later["n"][0] == 0
         rules = wh.query("select distinct rule from quarantine where extract = 'grievances'")["rule"].to_list()
         assert rules == ["not_future"]
+
+
+def test_a_posting_left_open_for_a_leaver_ends_on_the_leave_date(valid_extracts, tmp_path):
+    from contract_data import AS_OF, valid_rows, write_dataset
+
+    rows = valid_rows()
+    rows["postings"][2]["end_date"] = ""  # P0000002 left 2021-06-30; HR never closed the posting
+    write_dataset(valid_extracts, rows)
+    report = build(valid_extracts, tmp_path / "eq.duckdb", as_of=AS_OF)
+    assert report.quarantine_counts == {}
+    with Warehouse(tmp_path / "eq.duckdb") as wh:
+        spells = wh.query("select min(from_date) as a, max(to_date) as b, sum(exposure_days)::bigint as d "
+                          "from fct_person_time where posting_id = 'S00000003'")
+    # clipped to the first event month (2018-03, case C0000001) .. the leave date 2021-06-30:
+    # date(2021, 6, 30) - date(2018, 3, 1) + 1 = 1218 days
+    assert spells.row(0) == (date(2018, 3, 1), date(2021, 6, 30), (date(2021, 6, 30) - date(2018, 3, 1)).days + 1)

@@ -358,13 +358,13 @@ def _name_columns(frame: pl.DataFrame, names: list[str], name: str, notes: list[
     return frame.rename(renamed)
 
 
-def _read_parquet_text(path: Path, contract: Contract, notes: list[str]) -> pl.DataFrame:
+def _read_parquet_text(path: Path, contract: Contract, notes: list[str], mapping: ExtractMapping | None = None) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable parquet is the same blocking failure
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BlockingError(path.name, "parquet_read", f"the file could not be read as Parquet: {first_line}") from None
-    types = {c.name: c.type for c in contract.columns}
+    types = {(mapping.source_name(c.name) if mapping else c.name): c.type for c in contract.columns}  # by source name
     casts = []
     for col, dtype in frame.schema.items():
         expr = pl.col(col)
@@ -399,7 +399,7 @@ def read_extract(
     if not data:
         raise BlockingError(name, "empty_file", "the file is empty (0 bytes); every extract needs a header and at least one row")
     if path.suffix == ".parquet":
-        frame = _read_parquet_text(path, contract, notes)
+        frame = _read_parquet_text(path, contract, notes, mapping)
     else:
         frame = _read_csv_text(data, name, contract, notes, source_names)
 

@@ -232,3 +232,17 @@ def test_a_renamed_column_missing_from_the_export_names_its_source(valid_extract
     # the export calls it 'Employee No'; the mapping expects 'Employee Ref'
     assert info.value.message == ("required column 'person_id' is not in the header (the mapping reads it from source "
                                   "column 'Employee Ref')")
+
+
+def test_a_parquet_export_goes_through_the_mapping_with_its_float_ids_as_whole_numbers(valid_extracts, tmp_path):
+    frame = pl.read_csv(valid_extracts / "stride_updates.csv", infer_schema=False)
+    # a spreadsheet-made Parquet: the commitment id renamed and stored as a float (1.0, 2.0)
+    frame.rename({"commitment_id": "Commitment No"}).with_columns(pl.col("Commitment No").cast(pl.Float64)).write_parquet(
+        valid_extracts / "stride_updates.parquet")
+    (valid_extracts / "stride_updates.csv").unlink()
+    (tmp_path / "map.yaml").write_text("extracts:\n  stride_updates:\n    columns: {Commitment No: commitment_id}\n")
+    result = validate_dataset(valid_extracts, config.EXTRACTS, as_of=AS_OF,
+                              mapping=load_mapping(tmp_path / "map.yaml", config.EXTRACTS))
+    stride = result.extracts["stride_updates"]
+    assert (stride.rows_read, stride.rows_accepted, stride.rows_quarantined) == (3, 3, 0)
+    assert stride.accepted["commitment_id"].to_list() == [1, 1, 2]

@@ -70,23 +70,55 @@ def sample(
     seed: int = typer.Option(2016, help="Same seed, same bytes"),
     out_dir: Path = typer.Option(config.DEFAULT_SAMPLE_DATA, "--out", help="Folder for the CSV extracts"),
     no_effects: bool = typer.Option(False, "--no-effects", help="Treat every group alike (no planted effects)"),
+    style: str = typer.Option("plain", "--style", help="plain (the contracts' own columns and codes) or hr-export "
+                              "(an HR system's column names, words and date formats; build it with "
+                              "--mapping sample_data/hr-export-mapping.yaml)"),
 ) -> None:
     """Generate realistic synthetic extracts with the planted effects documented in sample_data/README.md."""
     from sample_data.generate import PROFILES, generate
+    from sample_data.hr_export import STYLES, write_style
 
     if profile not in PROFILES:
         fail(f"unknown profile '{profile}': choose one of {', '.join(PROFILES)}")
-    with progress_bar(f"sample {profile}") as progress:
-        manifest = generate(profile, seed, out_dir, effects=not no_effects, progress=progress)
+    if style not in STYLES:
+        fail(f"unknown style '{style}': choose one of {', '.join(STYLES)}")
+    _check_writable_folder(out_dir, "--out")
+    try:
+        with progress_bar(f"sample {profile}") as progress:
+            manifest = generate(profile, seed, out_dir, effects=not no_effects, progress=progress)
+        write_style(out_dir, style)
+    except OSError as e:
+        fail(f"could not write the sample to {out_dir}: {e.strerror or e}")
     rows = manifest.get("rows", {})
-    out.print(f"Wrote {len(rows)} extracts ({sum(rows.values()):,} rows) to {out_dir}")
+    out.print(f"Wrote {len(rows)} extracts ({sum(rows.values()):,} rows) to {out_dir}"
+              + (f" in the {style} style" if style != "plain" else ""))
+
+
+def _check_writable_folder(folder: Path, option: str) -> None:
+    """A folder to write into: it, or the nearest folder above it that exists, must be writable."""
+    import os
+
+    if folder.exists() and not folder.is_dir():
+        fail(f"{option} {folder} is a file, not a folder")
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        fail(f"{option} {folder}: cannot write there (folder {probe} is not writable)")
 
 
 @app.command()
 def build(
     data: Path = typer.Option(config.DEFAULT_SAMPLE_DATA, "--data", help="Folder with one CSV per extract"),
     db: Path = typer.Option(config.DEFAULT_WAREHOUSE, "--db", help="The warehouse file to (re)write atomically"),
-    as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD: dates after it are 'in the future' (default today)"),
+    as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD: the analysis edge. Every period ends there, later "
+                              "end dates are still open, later events are 'in the future' (default: the extract "
+                              "date in manifest.json, else the latest event date)"),
+    mapping: Path = typer.Option(None, "--mapping", help="YAML file mapping an HR export's columns, words and date "
+                                 "formats to the contracts (see sample_data/hr-export-mapping.yaml)"),
+    accept_quarantine: bool = typer.Option(False, "--accept-quarantine", help="Build even when more than the allowed "
+                                           "share of an extract, a whole extract or a whole column is quarantined "
+                                           "(recorded in build_info)"),
 ) -> None:
     """Validate the extracts against their contracts and build the DuckDB warehouse atomically."""
     from data_contracts.errors import BlockingError
@@ -95,10 +127,16 @@ def build(
     as_of_date = _parse_date(as_of, "--as-of") if as_of else None
     try:
         with progress_bar("build") as progress:
-            report = build_warehouse(data, db, as_of=as_of_date, progress=progress)
+            report = build_warehouse(data, db, as_of=as_of_date, progress=progress, mapping_path=mapping,
+                                     accept_quarantine=accept_quarantine)
     except BlockingError as e:
-        kept = "the previous warehouse is still serving" if db.exists() else "no warehouse was written"
+        if e.rule == "db_path":
+            kept = f"{db} was left as it was"
+        else:
+            kept = "the previous warehouse is still serving" if db.is_file() else "no warehouse was written"
         fail(f"build stopped, {kept}. {e}")
+    except OSError as e:
+        fail(f"build stopped: could not write {db}: {e.strerror or e}")
     print_build_report(report)
 
 
@@ -116,6 +154,13 @@ def print_build_report(report) -> None:
         for (extract, rule), n in sorted(report.quarantine_counts.items()):
             q.add_row(extract, rule, f"{n:,}")
         out.print(q)
+    if report.as_of is not None:
+        out.print(f"As of {report.as_of.isoformat()} ({report.as_of_source}): every period ends there.", highlight=False)
+    for row in report.extracts:
+        if row.get("notes"):
+            out.print(f"  {row['extract']}: {row['notes']}", highlight=False, markup=False)
+    for breach in report.accepted_breaches:
+        out.print(f"Built with --accept-quarantine despite: {breach}", highlight=False, markup=False)
 
 
 benchmark_app = typer.Typer(help="The published Home Office and Census benchmark tables.", no_args_is_help=True)
@@ -253,7 +298,10 @@ def table_cmd(
         end=_parse_month(to_month, "--to") if to_month else None,
         area=area, worker_type=worker_type, characteristic=characteristic,
     )
+    if filters.start and filters.end and filters.start > filters.end:
+        fail(f"--from {from_month} is later than --to {to_month}")
     with open_warehouse(db) as wh:
+        _check_choices(wh, area, worker_type)
         try:
             if period:
                 from metrics.release import period_named
@@ -264,6 +312,18 @@ def table_cmd(
         except (FilterError, AccessDenied) as e:
             fail(str(e))
     write_frame(frame, fmt)
+
+
+def _check_choices(wh, area: str | None, worker_type: str | None) -> None:
+    """An --area or --worker-type the warehouse does not have is a typo, not an empty table."""
+    if area is not None:
+        codes = wh.query("select business_area_code as c from stg_business_areas order by 1")["c"].to_list()
+        if area not in codes:
+            fail(f"unknown --area '{area}': choose one of {', '.join(codes)}")
+    if worker_type is not None:
+        labels = wh.query("select label as c from ref_codes where code_list = 'worker_type' order by sort_order")["c"].to_list()
+        if worker_type not in labels:
+            fail(f"unknown --worker-type '{worker_type}': choose one of {', '.join(repr(x) for x in labels)}")
 
 
 @app.command("tables")
@@ -299,7 +359,12 @@ def serve(
     except ServeRefused as e:
         fail(escape(str(e)))
     if not db.exists():
+        if db.resolve() != config.DEFAULT_WAREHOUSE.resolve():
+            fail(f"no warehouse at {db}. Build it first: eqdash build --data DIR --db {db} "
+                 "(only the default warehouse is built from the sample on first run)")
         ensure_sample_warehouse(db)
+    elif (problem := _not_a_warehouse(db)) is not None:
+        fail(problem)
     elif (stale := outdated(db)) is not None:
         if db.resolve() != config.DEFAULT_WAREHOUSE.resolve():
             fail(stale)
@@ -355,6 +420,7 @@ def export(
     bad = sorted(set(wanted) - {"pdf", "xlsx", "ods", "csv"})
     if bad or not wanted:
         fail(f"--format takes pdf, xlsx, ods and/or csv, not '{formats}'")
+    _check_writable_folder(out_dir, "--out")
     with open_warehouse(db) as wh:
         try:
             with progress_bar("SPOC packs") as progress:
@@ -362,6 +428,8 @@ def export(
                                        progress=progress)
         except ExportError as e:
             fail(str(e))
+        except OSError as e:
+            fail(f"could not write the packs to {out_dir}: {e.strerror or e}")
     out.print(f"Wrote {len(written)} files to {out_dir}")
 
 
@@ -369,6 +437,8 @@ def export(
 def open_warehouse(db: Path):
     from metrics.warehouse import Warehouse, WarehouseOutdated
 
+    if (problem := _not_a_warehouse(db)) is not None:
+        fail(problem)
     try:
         wh = Warehouse(db)
     except WarehouseOutdated as e:
@@ -377,6 +447,23 @@ def open_warehouse(db: Path):
         fail(f"no warehouse at {db}. Build it first: eqdash build --data DIR --db {db}")
     with wh:
         yield wh
+
+
+def _not_a_warehouse(db: Path) -> str | None:
+    """Why ``db`` cannot be opened as a warehouse (a folder, not DuckDB, unreadable), or None."""
+    from metrics.warehouse import is_warehouse
+
+    if not db.exists():
+        return None  # the callers say how to build one
+    if db.is_dir():
+        return f"{db} is a folder, not a warehouse file; give the .duckdb file (e.g. {db / 'eqdash.duckdb'})"
+    try:
+        ok = is_warehouse(db)
+    except OSError as e:
+        return f"cannot read {db}: {e.strerror or e}"
+    if not ok:
+        return f"{db} is not an eqdash warehouse (not a DuckDB file with build_info); build one with eqdash build --db PATH"
+    return None
 
 
 def write_frame(frame, fmt: str) -> None:

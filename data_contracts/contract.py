@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -47,6 +48,8 @@ class Column:
     min: float | None = None
     max: float | None = None
     not_future: bool = False
+    open_end: bool = False  # an end date: blank, an open-end marker or a date after the as-of date = still open
+    min_date: date | None = None  # the plausible floor of a date column (DEFAULT_MIN_DATE unless given)
     description: str = ""
 
 
@@ -65,6 +68,10 @@ class Contract:
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = field(default=())
+    quarantine_threshold: float = 0.05  # more than this share of rows quarantined blocks the build
+    required_extract: bool = True  # an extract quarantined whole always blocks
+    spells: tuple[str, str, str] | None = None  # (person, start, end): dated spells that may not overlap
+    within_service: tuple[str, str] | None = None  # (start, end) must lie within the person's service
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -106,6 +113,16 @@ def load_codes(directory: Path = CONTRACTS_DIR) -> dict[str, dict[str, Code]]:
     return lists
 
 
+# Dates before this are placeholders or typos (1900-01-01 is the classic default of HR systems).
+DEFAULT_MIN_DATE = date(1950, 1, 1)
+
+
+def _as_date(value: object) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
 def _column(extract: str, spec: dict) -> Column:
     known = {f for f in Column.__dataclass_fields__}
     unknown = set(spec) - known
@@ -127,6 +144,8 @@ def _column(extract: str, spec: dict) -> Column:
         min=spec.get("min"),
         max=spec.get("max"),
         not_future=bool(spec.get("not_future", False)),
+        open_end=bool(spec.get("open_end", False)),
+        min_date=_as_date(spec.get("min_date")),
         description=spec.get("description", ""),
     )
 
@@ -160,6 +179,10 @@ def load_contract(extract: str, directory: Path = CONTRACTS_DIR) -> Contract:
         primary_key=tuple(raw["primary_key"]),
         columns=columns,
         rules=tuple(_rule(extract, r) for r in raw.get("rules", []) or []),
+        quarantine_threshold=float(raw.get("quarantine_threshold", 0.05)),
+        required_extract=bool(raw.get("required", True)),
+        spells=tuple(raw["spells"]) if raw.get("spells") else None,  # type: ignore[arg-type]
+        within_service=tuple(raw["within_service"]) if raw.get("within_service") else None,  # type: ignore[arg-type]
     )
     _check_contract(contract, load_codes(directory))
     return contract
@@ -178,8 +201,12 @@ def _check_contract(contract: Contract, codes: dict[str, dict[str, Code]]) -> No
             raise ContractError(f"{name}: column {col.name!r} uses unknown code list {col.codes!r}")
         if (col.min is not None or col.max is not None) and col.type not in ("integer", "number"):
             raise ContractError(f"{name}: column {col.name!r} has min/max but is not numeric")
-        if col.not_future and col.type != "date":
-            raise ContractError(f"{name}: column {col.name!r} has not_future but is not a date")
+        if (col.not_future or col.open_end or col.min_date) and col.type != "date":
+            raise ContractError(f"{name}: column {col.name!r} has a date rule but is not a date")
+    for group in (contract.spells or ()), (contract.within_service or ()):
+        for col_name in group:
+            if col_name not in seen:
+                raise ContractError(f"{name}: spells/within_service names unknown column {col_name!r}")
     for key in contract.primary_key:
         if key not in seen:
             raise ContractError(f"{name}: primary key column {key!r} is not a column")

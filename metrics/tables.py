@@ -741,7 +741,7 @@ def spoc_trend(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
        uses_characteristic=False)
 def data_quality(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     return wh.query(
-        """select extract, file, rows_read, rows_accepted, rows_quarantined, n_normalised
+        """select extract, file, rows_read, rows_accepted, rows_quarantined, n_normalised, notes
            from load_audit order by extract""")
 
 

@@ -55,6 +55,9 @@ class BuildReport:
     quarantine_counts: dict[tuple[str, str], int] = field(default_factory=dict)  # rows per (extract, rule)
     n_normalised: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    as_of: date | None = None
+    as_of_source: str = ""
+    accepted_breaches: list[str] = field(default_factory=list)  # policy breaches built anyway (--accept-quarantine)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -144,6 +147,37 @@ def order_models(models: list[Model], known_tables: Iterable[str]) -> list[Model
 # ------------------------------------------------------------------------------------------------
 
 
+def is_warehouse(path: Path) -> bool:
+    """True if ``path`` is a DuckDB file holding an eqdash build_info table."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if head[8:12] != b"DUCK":  # DuckDB's file header: 8-byte checksum, then the magic
+        return False
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        names = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    finally:
+        con.close()
+    return "build_info" in names
+
+
+def check_target(db_path: Path) -> None:
+    """Refuse a --db that cannot be (or must not be) replaced, before any work is done."""
+    if db_path.is_dir():
+        raise BlockingError(str(db_path), "db_path", f"{db_path} is a directory; give the warehouse file, e.g. {db_path / 'eqdash.duckdb'}")
+    if db_path.exists() and not is_warehouse(db_path):
+        raise BlockingError(str(db_path), "db_path", f"{db_path} exists and is not an eqdash warehouse; refusing to replace it "
+                                                     "(choose another --db, or delete the file yourself)")
+    folder = db_path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise BlockingError(str(db_path), "db_path", f"cannot write the warehouse: folder {folder} is not writable")
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -214,26 +248,41 @@ def build(
     sql_dir: Path = config.SQL_DIR,
     contracts_dir: Path = config.CONTRACTS_DIR,
     reference_dir: Path | None = config.REFERENCE_DIR,
+    mapping_path: Path | None = None,
+    accept_quarantine: bool = False,
 ) -> BuildReport:
     """Validate the extracts in ``data_dir`` and (re)build the warehouse at ``db_path`` atomically.
     The published benchmark tables in ``reference_dir`` (None: none) are loaded in the same build.
 
+    ``as_of`` is the analysis edge (default: the extract date in manifest.json, else the latest
+    event date). ``mapping_path`` reads a source export through a mapping file. A quarantine that
+    breaks the policy (data_contracts/policy.py) blocks unless ``accept_quarantine``.
     Raises BlockingError for bad input (the previous warehouse is untouched)."""
+    from data_contracts.contract import load_contracts
+    from data_contracts.mapping import Mapping, load_mapping
+    from data_contracts.policy import check_policy, raise_if_breached
     from data_contracts.validate import validate_dataset
 
     started = time.perf_counter()
     data_dir, db_path = Path(data_dir), Path(db_path)
-    as_of = as_of or date.today()
+    check_target(db_path)
+    mapping = load_mapping(mapping_path, config.EXTRACTS) if mapping_path else Mapping()
     db_path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(db_path)
     timings: dict[str, float] = {}
 
     try:
-        validation = validate_dataset(data_dir, config.EXTRACTS, as_of=as_of, contracts_dir=contracts_dir, progress=progress)
+        validation = validate_dataset(data_dir, config.EXTRACTS, as_of=as_of, contracts_dir=contracts_dir, progress=progress,
+                                      mapping=mapping)
     except BlockingError:
         raise
     except OSError as exc:
         raise BlockingError(str(getattr(exc, "filename", None) or data_dir), "read", f"could not read the data: {exc.strerror or exc}") from None
+    as_of = validation.as_of
+    breaches = check_policy(validation, load_contracts(config.EXTRACTS, contracts_dir),
+                            thresholds=mapping.quarantine_thresholds, default_threshold=mapping.quarantine_threshold)
+    if not accept_quarantine:
+        raise_if_breached(breaches)
     timings["validate"] = time.perf_counter() - started
 
     models = discover_models(sql_dir)
@@ -246,7 +295,10 @@ def build(
     try:
         t = time.perf_counter()
         _load_tables(con, validation, build_id=build_id, as_of=as_of, data_dir=data_dir, contracts_dir=contracts_dir,
-                     code_version=_code_version(sql_dir, contracts_dir)[:12], progress=progress)
+                     code_version=_code_version(sql_dir, contracts_dir)[:12], progress=progress,
+                     extra_info={"as_of_source": validation.as_of_source,
+                                 "mapping_file": str(mapping.path.resolve()) if mapping.path else None,
+                                 "accepted_quarantine": "; ".join(b.message for b in breaches) if accept_quarantine and breaches else None})
         timings["load"] = time.perf_counter() - t
         t = time.perf_counter()
         for number, model in enumerate(ordered, start=1):
@@ -280,6 +332,9 @@ def build(
         grouped = quarantine.group_by("extract", "rule").agg(pl.col("source_row").n_unique().alias("n"))
         counts = {(e, r): int(n) for e, r, n in grouped.iter_rows()}
     return BuildReport(
+        as_of=as_of,
+        as_of_source=validation.as_of_source,
+        accepted_breaches=[b.message for b in breaches] if accept_quarantine else [],
         build_id=build_id,
         db_path=db_path,
         seconds=time.perf_counter() - started,
@@ -308,6 +363,7 @@ def _load_tables(
     contracts_dir: Path,
     code_version: str,
     progress: ProgressFn | None,
+    extra_info: dict | None = None,
 ) -> None:
     n = len(validation.extracts)
     for number, (extract, result) in enumerate(validation.extracts.items(), start=1):
@@ -326,7 +382,10 @@ def _load_tables(
             "duckdb_version": [duckdb.__version__],
             "code_version": [code_version],
             "synthetic_sample": [_synthetic_sample(data_dir)],
-        }
+            # why the as-of date is what it is; the mapping read through; a policy breach built anyway
+            **{k: [v] for k, v in (extra_info or {}).items()},
+        },
+        schema_overrides={k: pl.String for k in (extra_info or {})},
     )
     _load_frame(con, "build_info", info)
 

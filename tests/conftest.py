@@ -34,7 +34,7 @@ def _sample_warehouse(tmp_path_factory, profile: str, *, effects: bool) -> Path:
 
     base = tmp_path_factory.mktemp(f"{profile}-{'effects' if effects else 'no-effects'}")
     generate(profile, SAMPLE_SEED, base / "data", effects=effects)
-    build(base / "data", base / "warehouse.duckdb", as_of=date(2026, 11, 1))
+    build(base / "data", base / "warehouse.duckdb", as_of=date(2026, 10, 31))
     return base / "warehouse.duckdb"
 
 

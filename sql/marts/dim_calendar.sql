@@ -1,8 +1,10 @@
 -- dim_calendar: the analysis window, one row per calendar month, with its financial year.
 -- Grain: month_start (unique).
--- Upstream: stg_grievances, stg_misconduct_cases, stg_applications, stg_postings.
--- The window runs from the first month with an event to the extract date: the latest date
--- found in the event extracts (not the build date, so open cases are censored where data ends).
+-- Upstream: stg_grievances, stg_misconduct_cases, stg_applications, build_info.
+-- The window runs from the first month with an event to the as-of date (build_info.as_of: the
+-- extract date recorded with the extracts, the latest event date, or eqdash build --as-of). It is
+-- never stretched by an end date: a posting ending 9999-12-31 or on a planned date is still open
+-- at the as-of date (stg_postings, stg_people), and open cases are censored there.
 with event_dates as (
     select raised_date as d from stg_grievances
     union all select outcome_date from stg_grievances
@@ -10,16 +12,16 @@ with event_dates as (
     union all select applied_date from stg_applications
 ),
 
-posting_dates as (
-    select max(greatest(start_date, coalesce(end_date, start_date))) as d from stg_postings
+as_of as (
+    select max(as_of) as extract_date from build_info
 ),
 
 bounds as (
     select
-        date_trunc('month', min(e.d))::date as first_month,
-        greatest(max(e.d), any_value(p.d)) as extract_date
+        date_trunc('month', least(min(e.d), any_value(a.extract_date)))::date as first_month,
+        any_value(a.extract_date) as extract_date
     from event_dates as e
-    cross join posting_dates as p
+    cross join as_of as a
     where e.d is not null
 ),
 

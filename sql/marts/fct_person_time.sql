@@ -39,7 +39,8 @@ spells as (
         p.birth_year,
         date_trunc('month', p.join_date)::date as join_month,
         greatest(s.start_date, w.first_month) as lo,
-        least(coalesce(s.end_date, date '9999-12-31'), w.extract_date) as hi
+        -- a spell ends by the as-of date, and by the person's leave date if it was left open
+        least(coalesce(s.end_date, date '9999-12-31'), coalesce(p.leave_date, date '9999-12-31'), w.extract_date) as hi
     from postings as s
     inner join people as p using (person_id)
     cross join window_bounds as w

@@ -1,11 +1,17 @@
 -- stg_people: one row per person with every protected characteristic as its reporting label.
 -- Grain: person_id (unique).
--- Upstream: raw_people, ref_codes.
+-- Upstream: raw_people, ref_codes, build_info.
+-- A leave date after the as-of date (a planned leaving) means still in post at the as-of date:
+-- leave_date and leaving_reason are null, the recorded date stays in leave_date_recorded.
 -- Convention for person characteristics: the label takes the plain name (sex = 'Female') because
 -- it is the group every metric table reports; the source code is kept as <name>_code.
 -- Labels match metrics/config.py CHARACTERISTICS reference groups (White, Male, Not disabled, ...).
 with people as (
     select * from raw_people
+),
+
+as_of as (
+    select max(as_of) as as_of from build_info
 ),
 
 codes as (
@@ -36,11 +42,13 @@ final as (
         p.sexual_orientation as sexual_orientation_code,
         so.label as sexual_orientation,
         p.join_date,
-        p.leave_date,
-        p.leaving_reason as leaving_reason_code,
-        lr.label as leaving_reason,
-        p.leave_date is not null as has_left
+        case when p.leave_date <= a.as_of then p.leave_date end as leave_date,
+        p.leave_date as leave_date_recorded,
+        case when p.leave_date <= a.as_of then p.leaving_reason end as leaving_reason_code,
+        case when p.leave_date <= a.as_of then lr.label end as leaving_reason,
+        p.leave_date is not null and p.leave_date <= a.as_of as has_left
     from people as p
+    cross join as_of as a
     left join codes as wt on wt.code_list = 'worker_type' and wt.code = p.worker_type
     left join codes as sx on sx.code_list = 'sex' and sx.code = p.sex
     left join codes as eth on eth.code_list = 'ethnicity' and eth.code = p.ethnicity_code

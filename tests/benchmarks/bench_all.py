@@ -58,7 +58,7 @@ WRAPPER = (
     "                  'rc': p.returncode, 'last': lines[-1] if lines else '', 'err': p.stderr[-3000:]}))\n"
 )
 
-AS_OF = "2026-11-01"
+AS_OF = "2026-10-31"  # the samples' extract date (manifest.json): the analysis edge
 PEER_PERIOD = ("2025-04", "2026-03")  # FY2025/26, the last complete financial year of the samples
 SEED = 2016
 

@@ -651,6 +651,9 @@ class Release:
             raise FilterError(f"'{name}' is not in the restricted release: it is for analysts and the Board. "
                               f"Released tables: {', '.join(sorted((*TABLES, *DERIVED)))}")
         c = f.characteristic
+        if "," in c:
+            raise FilterError("the restricted release breaks down by one characteristic at a time (ethnic group x "
+                              "sex is one of them): crossing two is for analysts and the Board")
         if name == "misconduct_trend":
             return self._trend(f)
         period = period_for_filters(self.wh, f)

@@ -93,7 +93,13 @@ def get_table(wh: Warehouse, name: str, f: Filters | None = None, *, role: str =
         if spec.disclosure == PERSON_LEVEL:
             raise AccessDenied(f"'{name}' has a row per person and is never released")
         if name in release.TABLES or name in release.DERIVED:
-            return release.release_for(wh, settings).table(name, f)
+            frame = release.release_for(wh, settings).table(name, f)
+            if spec.disclosure != TIDY:
+                return frame
+            from metrics.power import with_evidence  # from the protected counts, like every statistic
+
+            return with_evidence(frame, alpha=settings.alpha, threshold=settings.evidence_ratio_threshold,
+                                 min_n=settings.min_group_for_ratio)
         if name in release.EXACT_TOTAL_TABLES:
             release.period_for_filters(wh, f) if name != "spoc_trend" else None
         elif spec.disclosure != NO_PEOPLE:

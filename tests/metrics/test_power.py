@@ -94,7 +94,14 @@ def test_planted_effect_too_small_to_see_says_so(wh):
 
 
 def test_staff_associations_lose_the_evidence_with_the_counts(wh):
-    table = get_table(wh, "grievance_outcomes", Filters(characteristic="sex,disability"), role="staff_association")
+    from metrics.queries import FilterError
+    from metrics.release import period_named
+
+    with pytest.raises(FilterError, match="one characteristic at a time"):
+        get_table(wh, "grievance_outcomes", Filters(characteristic="sex,disability"), role="staff_association")
+    fy = period_named(wh, "FY2025/26")
+    table = get_table(wh, "misconduct_rates", fy.filters, role="staff_association")
+    assert table.filter(~pl.col("is_suppressed") & pl.col("detectable_ratio").is_not_null()).height
     hidden = table.filter(pl.col("is_suppressed"))
     assert hidden.height and hidden["detectable_ratio"].null_count() == hidden.height
     assert hidden["evidence"].null_count() == hidden.height

@@ -252,10 +252,10 @@ ROLE_LABELS = {"board": "Management Board", "staff_association": "Staff associat
 
 # Per table: the column labels that name the quantity (a count's unit differs from table to table).
 TABLE_COLUMN_LABELS: dict[str, dict[str, str]] = {
-    "grievance_rates": {"n": "People", "events": "Grievances raised"},
-    "misconduct_rates": {"n": "People", "events": "Referrals"},
-    "misconduct_adjusted": {"n": "People", "events": "Referrals", "ratio": "Adjusted rate ratio"},
-    "misconduct_trend": {"stage": "Financial year", "n": "People", "events": "Referrals", "ratio": "Rate ratio"},
+    "grievance_rates": {"n": "Person-years", "events": "Grievances raised"},
+    "misconduct_rates": {"n": "Person-years", "events": "Referrals"},
+    "misconduct_adjusted": {"n": "Person-years", "events": "Referrals", "ratio": "Adjusted rate ratio"},
+    "misconduct_trend": {"stage": "Financial year", "n": "Person-years", "events": "Referrals", "ratio": "Rate ratio"},
     "misconduct_stages": {"stage": "Decision point", "n": "At the previous stage", "events": "Reached this stage",
                           "ratio": "Relative rate index"},
     "grievance_outcomes": {"n": "Closed grievances", "events": "Upheld (in full or part)"},
@@ -263,7 +263,7 @@ TABLE_COLUMN_LABELS: dict[str, dict[str, str]] = {
     "grievance_upheld_adjusted": {"n": "Closed grievances", "events": "Upheld", "ratio": "Adjusted odds ratio"},
     "grievance_independent_assessor": {"n": "Grievances", "events": "With an independent assessor"},
     "grievance_resolution": {"n": "Grievances raised", "events": "Closed"},
-    "grievance_funnel": {"group": "Area code", "n": "People", "events": "Grievances raised"},
+    "grievance_funnel": {"group": "Area code", "n": "Person-years", "events": "Grievances raised"},
     "acting_up": {"n": "Acting-up decisions", "events": "Selected", "ratio": "Impact ratio"},
     "acting_up_rationale": {"n": "Acting-up decisions", "events": "Rationale recorded"},
     "recruitment_funnel": {"stage": "Recruitment stage", "n": "Applicants at the previous stage",

@@ -340,7 +340,7 @@ def misconduct_trend(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
 
 @table("misconduct_trend_test", "Is the misconduct referral rate ratio falling? A test for trend",
        "For each group, the change per financial year in its referral rate ratio to the reference group, "
-       "from a Poisson GLM with a group x year interaction (log person-years offset), with the Wald test "
+       "from a Poisson regression with a group x year interaction (person-years as the exposure), with the Wald test "
        "of no trend, adjusted across groups.")
 def misconduct_trend_test(wh: Warehouse, f: Filters, s: Settings) -> pl.DataFrame:
     from metrics.models import rate_ratio_trend

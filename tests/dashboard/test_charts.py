@@ -100,7 +100,7 @@ def test_display_frame_names_the_quantity_per_table():
     shown, _ = charts.display_frame(frame(), name="grievance_outcomes")
     assert shown.columns[:3] == ["Group", "Closed grievances", "Upheld (in full or part)"]
     shown, _ = charts.display_frame(frame(), name="grievance_rates")
-    assert shown.columns[1:3] == ["People", "Grievances raised"]
+    assert shown.columns[1:3] == ["Person-years", "Grievances raised"]
 
 
 def test_crosstab_percent_within_group_uses_the_published_total_and_keeps_hidden_cells_hidden():

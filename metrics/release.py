@@ -188,13 +188,14 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
            area_views=(("ethnicity_group", "closure"), ("sex", "closure"), ("disability", "closure"))),
     Family("referred", "fct_misconduct_referrals", "referral_month", "true",
            (("stage", " || ".join((_flag("is_investigated", "I"), _flag("is_meeting_or_hearing", "M"),
-                                   _flag("has_sanction", "S")))),
+                                   _flag("has_sanction", "S"), _flag("is_investigation_decided", "1"),
+                                   _flag("is_route_decided", "2"), _flag("is_outcome_decided", "3")))),
             ("outcome", "coalesce(outcome_label, '')")),
            area_views=(("ethnicity_group", None),)),
     Family("applied", "fct_recruitment_funnel", "applied_month", "true",
            (("progress", " || ".join(_flag(c, m) for c, m in (
                ("passed_sift", "S"), ("passed_assessment", "A"), ("passed_vetting", "V"),
-               ("passed_medical", "M"), ("was_offered", "O"), ("has_joined", "J")))),),
+               ("passed_medical", "M"), ("was_offered", "O"), ("has_joined", "J"), ("is_in_progress", "P")))),),
            characteristics=APPLICANT_CHARACTERISTICS, has_area=False, has_worker=False),
     Family("acting", "fct_acting_up", "decision_month", "true",
            (("selected", "case when is_selected then 'Selected' else 'Not selected' end"),)),
@@ -260,9 +261,34 @@ class TableDef:
     events: tuple[str | None, Pred | None] = (None, None)
     edim: str | None = None  # crosstab columns / stage dimension
     column: Callable[[str], str | None] = lambda e: e or None  # crosstab column label of an e value
-    stages: tuple[tuple[str, Pred | None], ...] = ()
+    stages: tuple[tuple[str, Pred, Pred, Pred], ...] = ()  # (label, n, events, pending) over the edim
     levels: tuple[str, ...] = (FORCE,)
     four_fifths: bool = False
+
+
+def _decision(reached: Pred, decided: Pred, progressed: Pred) -> tuple[Pred, Pred, Pred]:
+    """A decision point counting decided cases only (metrics.disparity.decision_stage_table): n =
+    at the previous stage and decided here, events = of those, progressed; pending = not decided."""
+    return (lambda e: reached(e) and decided(e), lambda e: reached(e) and decided(e) and progressed(e),
+            lambda e: reached(e) and not decided(e))
+
+
+def _misconduct_stages():
+    steps = (("Investigated", lambda e: True, "1", "I"), ("Meeting or hearing", lambda e: "I" in e, "2", "M"),
+             ("Sanction", lambda e: "M" in e, "3", "S"))
+    return tuple((label, *_decision(reached, lambda e, d=d: d in e, lambda e, m=m: m in e))
+                 for label, reached, d, m in steps)
+
+
+def _recruitment_stages():
+    marks = ("S", "A", "V", "M", "O", "J")
+    labels = ("Passed sift", "Passed assessment centre", "Passed vetting", "Passed medical", "Offered a place", "Joined")
+    out = []
+    for k, (mark, label) in enumerate(zip(marks, labels, strict=True)):
+        reached = (lambda e: True) if k == 0 else (lambda e, p=marks[k - 1]: p in e)
+        # an application still in progress that has not passed this stage is pending here
+        out.append((label, *_decision(reached, lambda e, m=mark: m in e or "P" not in e, lambda e, m=mark: m in e)))
+    return tuple(out)
 
 
 def _upheld(e: str) -> bool:
@@ -281,14 +307,9 @@ TABLES: dict[str, TableDef] = {t.name: t for t in (
     TableDef("grievance_outcome_mix", "closed", "crosstab", edim="closure", column=lambda e: e.split("|", 1)[1],
              levels=(FORCE, AREA)),
     TableDef("misconduct_rates", "referred", "rate", levels=(FORCE, AREA)),
-    TableDef("misconduct_stages", "referred", "stages", edim="stage", stages=(
-        ("Referred", None), ("Investigated", lambda e: "I" in e), ("Meeting or hearing", lambda e: "M" in e),
-        ("Sanction", lambda e: "S" in e))),
+    TableDef("misconduct_stages", "referred", "stages", edim="stage", stages=_misconduct_stages()),
     TableDef("misconduct_outcomes", "referred", "crosstab", edim="outcome"),
-    TableDef("recruitment_funnel", "applied", "stages", edim="progress", four_fifths=True, stages=(
-        ("Applied", None), ("Passed sift", lambda e: "S" in e), ("Passed assessment centre", lambda e: "A" in e),
-        ("Passed vetting", lambda e: "V" in e), ("Passed medical", lambda e: "M" in e),
-        ("Offered a place", lambda e: "O" in e), ("Joined", lambda e: "J" in e))),
+    TableDef("recruitment_funnel", "applied", "stages", edim="progress", four_fifths=True, stages=_recruitment_stages()),
     TableDef("acting_up", "acting", "proportion", events=("selected", lambda e: e == "Selected"),
              four_fifths=True),
 )}
@@ -383,12 +404,12 @@ class YearRelease:
                 cell.status, cell.shown = "exact", cell.value
             elif cell.key[1:4] in sparse or part_of(cell.key) in self.withheld:
                 cell.status, cell.shown = "withheld", None
+            elif 0 < cell.value < t:
+                cell.status, cell.shown = "primary", None
+            elif cell.key in secondary:  # a shown count or a 0 hidden to protect a small one
+                cell.status, cell.shown = "secondary", None
             elif cell.value == 0:
                 cell.status, cell.shown = "zero", 0
-            elif cell.value < t:
-                cell.status, cell.shown = "primary", None
-            elif cell.key in secondary:
-                cell.status, cell.shown = "secondary", None
             else:
                 cell.status, cell.shown = "shown", protect_value(cell.value, t, base)
 
@@ -556,8 +577,9 @@ class ReleaseBuilder:
                 add([g], *table.events)
         elif table.kind == "stages":
             for g in groups:
-                for _, pred in table.stages:
-                    add([g], table.edim if pred else None, pred)
+                for _, n, events, pending in table.stages:
+                    for pred in (n, events, pending):
+                        add([g], table.edim, pred)
         elif table.kind == "crosstab":
             es = year.views[(level, c, table.edim)].es
             columns = sorted({table.column(e) for e in es} - {None})
@@ -772,28 +794,34 @@ class Release:
         return concat_tidy([tidy_frame(records, extras)])
 
     def _stages(self, table: TableDef, groups: list[str], cells: list[Cell], c: str, withheld: bool) -> pl.DataFrame:
+        """Each decision point from protected counts (decided, progressed, pending), adjusted across
+        every stage; a group with a hidden count at a stage gets no statistic there."""
+        from metrics.disparity import decision_stage_table
         from metrics.tidy import concat_tidy
 
         k = len(table.stages)
+        labels = [st[0] for st in table.stages]
+        visible, rows_by_stage = [], {label: [] for label in labels}
+        for i, g in enumerate(groups):
+            for s_i, label in enumerate(labels):
+                n, events, pending = cells[3 * (i * k + s_i):3 * (i * k + s_i) + 3]
+                rows_by_stage[label].append((g, events, n, pending))
+                if None not in (n.shown, events.shown, pending.shown) and n.shown > 0:
+                    visible.append((g, label, n.shown, events.shown, pending.shown))
+        frame = pl.DataFrame(visible, schema={"group": pl.String, "stage": pl.String, "n": pl.Int64,
+                                              "events": pl.Int64, "n_pending": pl.Int64}, orient="row")
+        shown = decision_stage_table(frame, stages=labels, kind="four-fifths" if table.four_fifths else
+                                     "relative rate index", min_n=self.settings.min_group_for_ratio,
+                                     **_common(c, self.settings)) if visible else None
         frames = []
-        for s in range(1, k):
-            label = table.stages[s][0]
-            rows = [(g, cells[i * k + s], cells[i * k + s - 1]) for i, g in enumerate(groups)]
-            visible = [(g, n.shown, e.shown) for g, e, n in rows if n.shown and e.shown is not None]
-            cells_frame = pl.DataFrame(visible, schema={"group": pl.String, "n": pl.Int64, "events": pl.Int64},
-                                       orient="row")
-            shown = None
-            if visible:
-                if table.four_fifths:
-                    from metrics.disparity import four_fifths_table as fn
-                else:
-                    from metrics.rates import proportion_table as fn
-                shown = fn(cells_frame, min_n=self.settings.min_group_for_ratio, **_common(c, self.settings))
-            frames.append(self._assemble(shown, None, rows=rows, c=c, withheld=withheld)
-                          .with_columns(pl.lit(label).alias("stage")))
-        from metrics.tables import adjust_across_table
-
-        return adjust_across_table(concat_tidy(frames), self.settings)
+        for label in labels:
+            part = shown.filter(pl.col("stage") == label) if shown is not None else None
+            pending = {g: p for g, _, _, p in rows_by_stage[label]}
+            t = self._assemble(part if part is not None and part.height else None, None,
+                               rows=[(g, e, n) for g, e, n, _ in rows_by_stage[label]], c=c, withheld=withheld)
+            frames.append(t.with_columns(pl.lit(label).alias("stage"),
+                                         pl.Series("n_pending", [pending[g].shown for g in t["group"]], dtype=pl.Int64)))
+        return concat_tidy(frames)
 
     def _crosstab(self, table: TableDef, year: YearRelease, c: str, cells: list[Cell], withheld: bool) -> pl.DataFrame:
         view = year.view_for(cells[0].view[0], c, None)

@@ -96,7 +96,7 @@ class Programme:
         self.row_keys: list[tuple] = []
         for cell in year.cells.values():
             if cell.status in ("zero", "withheld") or (cell.status == "exact" and cell.value == 0):
-                continue
+                continue  # a 0 is built in (its unknowns removed); withheld cells are not published
             idx = self.indices(cell.view, cell.qi, cell.xi, cell.gi, cell.ei)
             if cell.status == "exact":
                 bounds = (cell.value, cell.value)
@@ -437,10 +437,11 @@ def repair(year: YearRelease, at_risk: list[Target], mappings: dict | None = Non
             for keys in tables_of.get(cell.key, []):
                 for k in keys:
                     c = year.cells[k]
-                    if c.status == "shown" and k not in secondary and (c.gi == cell.gi or c.ei == cell.ei):
-                        candidates.append((c.value, str(k), k))
+                    if c.status in ("shown", "zero") and k not in secondary and (c.gi == cell.gi or c.ei == cell.ei):
+                        # a shown count first; else a 0 in the same row or column (a hidden 0 may be any size)
+                        candidates.append((c.status == "zero", c.gi != cell.gi, c.value, str(k), k))
         if candidates:
-            secondary.add(min(candidates)[2])
+            secondary.add(min(candidates)[-1])
         elif covering and part_of(covering[0].key) is not None:
             withheld.add(part_of(covering[0].key))
         else:

@@ -319,7 +319,10 @@ DERIVED = {"misconduct_trend": "misconduct_rates", "misconduct_area_disparity": 
 # Totals with no breakdown (an area's grievances raised and closed, open and overdue): released exactly,
 # for released periods only (the funnel) or month by month (the SPOC pack's trend).
 EXACT_TOTAL_TABLES = ("grievance_funnel", "spoc_trend")
-RELEASED = (*TABLES, *DERIVED, *EXACT_TOTAL_TABLES)
+# Officers by ethnic group on 31 March: what every force publishes to the Home Office each year
+# (the police workforce statistics; the published tables are shipped in sample_data/reference/).
+PUBLISHED_TABLES = ("representation", "force_representation")
+RELEASED = (*TABLES, *DERIVED, *EXACT_TOTAL_TABLES, *PUBLISHED_TABLES)
 
 
 def is_released(name: str) -> bool:
@@ -806,8 +809,8 @@ class Release:
             for s_i, label in enumerate(labels):
                 n, events, pending = cells[3 * (i * k + s_i):3 * (i * k + s_i) + 3]
                 rows_by_stage[label].append((g, events, n, pending))
-                if None not in (n.shown, events.shown, pending.shown) and n.shown > 0:
-                    visible.append((g, label, n.shown, events.shown, pending.shown))
+                if None not in (n.shown, events.shown) and n.shown > 0:  # pending is not in the rate
+                    visible.append((g, label, n.shown, events.shown, pending.shown or 0))
         frame = pl.DataFrame(visible, schema={"group": pl.String, "stage": pl.String, "n": pl.Int64,
                                               "events": pl.Int64, "n_pending": pl.Int64}, orient="row")
         shown = decision_stage_table(frame, stages=labels, kind="four-fifths" if table.four_fifths else

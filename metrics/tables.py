@@ -100,9 +100,9 @@ def get_table(wh: Warehouse, name: str, f: Filters | None = None, *, role: str =
 
             return with_evidence(frame, alpha=settings.alpha, threshold=settings.evidence_ratio_threshold,
                                  min_n=settings.min_group_for_ratio)
-        if name in release.EXACT_TOTAL_TABLES:
-            release.period_for_filters(wh, f) if name != "spoc_trend" else None
-        elif spec.disclosure != NO_PEOPLE:
+        if name == "grievance_funnel":
+            release.period_for_filters(wh, f)  # exact area totals, for released periods only
+        elif name not in (*release.EXACT_TOTAL_TABLES, *release.PUBLISHED_TABLES) and spec.disclosure != NO_PEOPLE:
             raise AccessDenied(f"'{name}' is not in the restricted release")
     return spec.build(wh, f, settings)
 

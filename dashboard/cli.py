@@ -353,9 +353,8 @@ def serve(
 
     from dashboard.serve import ServeRefused, preflight
 
-    try:
-        for warning in preflight(role=role, address=address):
-            err.print(f"[bold yellow]eqdash: warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    try:  # refusals first; warnings once the warehouse is known to be servable
+        warnings = preflight(role=role, address=address)
     except ServeRefused as e:
         fail(escape(str(e)))
     if not db.exists():
@@ -370,6 +369,8 @@ def serve(
             fail(stale)
         err.print("The sample warehouse was built by another version of eqdash: rebuilding it.")
         ensure_sample_warehouse(db)
+    for warning in warnings:
+        err.print(f"[bold yellow]eqdash: warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     from dashboard.serve import run
 
     raise typer.Exit(run(db=db, role=role, port=port, address=address))

@@ -38,17 +38,22 @@ PAGE_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "acting_up": (("acting_up", "period"), ("acting_up_rationale", "period")),
     "spoc": (),
     "data_quality": (("data_quality", "period"), ("quarantine_rules", "period"), ("not_stated", "period")),
+    "benchmarks": (("force_representation", "all_years"),),
 }
 
 _LOG = logging.getLogger("eqdash.prewarm")
 
 
-def default_filters():
-    """What the sidebar selects on a first visit (dashboard/app.py sidebar_filters)."""
+def default_filters(role: str | None = None):
+    """What the sidebar selects on a first visit (dashboard/app.py sidebar_filters): for a staff
+    association the latest released period (restricted_filters)."""
     from dashboard import data
     from metrics.config import CHARACTERISTICS
     from metrics.queries import Filters
 
+    if role == "staff_association":
+        _, start, end = data.dimensions()["release_periods"][-1]
+        return Filters(start=start, end=end, characteristic=next(iter(CHARACTERISTICS)))
     months = data.dimensions()["months"]
     return Filters(start=months[max(len(months) - 12, 0)], end=months[-1], area=None, worker_type=None,
                    characteristic=next(iter(CHARACTERISTICS)))
@@ -70,11 +75,11 @@ def warm(role_list: list[str] | None = None) -> int:
     from dashboard import data
     from dashboard.app import ROLE_PAGES
 
-    f = default_filters()
-    variants = {"period": f, "all_years": f.with_(start=None, end=None),
-                "all_years_ethnicity": f.with_(start=None, end=None, characteristic="ethnicity_group")}
     done = 0
     for role in role_list or roles_served():
+        f = default_filters(role)
+        variants = {"period": f, "all_years": f.with_(start=None, end=None),
+                    "all_years_ethnicity": f.with_(start=None, end=None, characteristic="ethnicity_group")}
         seen = set()
         for page in ROLE_PAGES[role]:
             for name, variant in PAGE_TABLES.get(page, ()):

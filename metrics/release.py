@@ -782,7 +782,8 @@ class Release:
                      "is_reference": g == ref, "is_not_stated": g == "Not stated"}
                 if exposure is not None:
                     r["exposure"] = exposure.get(g)
-                r["note"] = ("not broken down: too few in this period" if withheld else
+                r["note"] = ("not broken down in this period: it could not be shown without identifying anyone"
+                             if withheld else
                              HIDDEN_NOTE.format(t=t) if hidden else TOO_FEW)
             r["is_suppressed"] = hidden or withheld
             r["n_display"] = _display(n_cell, n_shown) if n_cell is not None else (

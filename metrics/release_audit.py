@@ -437,9 +437,11 @@ def repair(year: YearRelease, at_risk: list[Target], mappings: dict | None = Non
             for keys in tables_of.get(cell.key, []):
                 for k in keys:
                     c = year.cells[k]
-                    if c.status in ("shown", "zero") and k not in secondary and (c.gi == cell.gi or c.ei == cell.ei):
-                        # a shown count first; else a 0 in the same row or column (a hidden 0 may be any size)
-                        candidates.append((c.status == "zero", c.gi != cell.gi, c.value, str(k), k))
+                    if c.status in ("shown", "zero") and k not in secondary:
+                        # the same row or column first, a shown count before a 0 (a hidden 0 may be
+                        # any size), the smallest first; only then the rest of the table
+                        near = c.gi == cell.gi or c.ei == cell.ei
+                        candidates.append((not near, c.status == "zero", c.gi != cell.gi, c.value, str(k), k))
         if candidates:
             secondary.add(min(candidates)[-1])
         elif covering and part_of(covering[0].key) is not None:

@@ -98,8 +98,8 @@ def get_table(wh: Warehouse, name: str, f: Filters | None = None, *, role: str =
                 return frame
             from metrics.power import with_evidence  # from the protected counts, like every statistic
 
-            return with_evidence(frame, alpha=settings.alpha, threshold=settings.evidence_ratio_threshold,
-                                 min_n=settings.min_group_for_ratio)
+            return _dated(wh, f, with_evidence(frame, alpha=settings.alpha, threshold=settings.evidence_ratio_threshold,
+                                               min_n=settings.min_group_for_ratio))
         if name == "grievance_funnel":
             release.period_for_filters(wh, f)  # exact area totals, for released periods only
         elif name not in (*release.EXACT_TOTAL_TABLES, *release.PUBLISHED_TABLES) and spec.disclosure != NO_PEOPLE:

@@ -132,13 +132,14 @@ def test_own_force_is_placed_among_them_from_its_own_warehouse(representation, s
     assert own["census_share"] == pytest.approx(0.4022412847701225, rel=1e-12)
 
 
-def test_staff_associations_see_the_small_chief_officer_cells_hidden(small_warehouse):
+def test_staff_associations_see_the_published_statistics_as_published(small_warehouse):
+    """The Home Office publishes every force's officers by rank and ethnic group, small cells
+    included (the Met's chief officers in 2021): released as published to every role."""
     with Warehouse(small_warehouse) as wh:
         table = get_table(wh, "force_representation", Filters(), role="staff_association")
+        assert table.equals(get_table(wh, "force_representation", Filters(), role="analyst"))
     met = table.filter(pl.col("force") == "Metropolitan Police", pl.col("year") == 2021, pl.col("rank") == "Chief Officer")
-    shown = dict(zip(met["group"], met["events_display"], strict=True))
-    assert shown == {AGGREGATE_LABEL: "<5", "Asian": "<5", "Black": "<5", "Mixed": "0", "Other": "0"}
-    assert met.filter(pl.col("events_display") == "<5")["rate"].null_count() == 3
+    assert met.height and (met["group"] == "Black").any()
 
 
 # --- the contracts ----------------------------------------------------------------------------

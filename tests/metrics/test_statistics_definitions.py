@@ -173,7 +173,7 @@ def test_financial_year_labels_say_part_years(fy, first, last, last_day, expecte
 def test_tidy_tables_carry_the_data_date_and_the_partial_year(wh):
     extract = wh.query("select max(extract_date) as d from dim_calendar")["d"][0]
     for name, spec in REGISTRY.items():
-        if spec.disclosure != TIDY:
+        if spec.disclosure != TIDY or name == "force_representation":  # published years, each at 31 March
             continue
         table = get_table(wh, name, Filters())
         assert "data_date" in table.columns and "period_label" in table.columns, name

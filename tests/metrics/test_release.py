@@ -21,8 +21,17 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from metrics.config import DEFAULTS, Settings
 from metrics.queries import FilterError, Filters
 from metrics.release import (
-    ALL, FORCE, Family, ReleasePeriod, View, YearRelease, period_named, protect_value, release_for,
-    release_periods, rounding_bounds,
+    ALL,
+    FORCE,
+    Family,
+    ReleasePeriod,
+    View,
+    YearRelease,
+    period_named,
+    protect_value,
+    release_for,
+    release_periods,
+    rounding_bounds,
 )
 from metrics.release_audit import protect_year
 from metrics.significance import adjust_pvalues

@@ -125,7 +125,28 @@ FILTER_STEPS = [
 ]
 
 
-@pytest.mark.parametrize("role", ["staff_association", "analyst"])
+@pytest.mark.parametrize("name", ["grievances", "misconduct"])
+def test_a_staff_association_chooses_only_released_periods(name, servers, page, small_warehouse):
+    """Nothing slides: the period is a complete financial year or this year to its last complete
+    quarter, the whole force, one characteristic at a time (metrics/release.py)."""
+    from metrics.release import release_periods
+    from metrics.warehouse import Warehouse
+
+    with Warehouse(small_warehouse) as wh:
+        labels = [p.label for p in release_periods(wh)][::-1]
+    url = servers("staff_association")
+    open_page(page, url, name, default=ROLE_PAGES["staff_association"][0] == name)
+    assert options(page, "Period") == labels
+    sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+    assert "Business area" not in sidebar and "Worker type" not in sidebar and "Crossed with" not in sidebar
+    for label, option in (("Period", labels[1]), ("Compare by", "Sex")):
+        choose(page, label, option)
+        assert_fine(page, f"staff_association/{name} after {label} = {option}")
+        assert page.locator("h1").first.inner_text().strip() == TITLES[name]
+    screenshot(page, ARTIFACTS / f"staff_association-{name}-released-period.png")
+
+
+@pytest.mark.parametrize("role", ["analyst"])
 @pytest.mark.parametrize("name", ["grievances", "misconduct"])
 def test_filters_a_user_touches(role, name, servers, page):
     url = servers(role)
@@ -191,6 +212,7 @@ def test_benchmarks_page_in_chromium(role, servers, page):
     screenshot(page, ARTIFACTS / f"{role}-benchmarks-chief-officers.png")
 
 
+@pytest.mark.parametrize("role", ROLES)
 def test_each_roles_first_page_has_a_working_deep_link(role, servers, page):
     url = servers(role)
     first = ROLE_PAGES[role][0]

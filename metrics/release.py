@@ -606,7 +606,9 @@ def release_for(wh: Warehouse, settings: Settings = DEFAULTS) -> Release:
     if key not in _RELEASES:
         _RELEASES.clear()  # one build at a time is served
         _RELEASES[key] = Release(wh, settings)
-    return _RELEASES[key]
+    rel = _RELEASES[key]
+    rel.wh = rel.builder.wh = wh  # the same build through the caller's open connection
+    return rel
 
 
 class Release:
@@ -923,7 +925,7 @@ _TIDY_FIXED = ("characteristic", "group", "n", "events", "rate", "ci_low", "ci_h
 
 def _display(cell: Cell | None, value: int | None) -> str:
     if cell is not None and cell.status == "withheld":
-        return "-"
+        return HIDDEN  # the whole breakdown is withheld (the table's note says so)
     return HIDDEN if value is None else f"{value:,}"
 
 

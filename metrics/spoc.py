@@ -48,8 +48,9 @@ RELEASE_STATEMENT = (
     "Counts a leadership team sees exactly: totals with no protected characteristic (grievances raised, "
     "closed, open and open for more than 90 days, each month; each business area's 12-month total on the "
     "funnel plot). Counts that are protected: any count broken down by a protected characteristic (ethnic "
-    "group, sex, disability) or by category and group; small ones are shown as <5, and [c] marks a cell "
-    "hidden so that a small count cannot be worked out from a total.")
+    "group, sex, disability) or by category and group, for the latest period of the protected release (a "
+    "complete financial year, or this year to its last complete quarter): rounded to the nearest 5, with [c] "
+    "for a count of 1 to 7 or one hidden so that a small count cannot be worked out from the others.")
 
 
 class PackError(ValueError):

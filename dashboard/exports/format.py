@@ -36,9 +36,9 @@ HIDDEN, NOT_APPLICABLE, NOT_AVAILABLE = "[c]", "[z]", "[x]"
 
 def shorthand_legend(threshold: int) -> list[tuple[str, str]]:
     return [
-        (f"<{threshold}", f"a count of 1 to {threshold - 1}, not shown exactly so that no person can be identified"),
-        (HIDDEN, "confidential: hidden so that a small count cannot be worked out from a total, or a figure "
-                 "worked out from a small count"),
+        (HIDDEN, f"confidential: a count of 1 to {threshold - 1}, or a count hidden so that a small count cannot be "
+                 "worked out from the others (counts in breakdowns are rounded to the nearest 5; totals with no "
+                 "breakdown are exact)"),
         (NOT_APPLICABLE, "not applicable (for example, a group compared with itself)"),
         (NOT_AVAILABLE, "not available (for example, no test is possible or fewer than half have closed)"),
     ]

@@ -70,7 +70,7 @@ def test_workbook_follows_the_spreadsheet_checklist(packs):
         assert wb.sheetnames == FIRST_SHEETS + [s.name for s in expected]
         cover = [c.value for c in wb["Cover"]["A"] if c.value]
         assert cover[0].startswith(f"Grievances in {pack.area_name}")
-        for needed in ("Period", "Data date", "Contact", "Shorthand [c]", "Shorthand [z]", "Shorthand [x]", "Shorthand <5"):
+        for needed in ("Period", "Data date", "Contact", "Shorthand [c]", "Shorthand [z]", "Shorthand [x]"):
             assert needed in cover, needed
         links = {c.value: c.hyperlink.location for c in wb["Contents"]["A"][3:] if c.hyperlink}
         assert links == {n: f"'{n}'!A1" for n in ["Notes", *(s.name for s in expected)]}
@@ -105,7 +105,7 @@ def test_workbook_charts_read_only_cells_holding_numbers(packs):
         wb = openpyxl.load_workbook(io.BytesIO(data))
         z = zipfile.ZipFile(io.BytesIO(data))
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
-        assert len(charts) >= 4, area
+        assert len(charts) >= 2, area  # the exact monthly counts and the funnel; breakdowns where released
         refs = 0
         for n in charts:
             xml = z.read(n).decode()
@@ -255,20 +255,17 @@ def mps_packs(mps_warehouse):
 
 
 def test_north_east_page_one_leads_with_its_funnel_position_and_names_women_and_disabled_staff(mps_packs):
+    """The planted North East alarm leads; the characteristic differences its protected tables
+    support (the release's latest period, counts rounded to 5) follow, with the table's own figures."""
     ne = mps_packs["NE"]
     assert ne.findings[0].theme == "Funnel position"
     assert "above the force's 99.8% limit" in ne.findings[0].statement
     sex = ne.table("raised_by_sex").frame
-    f, m = (sex.filter(pl.col("group") == g).row(0, named=True) for g in ("Female", "Male"))
-    # scipy.stats.binomtest(k_f, k_f + k_m, E_f / (E_f + E_m)): R poisson.test(c(k_f, k_m), c(E_f, E_m))
-    p = stats.binomtest(f["events"], f["events"] + m["events"], f["exposure"] / (f["exposure"] + m["exposure"])).pvalue
-    ratio = (f["events"] / f["exposure"]) / (m["events"] / m["exposure"])
-    women = next(x for x in ne.findings
-                 if x.statement.startswith(f"Women in North East raised grievances at {ratio:.2f} times the rate of men"))
-    assert women.p_adjusted == pytest.approx(p)  # one comparison: adjusted = raw
-    assert p < 0.05
-    assert any(x.statement.startswith("Disabled staff in North East raised grievances at") and "times the rate" in
-               x.statement for x in ne.findings)
+    female = sex.filter(pl.col("group") == "Female").row(0, named=True)
+    women = next(x for x in ne.findings if x.theme == "Rates against the force" and " women (" in x.statement)
+    assert f"women ({female['rate_per_1000']:.1f} against" in women.statement
+    assert women.p_adjusted < 0.05 and "FY2026/27 to date (Apr-Sep 2026)" in women.statement
+    assert any("not disabled" in x.statement for x in ne.findings if x.theme == "Rates against the force")
 
 
 def test_every_mps_area_lists_only_supported_findings_from_shown_groups(mps_packs):

@@ -192,7 +192,9 @@ def needs_action(tables: Mapping[str, pl.DataFrame | None], area_names: Mapping[
 NEEDS_ACTION_TABLES = ("misconduct_rates", "misconduct_adjusted", "misconduct_stages", "grievance_upheld_adjusted",
                        "acting_up", "recruitment_funnel", "grievance_funnel", "representation", "recruit_share",
                        "stride_status", "iopc_status")
-ALL_YEARS_TABLES = ("representation", "recruit_share")  # read over every year, whatever the period
+# Read over every year, whatever the period: the targets' trajectories, and the recruitment funnel,
+# whose last year is mostly applications still in progress (pending, so not yet a pass or a fail).
+ALL_YEARS_TABLES = ("representation", "recruit_share", "recruitment_funnel")
 
 
 # ---------------------------------------------------------------------------------------------

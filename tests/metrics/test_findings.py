@@ -106,7 +106,7 @@ def test_mps_board_needs_action_names_every_red_flag(mps_warehouse):
     acting = by[("Acting-up selection", "Black")]
     assert round(acting.value, 2) == 0.70 and acting.verdict.startswith("fails the four-fifths rule")
     centre = by[("Recruitment: Passed assessment centre", "Black")]
-    assert round(centre.value, 2) == 0.75 and centre.p < 0.001
+    assert round(centre.value, 2) == 0.77 and centre.p < 0.001  # every year's decided applications
     assert ("Grievance rate by area", "North East") in by
     stride = [f for f in found if f.topic == "STRIDE 11"]
     assert [(f.verdict, f.lead) for f in stride] == [("Red, 5 milestones overdue", "Director of Professional Standards")]

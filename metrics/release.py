@@ -51,6 +51,7 @@ HIDDEN = "[c]"
 TOO_FEW = "too few to report"
 HIDDEN_NOTE = "hidden: fewer than {t}, or hidden so that a small count cannot be worked out"
 EXPOSURE_BASE = 10  # person-years are rounded to the nearest 10, and hidden below 10
+TREND_YEARS = 6  # released periods in a staff association's trend table
 
 PERSON_CHARACTERISTICS = tuple(CHARACTERISTICS)
 APPLICANT_CHARACTERISTICS = ("ethnicity_group", "ethnicity", "sex", "ethnicity_sex")
@@ -872,7 +873,9 @@ class Release:
         from metrics.tidy import concat_tidy
 
         frames = []
-        for period in release_periods(self.wh):
+        # The last five complete years and this year to date: each year's protection is solved once
+        # per build, and five years answer "is it falling?" (the Board and analysts see every year).
+        for period in release_periods(self.wh)[-TREND_YEARS:]:
             t = self.table("misconduct_rates", f.with_(start=period.start, end=period.end))
             frames.append(t.with_columns(pl.lit(period.label).alias("stage")))
         return adjust_across_table(concat_tidy(frames), self.settings, across="financial years")

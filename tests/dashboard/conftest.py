@@ -38,7 +38,8 @@ def app_env(small_warehouse, monkeypatch):
 
     def make(role: str) -> AppTest:
         monkeypatch.setenv("EQDASH_ROLE", role)
-        at = AppTest.from_file(str(APP), default_timeout=180)
+        # a staff association's first visit to a year solves that year's protection (metrics/release.py)
+        at = AppTest.from_file(str(APP), default_timeout=600)
         # The sidebar's "Open every number table": closed tables are not drawn, and the tests read them all.
         at.session_state["eqdash_open_numbers"] = True
         return at

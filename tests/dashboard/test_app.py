@@ -111,6 +111,8 @@ def test_staff_association_sees_no_person_and_no_small_count(app_env):
     for page in ROLE_PAGES["staff_association"]:
         run_page(at, page)
         assert_clean(at, page)
+        if page == "benchmarks":
+            continue  # the Home Office's published tables, shown as published to every role
         for frame in shown_frames(at):
             cols = [str(c) for c in frame.columns]
             assert "person_id" not in [c.lower() for c in cols] and "Row in file" not in cols, f"{page}: {cols}"

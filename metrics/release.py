@@ -174,7 +174,6 @@ class Family:
     edims: tuple[tuple[str, str], ...]
     characteristics: tuple[str, ...] = PERSON_CHARACTERISTICS
     has_area: bool = True
-    has_worker: bool = True
     area_views: tuple[tuple[str, str | None], ...] = ()  # (characteristic, edim) at area level
 
 
@@ -197,7 +196,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
            (("progress", " || ".join(_flag(c, m) for c, m in (
                ("passed_sift", "S"), ("passed_assessment", "A"), ("passed_vetting", "V"),
                ("passed_medical", "M"), ("was_offered", "O"), ("has_joined", "J"), ("is_in_progress", "P")))),),
-           characteristics=APPLICANT_CHARACTERISTICS, has_area=False, has_worker=False),
+           characteristics=APPLICANT_CHARACTERISTICS, has_area=False),
     Family("acting", "fct_acting_up", "decision_month", "true",
            (("selected", "case when is_selected then 'Selected' else 'Not selected' end"),)),
 )}
@@ -473,9 +472,6 @@ class ReleaseBuilder:
         return self.wh.query(
             "select distinct business_area_code from fct_person_time order by 1")["business_area_code"].to_list()
 
-    def domain(self, family: Family, c: str) -> list[str]:
-        return self._domains(family.name)[c]
-
     def _domains(self, name: str) -> dict[str, list[str]]:
         cache = self.__dict__.setdefault("_domain_cache", {})
         if name not in cache:
@@ -736,10 +732,7 @@ class Release:
             cells_frame = pl.DataFrame(visible, schema={"group": pl.String, "events": pl.Int64, "exposure": pl.Float64},
                                        orient="row")
             shown = exposure_rate_table(cells_frame, **common) if visible else None
-            hidden = [{"group": g, "n": None if e is None else int(round(e)), "events": cell.shown,
-                       "exposure": e, "_cell": cell, "_n": None} for g, cell, e in rows
-                      if cell.shown is None or e is None]
-            return self._assemble(shown, hidden, rows=[(g, cell, None) for g, cell, _ in rows], c=c,
+            return self._assemble(shown, rows=[(g, cell, None) for g, cell, _ in rows], c=c,
                                   withheld=withheld, exposure=exposure)
         if table.kind == "proportion":
             pairs = [(g, cells[2 * i], cells[2 * i + 1]) for i, g in enumerate(groups)]
@@ -757,12 +750,12 @@ class Release:
                     from metrics.rates import proportion_table
 
                     shown = proportion_table(cells_frame, min_n=self.settings.min_group_for_ratio, **common)
-            return self._assemble(shown, None, rows=[(g, e, n) for g, n, e in pairs], c=c, withheld=withheld)
+            return self._assemble(shown, rows=[(g, e, n) for g, n, e in pairs], c=c, withheld=withheld)
         if table.kind == "stages":
             return self._stages(table, groups, cells, c, withheld)
         raise ValueError(table.kind)
 
-    def _assemble(self, shown: pl.DataFrame | None, _hidden, *, rows, c: str, withheld: bool,
+    def _assemble(self, shown: pl.DataFrame | None, *, rows, c: str, withheld: bool,
                   exposure: dict | None = None) -> pl.DataFrame:
         """The tidy table in group order: shown rows from the metric function, every other group as a
         row with its protected counts and no statistics."""
@@ -824,7 +817,7 @@ class Release:
         for label in labels:
             part = shown.filter(pl.col("stage") == label) if shown is not None else None
             pending = {g: p for g, _, _, p in rows_by_stage[label]}
-            t = self._assemble(part if part is not None and part.height else None, None,
+            t = self._assemble(part if part is not None and part.height else None,
                                rows=[(g, e, n) for g, e, n, _ in rows_by_stage[label]], c=c, withheld=withheld)
             frames.append(t.with_columns(pl.lit(label).alias("stage"),
                                          pl.Series("n_pending", [pending[g].shown for g in t["group"]], dtype=pl.Int64)))

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from metrics.release import AREA, FORCE, Cell, ReleaseBuilder, YearRelease, part_of
+from metrics.release import AREA, FORCE, Cell, ReleaseBuilder, YearRelease, part_of, rounding_bounds
 
 INF = math.inf
 EPS = 1e-6
@@ -101,7 +101,7 @@ class Programme:
             if cell.status == "exact":
                 bounds = (cell.value, cell.value)
             elif cell.status == "shown":
-                bounds = _rounding(cell.shown, t, base)
+                bounds = rounding_bounds(cell.shown, t, base)
             elif cell.status == "primary":
                 bounds = (1, t - 1)
             else:
@@ -269,12 +269,6 @@ def _quiet_highs(highspy):
         os.dup2(saved, 1)
         os.close(saved)
     return h
-
-
-def _rounding(shown: int, t: int, base: int) -> tuple[int, int]:
-    from metrics.release import rounding_bounds
-
-    return rounding_bounds(shown, t, base)
 
 
 def _rows(rows: list[np.ndarray], n: int) -> sp.csr_matrix:

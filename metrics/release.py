@@ -417,19 +417,19 @@ class YearRelease:
                 cell.status, cell.shown = "shown", protect_value(cell.value, t, base)
 
     def sparse_parts(self) -> set[tuple]:
-        """(period, level, x) parts with fewer records than settings.min_breakdown: not broken down
-        at all (ONS's table builder refuses sparse tables; HESA suppresses percentages of few)."""
+        """(period, level, x) parts with fewer records than settings.min_breakdown (never fewer than
+        the suppression threshold, whatever the setting): not broken down at all (ONS's table builder refuses sparse tables; HESA suppresses percentages of few)."""
         if "_sparse" not in self.__dict__:
-            out = set()
+            out, floor = set(), max(self.settings.min_breakdown, self.settings.suppression_threshold)
             for period in self.periods:
                 qi = [i for i, q in enumerate(self.quarters) if q in period.quarters]
                 for level in {k[0] for k in self.views}:
                     view = self.view_for(level, None, None)
                     per_x = view.counts[qi].sum(axis=(0, 2, 3))
                     for x, total in zip(view.xs, per_x, strict=True):
-                        if total < self.settings.min_breakdown:
+                        if total < floor:
                             out.add((period.label, level, x))
-                    if level == FORCE and per_x.sum() < self.settings.min_breakdown:
+                    if level == FORCE and per_x.sum() < floor:
                         out.add((period.label, level, ALL))
             self.__dict__["_sparse"] = out
         return self.__dict__["_sparse"]

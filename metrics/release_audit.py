@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from metrics.release import AREA, FORCE, Cell, ReleaseBuilder, YearRelease, part_of, rounding_bounds
+from metrics.release import ALL, AREA, FORCE, Cell, ReleaseBuilder, YearRelease, part_of, rounding_bounds
 
 INF = math.inf
 EPS = 1e-6
@@ -119,8 +119,17 @@ class Programme:
         self._highs = None
 
     def is_whole(self, t: Target) -> bool:
-        others = [g for g in range(self.ids[t.view].shape[2]) if g not in t.gi]
-        return not others or len(self.indices(t.view, t.qi, t.xi, tuple(others), t.ei)) == 0
+        """The target is the whole of a total published exactly (an area's or the force's count for
+        the quarter or period, every other group and category a published 0): its value is what the
+        exact totals and the zeros already say. Parts under the threshold are never broken down
+        (ReleaseBuilder.sparse_parts), so such a total, and this target, is never small; a count
+        that is only a category's total over groups is not exempt."""
+        view = self.year.views[t.view]
+        if not (t.view[0] == AREA or [view.xs[i] for i in t.xi] == [ALL]):
+            return False
+        shape = self.ids[t.view].shape
+        whole = self.indices(t.view, t.qi, t.xi, tuple(range(shape[2])), tuple(range(shape[3])))
+        return np.array_equal(np.sort(whole), np.sort(self.indices(t.view, t.qi, t.xi, t.gi, t.ei)))
 
     def indices(self, view, qi, xi, gi, ei) -> np.ndarray:
         sub = self.ids[view][np.ix_(qi, xi, gi, ei)].ravel()
@@ -334,8 +343,8 @@ def audit_year(year: YearRelease, mappings: dict, *, exact_bounds: bool = False,
     if not targets:
         return YearAudit(year.family.name, year.fy, len(year.cells), hidden, [], 0, time.perf_counter() - started)
     prog = Programme(year, mappings)
-    # A count that is its breakdown's whole total (every other group a published 0) says only what
-    # the exact total and the zeros already say: not a hidden cell an attacker works out.
+    # A count that is the whole of an exact total (everything else a published 0) says only what the
+    # exact total and the zeros already say: not a hidden cell an attacker works out.
     targets = [t for t in targets if not prog.is_whole(t)]
     T = _rows([prog.indices(t.view, t.qi, t.xi, t.gi, t.ei) for t in targets], prog.n)
     values = T @ prog.truth

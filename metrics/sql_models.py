@@ -73,18 +73,25 @@ def discover_models(sql_dir: Path = config.SQL_DIR, layers: Iterable[str] = LAYE
     return models
 
 
-def _comment_block(body: str) -> list[str]:
-    """The header: the leading ``--`` lines, continuation lines joined to the line they continue."""
-    entries: list[str] = []
+def _header_fields(body: str) -> tuple[str, dict[str, list[str]]]:
+    """The first line's text and the ``-- Key: value`` lines of the leading comment; a line indented
+    past ``--`` continues the one before it, any other comment line is prose."""
+    first, fields, last = "", {}, None
     for line in body.splitlines():
         if not line.startswith("--"):
             break
         text = line[2:].strip()
-        if re.match(r"^[A-Z][A-Za-z ]*:", text) or not entries:
-            entries.append(text)
+        field = re.match(r"^([A-Z][a-z]+): (.*)$", text)
+        if not first:
+            first = text
+        elif line.startswith("--  ") and last is not None:
+            last[-1] = f"{last[-1]} {text}"
+        elif field:
+            last = fields.setdefault(field.group(1), [])
+            last.append(field.group(2))
         else:
-            entries[-1] = f"{entries[-1]} {text}"
-    return entries
+            last = None
+    return first, fields
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -93,17 +100,13 @@ def _names(text: str) -> tuple[str, ...]:
 
 def read_header(model: Model) -> Header:
     """The model's declared header. Grain is the key list before ``(unique)``."""
-    entries = _comment_block(model.body)
-    fields: dict[str, list[str]] = {}
-    for entry in entries[1:]:
-        key, _, value = entry.partition(":")
-        fields.setdefault(key, []).append(value.strip())
+    first, fields = _header_fields(model.body)
     grain = re.match(r"^([a-z0-9_, x]+?) \(unique\)", (fields.get("Grain") or [""])[0])
-    if not entries or not entries[0].startswith(f"{model.name}: ") or grain is None or "Upstream" not in fields:
+    if not first.startswith(f"{model.name}: ") or grain is None or "Upstream" not in fields:
         raise ModelError(model.rel, "model_header", f"model {model.name} needs a header: '-- {model.name}: purpose', "
                                                     "'-- Grain: key, key (unique)' and '-- Upstream: table, table'")
     upstream = re.sub(r"\([^)]*\)", "", fields["Upstream"][0]).rstrip(".")
-    return Header(purpose=entries[0].partition(": ")[2], grain=_names(grain.group(1)), upstream=_names(upstream),
+    return Header(purpose=first.partition(": ")[2], grain=_names(grain.group(1)), upstream=_names(upstream),
                   invariants=tuple(v.rstrip(".") for v in fields.get("Invariant", [])))
 
 

@@ -157,10 +157,11 @@ def _ref_codes_frame(contracts_dir: Path) -> pl.DataFrame:
 
 
 def settings_frame(settings: config.Settings) -> pl.DataFrame:
-    """The build's settings as one row (its scalar fields), for the SQL models to read: e.g.
-    fct_spoc_monthly's overdue count reads service_standard_days from here."""
+    """The build's parameters as one row, for the SQL models to read: the scalar Settings fields
+    (fct_spoc_monthly's overdue count reads service_standard_days) and the ethnic groups of the
+    aggregate (int_ethnicity_sex reads aggregate_groups)."""
     values = {k: [v] for k, v in asdict(settings).items() if isinstance(v, int | float | str)}
-    return pl.DataFrame(values)
+    return pl.DataFrame({**values, "aggregate_groups": [list(config.AGGREGATE_GROUPS)]})
 
 
 def _load_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:

@@ -3,7 +3,7 @@
 --        which exists only for force-years whose table has every rank (the chief-officer table
 --        alone has no "All ranks"). Sexes are summed.
 -- Upstream: stg_ho_workforce.
--- Invariant: for each year and force, "All ranks" equals the sum over the ranks.
+-- For each year and force, "All ranks" equals the sum over the ranks (tests/metrics/test_benchmarks.py).
 with workforce as (
     select * from stg_ho_workforce
 ),

@@ -49,6 +49,7 @@ def test_grain_is_unique_and_keys_not_null(wh, mart):
 def test_headers_declare_the_grains_the_marts_are_known_by():
     """The header parser reads what the files say (a few grains spelled out by hand, so a parser
     that read nothing, or the wrong line, fails here)."""
+    assert HEADERS["dim_calendar"].purpose.startswith("the analysis window, one row per calendar month")
     assert HEADERS["fct_person_time"].grain == ("posting_id", "from_date")
     assert HEADERS["fct_workforce_flows"].grain == ("financial_year", "worker_type_code", "ethnicity_group", "sex")
     assert HEADERS["int_event_as_at"].grain == ("event", "event_id")

@@ -12,10 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError
-
 from data_contracts.errors import BlockingError
 from metrics import config
 
@@ -112,6 +108,10 @@ def read_header(model: Model) -> Header:
 
 def tables_read(model: Model) -> set[str]:
     """Every table the model's SELECT reads (its CTEs excluded), from sqlglot's parse tree."""
+    import sqlglot  # only a build parses SQL; reading a warehouse (the dashboard's path) never does
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
     try:
         tree = sqlglot.parse_one(model.body, dialect="duckdb")
     except ParseError as exc:

@@ -1,6 +1,6 @@
 -- stg_census_population: 2011 Census usual residents by police force area and broad ethnic group,
 -- the area named as the Home Office names the force.
--- Grain: force (one row per police force area).
+-- Grain: force (unique): one row per police force area.
 -- Upstream: raw_census_population.
 with census as (
     select * from raw_census_population

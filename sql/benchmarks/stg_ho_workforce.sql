@@ -1,6 +1,6 @@
 -- stg_ho_workforce: the Home Office police workforce table(s), police officers, with the rank's
 -- display order and each ethnicity category mapped to the five groups and Not stated.
--- Grain: year, force, sex, rank, ethnicity (one row per published cell; files already reconciled).
+-- Grain: year, force, sex, rank, ethnicity (unique): one row per published cell (files already reconciled).
 -- Upstream: raw_ho_workforce, ref_benchmark_codes.
 with workforce as (
     select * from raw_ho_workforce

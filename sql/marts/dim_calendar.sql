@@ -1,4 +1,5 @@
--- dim_calendar: the analysis window, one row per calendar month, with its financial year.
+-- dim_calendar: the analysis window, one row per calendar month, with its financial year: the one
+-- place the financial-year rule is written (models needing a date's year join the month).
 -- Grain: month_start (unique).
 -- Upstream: stg_grievances, stg_misconduct_cases, stg_applications, build_info.
 -- The window runs from the first month with an event to the as-of date (build_info.as_of: the
@@ -31,7 +32,7 @@ months as (
     from bounds as b
 ),
 
-final as (
+with_year as (
     select
         month_start,
         (month_start + interval 1 month - interval 1 day)::date as month_end,
@@ -41,6 +42,14 @@ final as (
         case when month(month_start) >= 4 then year(month_start) else year(month_start) - 1 end as financial_year,
         extract_date
     from months
+),
+
+final as (
+    select
+        *,
+        make_date(financial_year, 4, 1) as financial_year_start,
+        make_date(financial_year + 1, 3, 31) as financial_year_end
+    from with_year
 )
 
 select * from final

@@ -1,9 +1,13 @@
 -- dim_person: one row per person with every reportable characteristic as its display label.
 -- Grain: person_id (unique).
--- Upstream: stg_people.
+-- Upstream: stg_people, int_ethnicity_sex.
 -- The labels are the groups every metric table reports ("Not stated" stays its own group).
 with people as (
     select * from stg_people
+),
+
+ethnicity_sex as (
+    select * from int_ethnicity_sex
 ),
 
 final as (
@@ -16,15 +20,8 @@ final as (
         ethnicity_code,
         ethnicity,
         ethnicity_group,
-        -- The force's aggregate term: Asian + Black + Mixed + Other, White minorities excluded.
-        case
-            when ethnicity_group in ('Asian', 'Black', 'Mixed', 'Other') then true
-            when ethnicity_group = 'White' then false
-        end as is_black_asian_mixed_other,
-        case
-            when ethnicity_group = 'Not stated' then 'Not stated'
-            else ethnicity_group || ' ' || lower(sex)
-        end as ethnicity_sex,
+        es.is_black_asian_mixed_other,
+        es.ethnicity_sex,
         disability,
         gender_reassignment,
         marital_status,
@@ -35,6 +32,7 @@ final as (
         leave_date,
         leaving_reason
     from people
+    left join ethnicity_sex as es using (ethnicity_group, sex)
 )
 
 select * from final

@@ -1,8 +1,12 @@
 -- fct_iopc_progress: each action on the 15 IOPC Operation Hotton recommendations, per board date.
--- Grain: action_id x board_date (unique).
--- Upstream: stg_iopc_actions, ref_codes (the 15 recommendations and their themes).
+-- Grain: action_id, board_date (unique).
+-- Upstream: stg_iopc_actions, int_board_progress, ref_codes (the 15 recommendations and their themes).
 with actions as (
-    select * from stg_iopc_actions
+    select action_id, recommendation_id, action, board_date from stg_iopc_actions
+),
+
+progress as (
+    select * from int_board_progress where tracker = 'iopc'
 ),
 
 recommendations as (
@@ -11,37 +15,16 @@ recommendations as (
     where code_list = 'iopc_recommendation'
 ),
 
-sequenced as (
-    select
-        a.*,
-        lag(a.rag_status) over w as previous_rag_status,
-        a.percent_complete - lag(a.percent_complete) over w as percent_change,
-        row_number() over w as board_seq,
-        a.board_date = max(a.board_date) over (partition by a.action_id) as is_latest
-    from actions as a
-    window w as (partition by a.action_id order by a.board_date)
-),
-
 final as (
     select
-        s.action_id,
-        s.recommendation_id,
+        a.action_id,
+        a.recommendation_id,
         r.theme,
         r.recommendation,
-        s.action,
-        s.board_date,
-        s.board_seq,
-        s.rag_status,
-        s.previous_rag_status,
-        s.percent_complete,
-        s.percent_change,
-        s.milestones_due,
-        s.milestones_met,
-        s.milestones_due - s.milestones_met as n_milestones_overdue,
-        s.senior_lead,
-        s.narrative,
-        s.is_latest
-    from sequenced as s
+        a.action,
+        p.* exclude (tracker, item_id)
+    from actions as a
+    inner join progress as p on p.item_id = a.action_id and p.board_date = a.board_date
     left join recommendations as r using (recommendation_id)
 )
 

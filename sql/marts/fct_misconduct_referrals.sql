@@ -1,6 +1,6 @@
 -- fct_misconduct_referrals: every misconduct referral and how far it went through the process.
 -- Grain: case_id (unique).
--- Upstream: stg_misconduct_cases, dim_person, int_event_as_at.
+-- Upstream: stg_misconduct_cases, int_event_characteristics.
 -- Decision points, in order: referred -> investigated -> meeting or hearing -> sanction. Each
 -- later flag implies the earlier ones, so each stage's denominator is the stage before.
 -- A case counts at a decision only once that decision is made (is_<stage>_decided): whether to
@@ -11,12 +11,8 @@ with cases as (
     select * from stg_misconduct_cases
 ),
 
-people as (
-    select * from dim_person
-),
-
-at_referral as (
-    select event_id as case_id, rank_label, age_band, service_band from int_event_as_at where event = 'misconduct_case'
+characteristics as (
+    select * from int_event_characteristics where event = 'misconduct_case'
 ),
 
 final as (
@@ -26,7 +22,6 @@ final as (
         c.business_area_code,
         c.referral_date,
         date_trunc('month', c.referral_date)::date as referral_month,
-        case when month(c.referral_date) >= 4 then year(c.referral_date) else year(c.referral_date) - 1 end as financial_year,
         c.source,
         c.source_label,
         c.allegation_type,
@@ -52,24 +47,9 @@ final as (
         c.failed_to_report,
         c.failed_to_report_reason,
         c.failed_to_report_reason_label,
-        p.worker_type,
-        coalesce(r.rank_label, 'Not in post') as rank_grade,
-        coalesce(r.age_band, 'Not in post') as age_band,
-        coalesce(r.service_band, 'Not in post') as service_band,
-        p.sex,
-        p.ethnicity,
-        p.ethnicity_group,
-        p.is_black_asian_mixed_other,
-        p.ethnicity_sex,
-        p.disability,
-        p.gender_reassignment,
-        p.marital_status,
-        p.pregnancy_maternity,
-        p.religion,
-        p.sexual_orientation
+        ch.* exclude (event, event_id)
     from cases as c
-    inner join people as p using (person_id)
-    left join at_referral as r using (case_id)
+    inner join characteristics as ch on ch.event_id = c.case_id
 )
 
 select * from final

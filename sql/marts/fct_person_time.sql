@@ -1,6 +1,6 @@
 -- fct_person_time: person-time in post, the exposure behind every rate per person-year.
--- Grain: one row per posting spell and stretch of it over which every reported attribute is
---        constant (posting_id, from_date). A spell is clipped to the analysis window (first month
+-- Grain: posting_id, from_date (unique): one row per posting spell and stretch of it over which
+--        every reported attribute is constant. A spell is clipped to the analysis window (first month
 --        to the extract date) and cut where the person's age band changes (1 January of the year
 --        they turn 25, 35, 45 or 55: age is the calendar year minus the birth year) and where their
 --        service band changes (the first of the month 2, 5, 10 or 20 years after the month they

@@ -1,6 +1,6 @@
 -- fct_recruitment_funnel: every officer application and how far it got, by applicant group.
 -- Grain: application_id (unique).
--- Upstream: stg_applications, dim_calendar.
+-- Upstream: stg_applications, int_ethnicity_sex, dim_calendar.
 -- Stages in order: applied -> sift -> assessment -> vetting -> medical -> offer -> joined; an
 -- application's furthest stage implies it passed every earlier one, so each stage's pass rate has
 -- the previous stage as denominator.
@@ -13,6 +13,10 @@ with applications as (
     select * from stg_applications
 ),
 
+ethnicity_sex as (
+    select * from int_ethnicity_sex
+),
+
 extract as (
     select max(extract_date) as extract_date from dim_calendar
 ),
@@ -23,19 +27,12 @@ final as (
         person_id,
         applied_date,
         date_trunc('month', applied_date)::date as applied_month,
-        case when month(applied_date) >= 4 then year(applied_date) else year(applied_date) - 1 end as financial_year,
         entry_route,
         sex,
         ethnicity,
         ethnicity_group,
-        case
-            when ethnicity_group in ('Asian', 'Black', 'Mixed', 'Other') then true
-            when ethnicity_group = 'White' then false
-        end as is_black_asian_mixed_other,
-        case
-            when ethnicity_group = 'Not stated' then 'Not stated'
-            else ethnicity_group || ' ' || lower(sex)
-        end as ethnicity_sex,
+        es.is_black_asian_mixed_other,
+        es.ethnicity_sex,
         has_heard_via_outreach,
         has_spoken_only_to_outreach,
         outreach_bcu_code,
@@ -49,6 +46,7 @@ final as (
         stage_rank >= 7 as has_joined,
         stage_rank < 7 and applied_date > e.extract_date - interval 365 day as is_in_progress
     from applications
+    left join ethnicity_sex as es using (ethnicity_group, sex)
     cross join extract as e
 )
 

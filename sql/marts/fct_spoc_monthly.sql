@@ -1,8 +1,9 @@
 -- fct_spoc_monthly: the grievance SPOC's monthly headline for every business area, including
 -- months with no grievances (zeros, not missing rows).
 -- Grain: business_area_code x month_start (unique).
--- Upstream: fct_grievance_outcomes, stg_business_areas, dim_calendar.
--- "Overdue" = still open at month end and raised more than service_standard_days (90) before it.
+-- Upstream: fct_grievance_outcomes, stg_business_areas, dim_calendar, build_settings.
+-- "Overdue" = still open at month end and raised more than service_standard_days before it (the
+-- build's Settings, metrics/config.py: 90 by default).
 with grievances as (
     select * from fct_grievance_outcomes
 ),
@@ -13,6 +14,10 @@ areas as (
 
 calendar as (
     select month_start, month_end_in_window as month_end from dim_calendar
+),
+
+standard as (
+    select service_standard_days from build_settings
 ),
 
 grid as (
@@ -39,12 +44,13 @@ closed as (
 open_at_end as (
     select g.business_area_code, c.month_start,
         count(*) as n_open,
-        count(*) filter (where date_diff('day', g.raised_date, c.month_end) > 90) as n_open_overdue
+        count(*) filter (where date_diff('day', g.raised_date, c.month_end) > s.service_standard_days) as n_open_overdue
     from grievances as g
     inner join calendar as c
         on g.raised_date <= c.month_end
         and (g.outcome_date is null or g.outcome_date > c.month_end)
-    group by all
+    cross join standard as s
+    group by g.business_area_code, c.month_start
 ),
 
 final as (

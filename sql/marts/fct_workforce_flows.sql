@@ -8,8 +8,7 @@ with people as (
 ),
 
 years as (
-    select distinct financial_year, make_date(financial_year, 4, 1) as fy_start,
-        make_date(financial_year + 1, 3, 31) as fy_end
+    select distinct financial_year, financial_year_start as fy_start, financial_year_end as fy_end
     from dim_calendar
 ),
 

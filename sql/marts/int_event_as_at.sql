@@ -1,31 +1,15 @@
 -- int_event_as_at: the person's rank, age band and service band at each grievance, misconduct
 -- referral and acting-up decision, as at the event's month.
--- Grain: (event, event_id) unique; event is 'grievance', 'misconduct_case' or 'acting_up'.
--- Upstream: stg_grievances, stg_misconduct_cases, stg_acting_up, fct_person_time.
+-- Grain: event, event_id (unique); event is 'grievance', 'misconduct_case' or 'acting_up'.
+-- Upstream: int_events, fct_person_time.
 -- As at the month: the posting with the most days in post that month, then posting_id (a posting
 -- has one stretch in any month, so these are its days that month). No row: not in post that month.
-with grievances as (
-    select * from stg_grievances
-),
-
-cases as (
-    select * from stg_misconduct_cases
-),
-
-decisions as (
-    select * from stg_acting_up
+with events as (
+    select * from int_events
 ),
 
 person_time as (
     select * from fct_person_time
-),
-
-events as (
-    select 'grievance' as event, grievance_id as event_id, person_id, raised_date as event_date from grievances
-    union all
-    select 'misconduct_case', case_id, person_id, referral_date from cases
-    union all
-    select 'acting_up', decision_id, person_id, decision_date from decisions
 ),
 
 event_months as (

@@ -273,3 +273,100 @@ def test_a_warehouse_built_by_other_models_is_refused_with_a_rebuild_message(val
     assert result.exit_code == 2
     assert "by another version of eqdash's SQL models" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------------------------------------
+# Model order from sqlglot's parse tree (metrics/sql_models.py)
+# ------------------------------------------------------------------------------------------------
+
+# The build order of the repo's models before dependencies came from a parser (regexes, commit
+# ebdd9b2), printed from that commit's order_models.
+ORDER_BEFORE = [
+    "stg_acting_up", "stg_applications", "stg_business_areas", "stg_grievances", "stg_iopc_actions",
+    "stg_misconduct_cases", "stg_people", "stg_postings", "stg_stride_updates", "stg_targets", "dim_calendar",
+    "dim_person", "fct_person_time", "int_event_as_at", "fct_acting_up", "fct_grievance_outcomes",
+    "fct_iopc_progress", "fct_misconduct_referrals", "fct_recruit_months", "fct_recruitment_funnel",
+    "fct_spoc_monthly", "fct_stride_progress", "fct_team_months", "fct_team_tenure", "fct_workforce_flows",
+]
+_KNOWN = {f"raw_{e}" for e in config.EXTRACTS} | {"quarantine", "load_audit", "build_info", "build_settings", "ref_codes"}
+
+
+def test_repo_models_keep_their_order_and_follow_their_dependencies():
+    from metrics.sql_models import dependencies, discover_models, order_models
+
+    models = discover_models(config.SQL_DIR)
+    order = [m.name for m in order_models(models, _KNOWN)]
+    assert [n for n in order if n in ORDER_BEFORE] == ORDER_BEFORE
+    assert sorted(set(order) - set(ORDER_BEFORE)) == ["int_board_progress", "int_ethnicity_sex", "int_event_characteristics",
+                                                      "int_events"]
+    deps = dependencies(models, _KNOWN)
+    assert deps["fct_spoc_monthly"] == {"fct_grievance_outcomes", "stg_business_areas", "dim_calendar"}
+    for position, name in enumerate(order):
+        assert deps[name] <= set(order[:position]), name
+
+
+def test_every_header_names_the_tables_its_model_reads():
+    from metrics.sql_models import discover_models, read_header, tables_read
+
+    for model in discover_models(config.SQL_DIR, ("staging", "marts", "benchmarks")):
+        assert set(read_header(model).upstream) == tables_read(model), model.rel
+
+
+def test_dependencies_come_from_the_parse_tree_not_the_text(tmp_path):
+    from metrics.sql_models import read_model, tables_read
+
+    path = tmp_path / "fct_x.sql"
+    path.write_text(textwrap.dedent("""\
+        -- fct_x: reads dim_a (in a join) and stg_b (in a subquery); mentions fct_c only in words
+        with dim_z as (select * from dim_a)  -- a CTE named like a model is no table
+        select z.*, 'from fct_c' as note
+        from dim_z as z
+        left join (select person_id from stg_b) as b using (person_id)
+        where z.kind <> 'join fct_d'
+        """))
+    assert tables_read(read_model(path, "marts")) == {"dim_a", "stg_b"}
+
+
+def test_a_three_model_cycle_is_one_line_naming_every_model(tmp_path):
+    from metrics.sql_models import discover_models, order_models
+
+    marts = tmp_path / "sql" / "marts"
+    marts.mkdir(parents=True)
+    (tmp_path / "sql" / "staging").mkdir()
+    (marts / "fct_a.sql").write_text("select * from fct_c\n")
+    (marts / "fct_b.sql").write_text("select * from fct_a join stg_people using (person_id)\n")
+    (marts / "fct_c.sql").write_text("with x as (select * from fct_b) select * from x\n")
+    with pytest.raises(ModelError) as info:
+        order_models(discover_models(tmp_path / "sql"), {"stg_people"})
+    assert str(info.value) == ("sql/marts/fct_a.sql: rule model_cycle — models depend on each other in a cycle: "
+                               "fct_a -> fct_c -> fct_b -> fct_a")
+
+
+def test_unparseable_model_is_a_clear_error(valid_extracts, tmp_path, sql_dir):
+    (sql_dir / "marts" / "fct_bad.sql").write_text("select from from stg_people (\n")
+    with pytest.raises(ModelError) as info:
+        _build(valid_extracts, tmp_path / "eq.duckdb", sql_dir)
+    assert info.value.rule == "sql_parse"
+    assert str(info.value).startswith("sql/marts/fct_bad.sql: rule sql_parse — model fct_bad could not be parsed: ")
+    assert "\n" not in str(info.value)
+
+
+def test_a_characteristic_added_to_dim_person_reaches_every_event_fact(valid_extracts, tmp_path):
+    """The event facts take dim_person's characteristics with `* exclude`: a new column in
+    dim_person appears in each of them, with each person's value, without editing the facts."""
+    sql = tmp_path / "sql"
+    shutil.copytree(config.SQL_DIR, sql, ignore=shutil.ignore_patterns("benchmarks"))
+    dim = sql / "marts" / "dim_person.sql"
+    text = dim.read_text(encoding="utf-8")
+    assert text.count("        sexual_orientation,\n") == 1
+    dim.write_text(text.replace("        sexual_orientation,\n",
+                                "        sexual_orientation,\n        'Carer ' || right(person_id, 1) as caring_test,\n"))
+    db = tmp_path / "eq.duckdb"
+    _build(valid_extracts, db, sql, reference_dir=None)
+    with Warehouse(db, check_version=False) as wh:
+        for fact in ("fct_grievance_outcomes", "fct_misconduct_referrals", "fct_acting_up"):
+            frame = wh.table(fact)
+            assert frame.columns[-1] == "caring_test", fact
+            assert frame.height > 0
+            want = ("Carer " + frame["person_id"].str.slice(-1)).to_list()
+            assert frame["caring_test"].to_list() == want, fact

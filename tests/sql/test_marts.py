@@ -3,27 +3,20 @@ figures worked out independently from the CSV extracts (polars, not SQL)."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 
 import polars as pl
 import pytest
 
+from metrics import config
+from metrics.sql_models import discover_models, read_header
 from metrics.warehouse import Warehouse
 
-GRAINS = {
-    "dim_calendar": ["month_start"],
-    "dim_person": ["person_id"],
-    "fct_person_time": ["posting_id", "from_date"],
-    "int_event_as_at": ["event", "event_id"],
-    "fct_grievance_outcomes": ["grievance_id"],
-    "fct_misconduct_referrals": ["case_id"],
-    "fct_recruitment_funnel": ["application_id"],
-    "fct_workforce_flows": ["financial_year", "worker_type_code", "ethnicity_group", "sex"],
-    "fct_acting_up": ["decision_id"],
-    "fct_stride_progress": ["commitment_id", "board_date"],
-    "fct_iopc_progress": ["action_id", "board_date"],
-    "fct_spoc_monthly": ["business_area_code", "month_start"],
-}
+# Grains and invariants are declared once, in each model's header (metrics/sql_models.read_header).
+MODELS = {m.name: m for m in discover_models(config.SQL_DIR, ("marts", "benchmarks"))}
+HEADERS = {name: read_header(m) for name, m in MODELS.items()}
+INVARIANTS = [(name, inv) for name, h in HEADERS.items() for inv in h.invariants]
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +37,66 @@ def _date(col: str) -> pl.Expr:
     return pl.col(col).str.to_date("%Y-%m-%d", strict=True)
 
 
-@pytest.mark.parametrize("mart", sorted(GRAINS))
+@pytest.mark.parametrize("mart", sorted(HEADERS))
 def test_grain_is_unique_and_keys_not_null(wh, mart):
-    keys = GRAINS[mart]
+    keys = list(HEADERS[mart].grain)
     frame = wh.table(mart)
     assert frame.height > 0, f"{mart} is empty"
     assert frame.select(keys).null_count().sum_horizontal().item() == 0
     assert frame.select(keys).is_duplicated().sum() == 0
+
+
+def test_headers_declare_the_grains_the_marts_are_known_by():
+    """The header parser reads what the files say (a few grains spelled out by hand, so a parser
+    that read nothing, or the wrong line, fails here)."""
+    assert HEADERS["dim_calendar"].purpose.startswith("the analysis window, one row per calendar month")
+    assert HEADERS["fct_person_time"].grain == ("posting_id", "from_date")
+    assert HEADERS["fct_workforce_flows"].grain == ("financial_year", "worker_type_code", "ethnicity_group", "sex")
+    assert HEADERS["int_event_as_at"].grain == ("event", "event_id")
+    assert HEADERS["fct_force_headcount"].grain == ("year", "force", "rank", "ethnicity_group")
+    assert INVARIANTS == [("fct_team_months", "n_on_team = n_constables + n_sergeants + n_inspectors + n_other")]
+
+
+@pytest.mark.parametrize(("mart", "invariant"), INVARIANTS)
+def test_declared_invariant_holds_on_every_row(wh, mart, invariant):
+    n = wh.query(f'select count(*) as n from "{mart}" where not ({invariant})')["n"].item()  # noqa: S608 - from our headers
+    assert wh.table(mart).height > 0 and n == 0
+
+
+def _orphans(wh: Warehouse) -> dict[str, int]:
+    """Rows of each fact (every table with a person_id but dim_person) whose person_id is not in
+    dim_person; a null person_id (an applicant who never joined) is no orphan."""
+    tables = wh.query("""select table_name from information_schema.columns
+                         where column_name = 'person_id' and table_name like 'fct%' order by 1""")["table_name"]
+    return {t: wh.query(f"""select count(*)::bigint as n from "{t}" as f
+                            where f.person_id is not null
+                              and not exists (select 1 from dim_person as d where d.person_id = f.person_id)"""
+                        )["n"].item() for t in tables}  # noqa: S608 - names from the catalogue
+
+
+def test_every_person_id_in_every_fact_is_in_dim_person(wh):
+    orphans = _orphans(wh)
+    assert set(orphans) == {"fct_acting_up", "fct_grievance_outcomes", "fct_misconduct_referrals", "fct_person_time",
+                            "fct_recruit_months", "fct_recruitment_funnel", "fct_team_tenure"}
+    assert orphans == dict.fromkeys(orphans, 0)
+
+
+def test_relationship_check_counts_planted_orphans_exactly(small_warehouse, tmp_path):
+    import duckdb
+
+    db = tmp_path / "planted.duckdb"
+    shutil.copyfile(small_warehouse, db)
+    con = duckdb.connect(str(db))
+    try:  # three grievances and one referral of people who are in no people extract
+        con.execute("""insert into fct_grievance_outcomes select * replace ('P9999999' as person_id)
+                       from fct_grievance_outcomes order by grievance_id limit 3""")
+        con.execute("""insert into fct_misconduct_referrals select * replace ('P9999998' as person_id)
+                       from fct_misconduct_referrals order by case_id limit 1""")
+    finally:
+        con.close()
+    with Warehouse(db, check_version=False) as planted:
+        orphans = _orphans(planted)
+    assert {t: n for t, n in orphans.items() if n} == {"fct_grievance_outcomes": 3, "fct_misconduct_referrals": 1}
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +119,14 @@ def test_calendar_spans_first_event_month_to_extract_date(wh, window):
     assert cal["month_start"].min() == first
     assert cal["month_start"].max() == extract.replace(day=1)
     assert cal["extract_date"].unique().to_list() == [extract]
-    fy = cal.filter(pl.col("month_start") == date(2017, 3, 1))["financial_year"].item()
-    assert fy == 2016  # March 2017 is in FY2016/17
+    fy = cal.filter(pl.col("month_start") == date(2017, 3, 1)).row(0, named=True)
+    # March 2017 is in FY2016/17, which runs 1 April 2016 to 31 March 2017
+    assert (fy["financial_year"], fy["financial_year_start"], fy["financial_year_end"]) == (
+        2016, date(2016, 4, 1), date(2017, 3, 31))
+    starts = cal.with_columns(pl.col("month_start").dt.offset_by("-3mo").dt.year().alias("want"))
+    assert (starts["financial_year"] == starts["want"]).all()  # April..March: the year three months back
+    assert cal.filter((pl.col("month_start") < pl.col("financial_year_start"))
+                      | (pl.col("month_start") > pl.col("financial_year_end"))).height == 0
 
 
 def _clipped_spells(csv, window) -> pl.DataFrame:
@@ -206,11 +258,37 @@ def test_spoc_monthly_reconciles_with_grievances(wh, csv):
     assert spoc.height == areas * months  # every area every month, zeros included
 
 
-def test_service_standard_in_sql_matches_config():
-    from metrics.config import DEFAULTS, SQL_DIR
+def _overdue_from_staging(wh: Warehouse, days: int) -> pl.DataFrame:
+    """Open and overdue grievances at each month's end, area by area, worked out in polars from
+    stg_grievances and the calendar: open = raised by the month end and not resolved by it;
+    overdue = open and raised more than ``days`` days before it."""
+    g = wh.query("select business_area_code, raised_date, outcome_date from stg_grievances")
+    months = wh.query("select month_start, month_end_in_window as month_end from dim_calendar")
+    grid = months.join(g, how="cross").filter(
+        (pl.col("raised_date") <= pl.col("month_end"))
+        & (pl.col("outcome_date").is_null() | (pl.col("outcome_date") > pl.col("month_end"))))
+    return (grid.group_by("business_area_code", "month_start")
+            .agg(((pl.col("month_end") - pl.col("raised_date")).dt.total_days() > days).sum().alias("want"))
+            .filter(pl.col("want") > 0))
 
-    sql = (SQL_DIR / "marts" / "fct_spoc_monthly.sql").read_text()
-    assert f"> {DEFAULTS.service_standard_days})" in sql
+
+def test_service_standard_comes_from_the_build_settings(small_dir, wh, tmp_path):
+    """Built with service_standard_days=60, n_open_overdue counts grievances open more than 60 days,
+    month by month and area by area, exactly as polars counts them from stg_grievances."""
+    from metrics.config import Settings
+    from metrics.warehouse import build
+
+    db = tmp_path / "sixty.duckdb"
+    build(small_dir, db, as_of=date(2026, 10, 31), settings=Settings(service_standard_days=60), reference_dir=None)
+    with Warehouse(db, check_version=False) as sixty:
+        assert sixty.table("build_settings")["service_standard_days"].to_list() == [60]
+        got = sixty.query("select business_area_code, month_start, n_open_overdue from fct_spoc_monthly")
+        want = _overdue_from_staging(sixty, 60)
+    joined = got.join(want, on=["business_area_code", "month_start"], how="left").fill_null(0)
+    assert joined.filter(pl.col("n_open_overdue") != pl.col("want")).height == 0
+    default = wh.query("select sum(n_open_overdue)::bigint as n from fct_spoc_monthly")["n"].item()
+    assert default == _overdue_from_staging(wh, 90)["want"].sum()
+    assert joined["n_open_overdue"].sum() > default  # 60 days really is another standard
 
 
 def test_workforce_flows_reconcile_with_people(wh, csv):

@@ -3,7 +3,6 @@ exact, and the dbt-style shape (header comment, CTEs, select * from final, no cr
 
 from __future__ import annotations
 
-import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -14,6 +13,7 @@ from contract_data import AS_OF, valid_rows, write_dataset
 
 from data_contracts.contract import load_codes, load_contracts
 from metrics import config
+from metrics.sql_models import read_model, tables_read
 from metrics.warehouse import Warehouse, build
 
 CODES = load_codes()
@@ -240,7 +240,7 @@ def test_staging_model_shape_and_no_cross_extract_joins(path):
     assert any(line.startswith("-- Upstream: ") for line in lines[:6])
     assert text.rstrip().endswith("select * from final")
     extract = path.stem.removeprefix("stg_")
-    tables = set(re.findall(r"\b(?:from|join)\s+([a-z_]+)", text))
+    tables = tables_read(read_model(path, "staging"))  # parsed by sqlglot
     raw_tables = {t for t in tables if t.startswith("raw_")}
     assert raw_tables == {f"raw_{extract}"}  # staging recodes with ref_codes only, never another extract
     assert not {t for t in tables if t.startswith(("stg_", "fct_", "dim_"))}

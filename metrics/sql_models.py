@@ -1,0 +1,173 @@
+"""The SQL models as files: discovery, their header (purpose, grain, upstream, invariants), the
+tables each one reads (parsed by sqlglot, not matched by regex) and the order to build them in.
+
+No DuckDB here: ``metrics.warehouse`` runs the models this module finds and orders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from data_contracts.errors import BlockingError
+from metrics import config
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_MODEL_PREFIX_RE = re.compile(r"^(stg|fct|dim|int|mart|raw)_", re.I)
+LAYERS = ("staging", "marts")
+
+
+class ModelError(BlockingError):
+    """A SQL model that cannot be ordered or run (cycle, missing model, SQL error)."""
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    path: Path
+    layer: str  # "staging", "marts" or "benchmarks"
+    body: str
+
+    @property
+    def rel(self) -> str:
+        return f"sql/{self.layer}/{self.path.name}"
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a model's leading comment declares: ``-- Grain: a, b (unique)``, ``-- Upstream: x, y``
+    and any ``-- Invariant: <SQL condition every row meets>`` lines."""
+
+    purpose: str
+    grain: tuple[str, ...]
+    upstream: tuple[str, ...]
+    invariants: tuple[str, ...]
+
+
+def read_model(path: Path, layer: str) -> Model:
+    name = path.stem
+    if not NAME_RE.match(name):
+        raise ModelError(str(path), "model_name", f"model file name {name!r} must be lower_snake_case")
+    body = path.read_text(encoding="utf-8").strip().rstrip(";").strip()
+    if not body:
+        raise ModelError(str(path), "model_empty", "the model file is empty")
+    return Model(name, path, layer, body)
+
+
+def discover_models(sql_dir: Path = config.SQL_DIR, layers: Iterable[str] = LAYERS) -> list[Model]:
+    models: list[Model] = []
+    seen: dict[str, Path] = {}
+    for layer in layers:
+        for path in sorted((sql_dir / layer).glob("*.sql")):
+            if path.stem in seen:
+                raise ModelError(str(path), "model_name", f"model {path.stem!r} is defined twice ({seen[path.stem]} and {path})")
+            seen[path.stem] = path
+            models.append(read_model(path, layer))
+    return models
+
+
+def _header_fields(body: str) -> tuple[str, dict[str, list[str]]]:
+    """The first line's text and the ``-- Key: value`` lines of the leading comment; a line indented
+    past ``--`` continues the one before it, any other comment line is prose."""
+    first, fields, last = "", {}, None
+    for line in body.splitlines():
+        if not line.startswith("--"):
+            break
+        text = line[2:].strip()
+        field = re.match(r"^([A-Z][a-z]+): (.*)$", text)
+        if not first:
+            first = text
+        elif line.startswith("--  ") and last is not None:
+            last[-1] = f"{last[-1]} {text}"
+        elif field:
+            last = fields.setdefault(field.group(1), [])
+            last.append(field.group(2))
+        else:
+            last = None
+    return first, fields
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in re.split(r",| x ", text) if n.strip())
+
+
+def read_header(model: Model) -> Header:
+    """The model's declared header. Grain is the key list before ``(unique)``."""
+    first, fields = _header_fields(model.body)
+    grain = re.match(r"^([a-z0-9_, x]+?) \(unique\)", (fields.get("Grain") or [""])[0])
+    if not first.startswith(f"{model.name}: ") or grain is None or "Upstream" not in fields:
+        raise ModelError(model.rel, "model_header", f"model {model.name} needs a header: '-- {model.name}: purpose', "
+                                                    "'-- Grain: key, key (unique)' and '-- Upstream: table, table'")
+    upstream = re.sub(r"\([^)]*\)", "", fields["Upstream"][0]).rstrip(".")
+    return Header(purpose=first.partition(": ")[2], grain=_names(grain.group(1)), upstream=_names(upstream),
+                  invariants=tuple(v.rstrip(".") for v in fields.get("Invariant", [])))
+
+
+def tables_read(model: Model) -> set[str]:
+    """Every table the model's SELECT reads (its CTEs excluded), from sqlglot's parse tree."""
+    import sqlglot  # only a build parses SQL; reading a warehouse (the dashboard's path) never does
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    try:
+        tree = sqlglot.parse_one(model.body, dialect="duckdb")
+    except ParseError as exc:
+        detail = " ".join(str(exc).split())
+        raise ModelError(model.rel, "sql_parse", f"model {model.name} could not be parsed: {detail[:300]}") from None
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    return {t.name.lower() for t in tree.find_all(exp.Table) if t.name and not t.db} - ctes
+
+
+def dependencies(models: list[Model], known_tables: Iterable[str]) -> dict[str, set[str]]:
+    """Each model's upstream models; a read of an unknown model-like table is an error naming the file."""
+    by_name = {m.name for m in models}
+    known = {t.lower() for t in known_tables}
+    deps: dict[str, set[str]] = {}
+    for m in models:
+        tables = tables_read(m)
+        for ref in sorted(tables - by_name - known):
+            if _MODEL_PREFIX_RE.match(ref):
+                raise ModelError(m.rel, "missing_model",
+                                 f"model {m.name} reads {ref}, which is neither a model (sql/staging, sql/marts) nor a loaded table")
+        deps[m.name] = (tables & by_name) - {m.name}
+    return deps
+
+
+def order_models(models: list[Model], known_tables: Iterable[str]) -> list[Model]:
+    """Models in dependency order: a depth-first topological sort that, when free to choose, takes
+    staging before marts and then the name. A cycle is a one-line error naming the models in it."""
+    by_name = {m.name: m for m in models}
+    deps = dependencies(models, known_tables)
+
+    def key(name: str) -> tuple[bool, str]:
+        return by_name[name].layer != "staging", name
+
+    ordered: list[Model] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 1:
+            cycle = [*trail[trail.index(name):], name]
+            raise ModelError(by_name[name].rel, "model_cycle", f"models depend on each other in a cycle: {' -> '.join(cycle)}")
+        if state.get(name) != 2:
+            state[name] = 1
+            for dep in sorted(deps[name], key=key):
+                visit(dep, [*trail, name])
+            state[name] = 2
+            ordered.append(by_name[name])
+
+    for name in sorted(by_name, key=key):
+        visit(name, [])
+    return ordered
+
+
+def code_version(sql_dir: Path, contracts_dir: Path) -> str:
+    """A digest of every SQL model and contract: a warehouse built by other ones must be rebuilt."""
+    digest = hashlib.sha256()
+    for path in sorted([*sql_dir.glob("*/*.sql"), *contracts_dir.glob("*.yaml"), *contracts_dir.glob("reference/*.yaml")]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -110,66 +110,97 @@ _STACK_SCHEMAS = {
 }
 
 
-def _stacks(frames: dict[str, pl.DataFrame], contracts: dict[str, Contract], codes, as_of: date):
+def _lit(**values) -> list[pl.Expr]:
+    return [pl.lit(v, dtype=pl.String).alias(k) for k, v in values.items()]
+
+
+def _bounds(col: Column, as_of: date) -> list[tuple[str, float, bool, str | None]]:
+    """A typed column's range rules: (rule, bound, is_lower, floor text), as days since 1970 for dates."""
+    bounds: list[tuple[str, float, bool, str | None]] = []
+    if col.min is not None:
+        bounds.append(("min", float(col.min), True, None))
+    if col.max is not None:
+        bounds.append(("max", float(col.max), False, None))
+    if col.type == "date":
+        floor = col.min_date or DEFAULT_MIN_DATE
+        bounds.append(("date_floor", float((floor - EPOCH).days), True, floor.isoformat()))
+    if col.not_future:
+        bounds.append(("not_future", float((as_of - EPOCH).days), False, None))
+    return bounds
+
+
+class _Stacker:
     """What GX judges, stacked over every extract and column, plus what it needs to judge it."""
-    parts: dict[str, list[pl.DataFrame]] = {k: [] for k in _STACK_SCHEMAS}
-    patterns: dict[str, int] = {}
-    lists: set[str] = set()
 
-    def lit(**values) -> list[pl.Expr]:
-        return [pl.lit(v, dtype=pl.String).alias(k) for k, v in values.items()]
+    def __init__(self, as_of: date) -> None:
+        self.as_of = as_of
+        self.parts: dict[str, list[pl.DataFrame]] = {k: [] for k in _STACK_SCHEMAS}
+        self.patterns: dict[str, int] = {}
+        self.lists: set[str] = set()
 
-    for extract, frame in frames.items():
-        contract = contracts[extract]
+    def add(self, extract: str, frame: pl.DataFrame, contract: Contract) -> None:
         for col in contract.columns:
-            text = pl.col(col.name)
-            if col.required:
-                states = frame.select(text.is_null().unique().alias("_blank"))
-                parts["required"].append(states.select(*lit(extract=extract, column=col.name),
-                                                       pl.when(~pl.col("_blank")).then(pl.lit("given")).alias("v")))
-            distinct = None
-            if col.codes or col.pattern or col.type != "string":
-                distinct = frame.select(text.drop_nulls().unique().alias("value"))
-            if col.codes:
-                lists.add(col.codes)
-                parts["codes"].append(distinct.select(*lit(extract=extract, column=col.name), "value",
-                                                      (pl.lit(col.codes + _SEP) + pl.col("value")).alias("v")))
-            if col.pattern:
-                number = patterns.setdefault(col.pattern, len(patterns))
-                shown = pl.col("value")
-                if digits_interchangeable(col.pattern):
-                    # P0000825 and P0012345 are the same to such a pattern: GX judges P0000000 once
-                    shown = shown.str.replace_all("[0-9]", "0")
-                parts["pattern"].append(distinct.select(*lit(extract=extract, column=col.name), "value",
-                                                        (pl.lit(f"{number}{_SEP}") + shown).alias("v")))
-            if col.type == "string":
-                continue
-            value = distinct.with_columns(as_float(col, parsed(Column(name="value", type=col.type))).alias("_x")).drop_nulls("_x")
-            bounds: list[tuple[str, float, bool, str | None]] = []  # rule, bound, is_lower, floor text
-            if col.min is not None:
-                bounds.append(("min", float(col.min), True, None))
-            if col.max is not None:
-                bounds.append(("max", float(col.max), False, None))
-            if col.type == "date":
-                floor = col.min_date or DEFAULT_MIN_DATE
-                bounds.append(("date_floor", float((floor - EPOCH).days), True, floor.isoformat()))
-            if col.not_future:
-                bounds.append(("not_future", float((as_of - EPOCH).days), False, None))
-            for rule, bound, lower, floor_text in bounds:
-                margin = (pl.col("_x") - bound) if lower else (bound - pl.col("_x"))
-                parts["range"].append(value.select(*lit(extract=extract, rule=rule, column=col.name), "value",
-                                                   *lit(floor=floor_text), margin.alias("v")))
+            self._column(extract, frame, col)
         for rule in contract.rules:
             if rule.check in ("date_order", "not_greater"):
                 typed = frame.select(parsed(contract.column(c)).alias(c) for c in rule.columns)
                 margins = typed.select(pair_margin(contract, rule).drop_nulls().unique().alias("v"))
-                parts["order"].append(margins.select(*lit(extract=extract, rule=rule.check, rule_name=rule.name), "v"))
+                self.parts["order"].append(margins.select(*_lit(extract=extract, rule=rule.check, rule_name=rule.name), "v"))
         counts = key_rows(frame, contract).select(pl.col("_rows").unique())
-        parts["unique"].append(counts.select(*lit(extract=extract), (1 - pl.col("_rows").cast(pl.Int64)).cast(pl.Float64).alias("v")))
-    stacks = {k: pl.concat(v, how="vertical") if v else pl.DataFrame(schema=_STACK_SCHEMAS[k]) for k, v in parts.items()}
-    regex = "^(?:" + "|".join(_regex_alternative(n, p) for p, n in patterns.items()) + ")" if patterns else None
-    value_set = [f"{name}{_SEP}{code}" for name in sorted(lists) for code in codes[name]]
-    return stacks, regex, value_set
+        self.parts["unique"].append(counts.select(*_lit(extract=extract),
+                                                  (1 - pl.col("_rows").cast(pl.Int64)).cast(pl.Float64).alias("v")))
+
+    def _column(self, extract: str, frame: pl.DataFrame, col: Column) -> None:
+        text, where = pl.col(col.name), _lit(extract=extract, column=col.name)
+        if col.required:
+            states = frame.select(text.is_null().unique().alias("_blank"))
+            self.parts["required"].append(states.select(*where, pl.when(~pl.col("_blank")).then(pl.lit("given")).alias("v")))
+        if not (col.codes or col.pattern or col.type != "string"):
+            return
+        distinct = frame.select(text.drop_nulls().unique().alias("value"))
+        if col.codes:
+            self.lists.add(col.codes)
+            self.parts["codes"].append(distinct.select(*where, "value", (pl.lit(col.codes + _SEP) + pl.col("value")).alias("v")))
+        if col.pattern:
+            number = self.patterns.setdefault(col.pattern, len(self.patterns))
+            shown = pl.col("value")
+            if digits_interchangeable(col.pattern):
+                # P0000825 and P0012345 are the same to such a pattern: GX judges P0000000 once
+                shown = shown.str.replace_all("[0-9]", "0")
+            self.parts["pattern"].append(distinct.select(*where, "value", (pl.lit(f"{number}{_SEP}") + shown).alias("v")))
+        if col.type != "string":
+            self._range(extract, col, distinct)
+
+    def _range(self, extract: str, col: Column, distinct: pl.DataFrame) -> None:
+        value = distinct.with_columns(as_float(col, parsed(Column(name="value", type=col.type))).alias("_x")).drop_nulls("_x")
+        for rule, bound, lower, floor_text in _bounds(col, self.as_of):
+            margin = (pl.col("_x") - bound) if lower else (bound - pl.col("_x"))
+            self.parts["range"].append(value.select(*_lit(extract=extract, rule=rule, column=col.name), "value",
+                                                    *_lit(floor=floor_text), margin.alias("v")))
+
+    def stacks(self) -> dict[str, pl.DataFrame]:
+        return {k: pl.concat(v, how="vertical") if v else pl.DataFrame(schema=_STACK_SCHEMAS[k]) for k, v in self.parts.items()}
+
+    def regex(self) -> str | None:
+        """One regex for every pattern: "<pattern no.>\x1f<value>" matches its own pattern only."""
+        if not self.patterns:
+            return None
+        return "^(?:" + "|".join(_regex_alternative(n, p) for p, n in self.patterns.items()) + ")"
+
+    def value_set(self, codes) -> list[str]:
+        return [f"{name}{_SEP}{code}" for name in sorted(self.lists) for code in codes[name]]
+
+
+def _expectation(E, kind: str, regex: str | None, value_set: list[str]):
+    """The one expectation that judges a stack kind."""
+    meta = {"rule": kind, "column": kind}
+    if kind == "required":
+        return E.ExpectColumnValuesToNotBeNull(column=kind, meta=meta)
+    if kind == "codes":
+        return E.ExpectColumnValuesToBeInSet(column=kind, value_set=value_set, meta=meta)
+    if kind == "pattern":
+        return E.ExpectColumnValuesToMatchRegex(column=kind, regex=regex, meta=meta)
+    return E.ExpectColumnValuesToBeBetween(column=kind, min_value=0, meta=meta)
 
 
 def _gx_verdicts(gx_runner: GxRunner, stacks: dict[str, pl.DataFrame], regex: str | None, value_set: list[str]
@@ -181,19 +212,17 @@ def _gx_verdicts(gx_runner: GxRunner, stacks: dict[str, pl.DataFrame], regex: st
     for kind, stack in stacks.items():
         if stack.height == 0:
             continue
-        series = stack["v"].unique(maintain_order=True) if kind == "pattern" else stack["v"]
-        gx_columns[kind] = series
-        meta = {"rule": kind, "column": kind}
-        if kind == "required":
-            expectations.append(E.ExpectColumnValuesToNotBeNull(column=kind, meta=meta))
-        elif kind == "codes":
-            expectations.append(E.ExpectColumnValuesToBeInSet(column=kind, value_set=value_set, meta=meta))
-        elif kind == "pattern":
-            expectations.append(E.ExpectColumnValuesToMatchRegex(column=kind, regex=regex, meta=meta))
-        else:
-            expectations.append(E.ExpectColumnValuesToBeBetween(column=kind, min_value=0, meta=meta))
+        gx_columns[kind] = stack["v"].unique(maintain_order=True) if kind == "pattern" else stack["v"]
+        expectations.append(_expectation(E, kind, regex, value_set))
     if not gx_columns:
         return {}
+    results = _run_batches(gx_runner, gx_columns, expectations)
+    return _rejected_rows(results, gx_columns, stacks)
+
+
+def _run_batches(gx_runner: GxRunner, gx_columns: dict[str, pl.Series], expectations: list
+                 ) -> list[tuple[dict, list[int]]]:
+    """The failed expectations with their row positions; short columns are padded with nulls."""
     # ids make the pattern column long (a distinct value per row): it goes in a batch of its own so
     # that the other, short columns are not padded to its length (GX hashes the whole batch)
     batches = [[k for k in gx_columns if k != "pattern"], [k for k in gx_columns if k == "pattern"]]
@@ -204,10 +233,16 @@ def _gx_verdicts(gx_runner: GxRunner, stacks: dict[str, pl.DataFrame], regex: st
                                                                    dtype=gx_columns[k].dtype)]).alias(k) for k in kinds])
         wanted = [e for e in expectations if e.meta["rule"] in kinds]
         results += gx_runner.run(f"extracts_{number}", "the extracts", frame.to_pandas(), wanted)
+    return results
+
+
+def _rejected_rows(results: list[tuple[dict, list[int]]], gx_columns: dict[str, pl.Series],
+                   stacks: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """For each kind, the stack rows GX rejected (padding is never a verdict)."""
     verdicts: dict[str, pl.DataFrame] = {}
     for meta, indices in results:
         kind = meta["rule"]
-        real = [i for i in indices if i < gx_columns[kind].len()]  # padding is never a verdict
+        real = [i for i in indices if i < gx_columns[kind].len()]
         if indices and not real:
             continue  # only the padding nulls failed (required)
         if not real:  # a failure without rows would be a silently lost failure: refuse
@@ -220,9 +255,10 @@ def _gx_verdicts(gx_runner: GxRunner, stacks: dict[str, pl.DataFrame], regex: st
     return verdicts
 
 
-
 def judge(frames: dict[str, pl.DataFrame], contracts: dict[str, Contract], codes, as_of: date, gx_runner: GxRunner
           ) -> dict[str, pl.DataFrame]:
     """great-expectations' verdicts on every extract's distinct values, in one batch."""
-    stacks, regex, value_set = _stacks(frames, contracts, codes, as_of)
-    return _gx_verdicts(gx_runner, stacks, regex, value_set)
+    stacker = _Stacker(as_of)
+    for extract, frame in frames.items():
+        stacker.add(extract, frame, contracts[extract])
+    return _gx_verdicts(gx_runner, stacker.stacks(), stacker.regex(), stacker.value_set(codes))

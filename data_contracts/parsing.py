@@ -11,7 +11,7 @@ from datetime import date
 import polars as pl
 
 from data_contracts.contract import Column, Contract
-from data_contracts.errors import BlockingError
+from data_contracts.errors import FIRST_DATA_ROW, BlockingError
 
 # A typed column with more than this share of unparsable non-blank values is the wrong type for
 # the whole file (a blocking error); at or below it the bad values are row-level type failures.
@@ -58,7 +58,7 @@ def check_column_types(frame: pl.DataFrame, contract: Contract, name: str) -> No
             raise BlockingError(
                 name,
                 "column_type",
-                f"{bad / n:.0%} of values are not {_TYPE_WORDS[col.type]}, e.g. row {example[0] + 2}: {example[1]!r}",
+                f"{bad / n:.0%} of values are not {_TYPE_WORDS[col.type]}, e.g. row {example[0] + FIRST_DATA_ROW}: {example[1]!r}",
                 column=col.name,
             )
 

@@ -17,7 +17,7 @@ import polars as pl
 
 from data_contracts.contract import Code, Contract
 from data_contracts.csv_read import read_csv_text, read_parquet_text
-from data_contracts.errors import BlockingError
+from data_contracts.errors import FIRST_DATA_ROW, BlockingError
 from data_contracts.mapping import DEFAULT_OPEN_END_MARKERS, ExtractMapping, Mapping, apply_mapping
 from data_contracts.parsing import check_column_types
 
@@ -64,7 +64,7 @@ def read_extract(
             name,
             "no_data_rows",
             "the file has a header but no data rows; no extract may be empty (re-export it with its rows)",
-            row=2,
+            row=FIRST_DATA_ROW,
         )
     check_column_types(frame, contract, name)
     return frame, digest, notes
@@ -95,7 +95,7 @@ def _check_columns(frame: pl.DataFrame, contract: Contract, name: str, notes: li
         if col.startswith("__unnamed_"):
             if has_data:
                 position = int(col.removeprefix("__unnamed_"))
-                first = frame.with_row_index("_i").filter(pl.col(col).is_not_null())["_i"][0] + 2
+                first = frame.with_row_index("_i").filter(pl.col(col).is_not_null())["_i"][0] + FIRST_DATA_ROW
                 raise BlockingError(
                     name,
                     "unnamed_column",

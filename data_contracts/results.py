@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 
 from data_contracts.contract import Contract
+from data_contracts.errors import FIRST_DATA_ROW
 from data_contracts.parsing import POLARS_TYPES
 from data_contracts.reading import ExtractRead
 from data_contracts.row_rules import Failures
@@ -91,7 +92,7 @@ def reconcile(read: ExtractRead, contract: Contract, typed: pl.DataFrame, failur
         .drop("_i")
         .cast({c.name: POLARS_TYPES[c.type] for c in contract.columns})
     )
-    rejected = frame.with_row_index("source_row", offset=2).filter(pl.col("source_row").is_in((bad_rows.cast(pl.Int64) + 2).implode()))
+    rejected = frame.with_row_index("source_row", offset=FIRST_DATA_ROW).filter(pl.col("source_row").is_in((bad_rows.cast(pl.Int64) + FIRST_DATA_ROW).implode()))
     notes += _open_at_as_of(accepted, contract, as_of)
     result = ExtractResult(
         extract=extract,
@@ -119,7 +120,7 @@ def _quarantine_frame(extract: str, name: str, failures: Failures) -> pl.DataFra
         {
             "extract": [extract] * len(failures.rows),
             "file": [name] * len(failures.rows),
-            "source_row": [r + 2 for r in failures.rows],
+            "source_row": [r + FIRST_DATA_ROW for r in failures.rows],
             "rule": failures.rules,
             "column_name": failures.columns,
             "value": [None if v is None else str(v) for v in failures.values],

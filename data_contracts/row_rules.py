@@ -14,6 +14,7 @@ from datetime import date
 import polars as pl
 
 from data_contracts.contract import Contract
+from data_contracts.errors import FIRST_DATA_ROW
 from data_contracts.parsing import TYPE_ONE, key_exprs
 
 
@@ -94,7 +95,7 @@ def add_unique(failures: Failures, base: pl.DataFrame, contract: Contract, bad_k
     rows = (base.select("_i", *key_exprs(contract))
             .join(bad_keys.select(key), on=key, how="inner")
             .with_columns(pl.concat_str([pl.col(k) for k in key], separator="|").alias("value")))
-    groups = rows.group_by("value").agg(pl.len().alias("n"), (pl.col("_i").sort().head(10) + 2).alias("first"))
+    groups = rows.group_by("value").agg(pl.len().alias("n"), (pl.col("_i").sort().head(10) + FIRST_DATA_ROW).alias("first"))
     groups = groups.with_columns(pl.format(
         f"{label} '{{}}' appears in {{}} rows (rows {{}}); every row sharing a duplicated key is quarantined because "
         "nothing says which one is right", pl.col("value"), pl.col("n"),
@@ -119,7 +120,7 @@ def check_spells(failures: Failures, base: pl.DataFrame, typed: pl.DataFrame, co
     failures.extend(copies.select(
         "_i", pl.col("_id").alias("value"),
         pl.format(f"{person} {{}}: the same spell as {key} {{}} (row {{}}), {start} {{}} to {{}}; the copy is quarantined",
-                  pl.col("_person"), pl.col("_first_id"), pl.col("_first") + 2, pl.col("_start"),
+                  pl.col("_person"), pl.col("_first_id"), pl.col("_first") + FIRST_DATA_ROW, pl.col("_start"),
                   pl.col("_end").cast(pl.String).fill_null("open")).alias("message")), "duplicate_spell", key)
     rest = (spells.filter(pl.col("_i") == pl.col("_first"))
             .with_columns(pl.col("_end").fill_null(date(9999, 12, 31)).alias("_stop"))
@@ -129,7 +130,7 @@ def check_spells(failures: Failures, base: pl.DataFrame, typed: pl.DataFrame, co
     rest = rest.with_columns((pl.col("_reach").is_null() | (pl.col("_start") > pl.col("_reach"))).cum_sum().alias("_cluster"))
     rest = rest.with_columns(pl.len().over("_cluster").alias("_n"))
     clusters = (rest.filter(pl.col("_n") > 1).group_by("_cluster")
-                .agg((pl.col("_i").sort().head(10) + 2).cast(pl.String).str.join(", ").alias("_rows")))
+                .agg((pl.col("_i").sort().head(10) + FIRST_DATA_ROW).cast(pl.String).str.join(", ").alias("_rows")))
     overlap = rest.filter(pl.col("_n") > 1).join(clusters, on="_cluster", how="left").sort("_i")
     failures.extend(overlap.select(
         "_i", pl.col("_id").alias("value"),

@@ -22,25 +22,27 @@ def _code_list_text(valid: Sequence[str]) -> str:
     return ", ".join(valid) if len(valid) <= 12 else ", ".join(valid[:10]) + f", … ({len(valid)} codes)"
 
 
+# The message of each rule GX judges a column's values by, filled from the column's contract.
+_MESSAGES = {
+    "required": "{column} is required but blank",
+    "pattern": "{column} {value!r} does not match the pattern {pattern}",
+    "codes": "{column} {value!r} is not in code list {codes} ({code_list})",
+    "min": "{column} {value} is below the minimum {min}",
+    "max": "{column} {value} is above the maximum {max}",
+    "not_future": "{column} {value} is after the as-of date {as_of} (a date in the future)",
+    "date_floor": "{column} {value} is before {floor}: not a plausible date (a system default or a typo?)",
+}
 
-def _message(rule: str, column: str, value: str | None, contract: Contract, codes, as_of: date, meta: dict) -> str:
-    col = contract.column(column) if column in contract.column_names else None
-    if rule == "required":
-        return f"{column} is required but blank"
-    if rule == "pattern":
-        return f"{column} {value!r} does not match the pattern {col.pattern}"
-    if rule == "codes":
-        valid = list(codes[col.codes])
-        return f"{column} {value!r} is not in code list {col.codes} ({_code_list_text(valid)})"
-    if rule == "min":
-        return f"{column} {value} is below the minimum {_fmt(col.min)}"
-    if rule == "max":
-        return f"{column} {value} is above the maximum {_fmt(col.max)}"
-    if rule == "not_future":
-        return f"{column} {value} is after the as-of date {as_of.isoformat()} (a date in the future)"
-    if rule == "date_floor":
-        return f"{column} {value} is before {meta['floor']}: not a plausible date (a system default or a typo?)"
-    raise ValueError(rule)
+
+def _message(rule: str, column: str, value: str | None, contract: Contract, codes, as_of: date, floor: str | None) -> str:
+    if rule not in _MESSAGES:
+        raise ValueError(rule)
+    col = contract.column(column)
+    return _MESSAGES[rule].format(
+        column=column, value=value, pattern=col.pattern, codes=col.codes,
+        code_list=_code_list_text(list(codes[col.codes])) if col.codes else "",
+        min=_fmt(col.min), max=_fmt(col.max), as_of=as_of.isoformat(), floor=floor,
+    )
 
 
 def apply_verdicts(failures: Failures, base: pl.DataFrame, typed: pl.DataFrame, contract: Contract, codes,
@@ -58,7 +60,7 @@ def apply_verdicts(failures: Failures, base: pl.DataFrame, typed: pl.DataFrame, 
         for (rule, column), group in rules.sort("rule", "column").group_by("rule", "column", maintain_order=True):
             bad = group.unique("value", maintain_order=True)
             messages = pl.DataFrame({"value": bad["value"], "message": [
-                _message(rule, column, v, contract, codes, as_of, {"floor": f}) for v, f in bad.select("value", "floor").iter_rows()]},
+                _message(rule, column, v, contract, codes, as_of, f) for v, f in bad.select("value", "floor").iter_rows()]},
                 schema={"value": pl.String, "message": pl.String})
             hits = base.select("_i", pl.col(column).alias("value")).join(messages, on="value", how="inner").sort("_i")
             failures.extend(hits, rule, column)

@@ -66,7 +66,6 @@ class Column:
     not_future: bool = False
     open_end: bool = False  # an end date: blank, an open-end marker or a date after the as-of date = still open
     min_date: date | None = None  # the plausible floor of a date column (DEFAULT_MIN_DATE unless given)
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,6 @@ class Rule:
 @dataclass(frozen=True)
 class Contract:
     extract: str
-    description: str
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = field(default=())
@@ -138,8 +136,13 @@ def _as_date(value: object) -> date | None:
     return date.fromisoformat(str(value))
 
 
+# Column keys that document the contract for its readers and are not read by validation (likewise the
+# top-level description and grain).
+_DOC_KEYS = {"description"}
+
+
 def _column(extract: str, spec: dict) -> Column:
-    known = {f for f in Column.__dataclass_fields__}
+    known = {f for f in Column.__dataclass_fields__} | _DOC_KEYS
     unknown = set(spec) - known
     if unknown:
         raise ContractError(f"{extract}.yaml: column {spec.get('name')!r} has unknown keys {sorted(unknown)}")
@@ -161,7 +164,6 @@ def _column(extract: str, spec: dict) -> Column:
         not_future=bool(spec.get("not_future", False)),
         open_end=bool(spec.get("open_end", False)),
         min_date=_as_date(spec.get("min_date")),
-        description=spec.get("description", ""),
     )
 
 
@@ -189,7 +191,6 @@ def load_contract(extract: str, directory: Path = CONTRACTS_DIR) -> Contract:
     columns = tuple(_column(extract, c) for c in raw["columns"])
     contract = Contract(
         extract=extract,
-        description=raw.get("description", ""),
         primary_key=tuple(raw["primary_key"]),
         columns=columns,
         rules=tuple(_rule(extract, r) for r in raw.get("rules", []) or []),

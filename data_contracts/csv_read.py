@@ -22,6 +22,9 @@ from data_contracts.mapping import ExtractMapping
 _BOM = b"\xef\xbb\xbf"
 _OTHER_DELIMITERS = {";": "semicolons (';')", "\t": "tabs", "|": "pipes ('|')"}
 
+# A header cell left blank names its column UNNAMED + its position (1-based), so it can be checked.
+UNNAMED = "__unnamed_"
+
 
 def _header_cells(text: str) -> list[str]:
     # the header is the first record; 1 MiB is far more than any header, and avoids copying a big file
@@ -63,7 +66,7 @@ def _check_title_line(text: str, header: list[str], expected: set[str], name: st
             )
 
 
-def _check_delimiter(text: str, header: list[str], contract: Contract, name: str, expected: set[str]) -> None:
+def _check_delimiter(text: str, header: list[str], name: str, expected: set[str]) -> None:
     first_line = text.split("\n", 1)[0]
     if len(header) > 1 and expected & {h.strip() for h in header}:
         return
@@ -91,7 +94,7 @@ def _locate_bad_field_count(text: str, name: str, width: int) -> BlockingError |
     return None
 
 
-def read_csv_text(data: bytes, name: str, contract: Contract, notes: list[str], source_names: set[str]) -> pl.DataFrame:
+def read_csv_text(data: bytes, name: str, notes: list[str], source_names: set[str]) -> pl.DataFrame:
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
         notes.append("UTF-8 byte-order mark removed")
@@ -112,7 +115,7 @@ def read_csv_text(data: bytes, name: str, contract: Contract, notes: list[str], 
         _raise_unterminated_quote(text, name)
     header = _header_cells(text)
     _check_title_line(text, header, source_names, name)
-    _check_delimiter(text, header, contract, name, source_names)
+    _check_delimiter(text, header, name, source_names)
     try:
         frame = pl.read_csv(
             io.BytesIO(data),
@@ -131,10 +134,10 @@ def read_csv_text(data: bytes, name: str, contract: Contract, notes: list[str], 
     # has_header=False keeps header cells as data row 0, so empty and duplicate names survive to be checked
     names = [("" if v is None else str(v)) for v in frame.row(0)]
     frame = frame.slice(1)
-    return name_columns(frame, names, name, notes)
+    return _name_columns(frame, names, name)
 
 
-def name_columns(frame: pl.DataFrame, names: list[str], name: str, notes: list[str]) -> pl.DataFrame:
+def _name_columns(frame: pl.DataFrame, names: list[str], name: str) -> pl.DataFrame:
     names = [n.strip() for n in names]
     positions: dict[str, list[int]] = {}
     for i, n in enumerate(names, start=1):
@@ -149,7 +152,7 @@ def name_columns(frame: pl.DataFrame, names: list[str], name: str, notes: list[s
                 column=n,
                 row=1,
             )
-    renamed = {old: (new or f"__unnamed_{i}") for i, (old, new) in enumerate(zip(frame.columns, names, strict=True), 1)}
+    renamed = {old: (new or f"{UNNAMED}{i}") for i, (old, new) in enumerate(zip(frame.columns, names, strict=True), 1)}
     return frame.rename(renamed)
 
 
@@ -174,5 +177,5 @@ def read_parquet_text(path: Path, contract: Contract, notes: list[str], mapping:
     if casts:
         frame = frame.select(casts)
     notes.append("read from Parquet")
-    return name_columns(frame, list(frame.columns), path.name, notes)
+    return _name_columns(frame, list(frame.columns), path.name)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts.contract import Code, Contract
-from data_contracts.csv_read import read_csv_text, read_parquet_text
+from data_contracts.csv_read import UNNAMED, read_csv_text, read_parquet_text
 from data_contracts.errors import FIRST_DATA_ROW, BlockingError
 from data_contracts.mapping import DEFAULT_OPEN_END_MARKERS, ExtractMapping, Mapping, apply_mapping
 from data_contracts.parsing import check_column_types
@@ -41,7 +41,7 @@ def read_extract(
     if path.suffix == ".parquet":
         frame = read_parquet_text(path, contract, notes, mapping)
     else:
-        frame = read_csv_text(data, name, contract, notes, source_names)
+        frame = read_csv_text(data, name, notes, source_names)
 
     # trim and turn blanks into nulls; count trimmed values so the note says how many
     trimmed = frame.select(pl.col(c).str.strip_chars().alias(c) for c in frame.columns)
@@ -92,9 +92,9 @@ def _check_columns(frame: pl.DataFrame, contract: Contract, name: str, notes: li
         if col in expected:
             continue
         has_data = frame.height > 0 and frame[col].null_count() < frame.height
-        if col.startswith("__unnamed_"):
+        if col.startswith(UNNAMED):
             if has_data:
-                position = int(col.removeprefix("__unnamed_"))
+                position = int(col.removeprefix(UNNAMED))
                 first = frame.with_row_index("_i").filter(pl.col(col).is_not_null())["_i"][0] + FIRST_DATA_ROW
                 raise BlockingError(
                     name,
@@ -110,7 +110,7 @@ def _check_columns(frame: pl.DataFrame, contract: Contract, name: str, notes: li
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         col = missing[0]
-        unknown = [c for c in frame.columns if c not in expected and not c.startswith("__unnamed_")]
+        unknown = [c for c in frame.columns if c not in expected and not c.startswith(UNNAMED)]
         close = difflib.get_close_matches(col, unknown, n=1, cutoff=0.6)
         hint = f" (found {close[0]!r} — renamed?)" if close else ""
         source = mapping.source_name(col) if mapping else col

@@ -76,7 +76,7 @@ class ValidationResult:
 
 
 class ReconciliationError(AssertionError):
-    """rows_read != rows_accepted + rows_quarantined: a bug in this module, never bad input."""
+    """rows_read != rows_accepted + rows_quarantined: a bug in validation, never bad input."""
 
 
 

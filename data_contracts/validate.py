@@ -32,10 +32,9 @@ Row-level (the row is quarantined; it appears once per rule broken, counts once)
 
 Who evaluates what: great-expectations evaluates required, pattern, codes, min, max, not_future,
 date_floor, unique, date_order and not_greater, on DISTINCT values stacked over every extract in
-one batch (see "great-expectations on distinct values" below), and the verdicts are joined back to
-rows, so the work grows with distinct values rather than rows or duplicates. Polars evaluates type
-(parsing is what produces the typed columns), both_or_neither (GX has no "both or neither null"
-expectation), references, spells and service (cross-row and cross-extract checks GX cannot express).
+one batch (gx_suite.py), and the verdicts are joined back to rows (verdicts.py), so the work grows
+with distinct values rather than rows or duplicates. Polars evaluates type (parsing is what produces
+the typed columns), both_or_neither (GX has no "both or neither null" expectation), references, spells and service (cross-row and cross-extract checks GX cannot express).
 
 The modules, one job each: files.py (find the file, bytes to text), csv_read.py (text to named
 columns: the header and CSV-shape checks), reading.py (trim, map, check columns and types,

@@ -34,7 +34,8 @@ Who evaluates what: great-expectations evaluates required, pattern, codes, min, 
 date_floor, unique, date_order and not_greater, on DISTINCT values stacked over every extract in
 one batch (gx_suite.py), and the verdicts are joined back to rows (verdicts.py), so the work grows
 with distinct values rather than rows or duplicates. Polars evaluates type (parsing is what produces
-the typed columns), both_or_neither (GX has no "both or neither null" expectation), references, spells and service (cross-row and cross-extract checks GX cannot express).
+the typed columns), both_or_neither (GX has no "both or neither null" expectation), references,
+spells and service (cross-row and cross-extract checks GX cannot express): row_rules.py.
 
 The modules, one job each: files.py (find the file, bytes to text), csv_read.py (text to named
 columns: the header and CSV-shape checks), reading.py (trim, map, check columns and types,

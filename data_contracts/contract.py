@@ -19,6 +19,22 @@ import yaml
 from data_contracts.errors import ContractError
 
 CONTRACTS_DIR = Path(__file__).resolve().parent
+# The extracts, in load order (referenced extracts first): one <extract>.yaml contract each. The one
+# list every package reads (metrics.config.EXTRACTS, the sample generator, the tests).
+EXTRACTS: tuple[str, ...] = (
+    "business_areas",
+    "people",
+    "postings",
+    "grievances",
+    "misconduct_cases",
+    "applications",
+    "acting_up",
+    "stride_updates",
+    "iopc_actions",
+    "targets",
+)
+# More than this share of an extract's rows quarantined blocks the build, unless its contract says otherwise.
+DEFAULT_QUARANTINE_THRESHOLD = 0.05
 COLUMN_TYPES = ("string", "integer", "number", "date")
 # check kind -> the YAML keys naming its two columns, in message order
 RULE_CHECKS: dict[str, tuple[str, str]] = {
@@ -50,7 +66,6 @@ class Column:
     not_future: bool = False
     open_end: bool = False  # an end date: blank, an open-end marker or a date after the as-of date = still open
     min_date: date | None = None  # the plausible floor of a date column (DEFAULT_MIN_DATE unless given)
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,12 +78,10 @@ class Rule:
 @dataclass(frozen=True)
 class Contract:
     extract: str
-    description: str
-    grain: str
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = field(default=())
-    quarantine_threshold: float = 0.05  # more than this share of rows quarantined blocks the build
+    quarantine_threshold: float = DEFAULT_QUARANTINE_THRESHOLD  # more than this share quarantined blocks the build
     required_extract: bool = True  # an extract quarantined whole always blocks
     spells: tuple[str, str, str] | None = None  # (person, start, end): dated spells that may not overlap
     within_service: tuple[str, str] | None = None  # (start, end) must lie within the person's service
@@ -123,8 +136,13 @@ def _as_date(value: object) -> date | None:
     return date.fromisoformat(str(value))
 
 
+# Column keys that document the contract for its readers and are not read by validation (likewise the
+# top-level description and grain).
+_DOC_KEYS = {"description"}
+
+
 def _column(extract: str, spec: dict) -> Column:
-    known = {f for f in Column.__dataclass_fields__}
+    known = {f for f in Column.__dataclass_fields__} | _DOC_KEYS
     unknown = set(spec) - known
     if unknown:
         raise ContractError(f"{extract}.yaml: column {spec.get('name')!r} has unknown keys {sorted(unknown)}")
@@ -146,7 +164,6 @@ def _column(extract: str, spec: dict) -> Column:
         not_future=bool(spec.get("not_future", False)),
         open_end=bool(spec.get("open_end", False)),
         min_date=_as_date(spec.get("min_date")),
-        description=spec.get("description", ""),
     )
 
 
@@ -174,12 +191,10 @@ def load_contract(extract: str, directory: Path = CONTRACTS_DIR) -> Contract:
     columns = tuple(_column(extract, c) for c in raw["columns"])
     contract = Contract(
         extract=extract,
-        description=raw.get("description", ""),
-        grain=raw.get("grain", ""),
         primary_key=tuple(raw["primary_key"]),
         columns=columns,
         rules=tuple(_rule(extract, r) for r in raw.get("rules", []) or []),
-        quarantine_threshold=float(raw.get("quarantine_threshold", 0.05)),
+        quarantine_threshold=float(raw.get("quarantine_threshold", DEFAULT_QUARANTINE_THRESHOLD)),
         required_extract=bool(raw.get("required", True)),
         spells=tuple(raw["spells"]) if raw.get("spells") else None,  # type: ignore[arg-type]
         within_service=tuple(raw["within_service"]) if raw.get("within_service") else None,  # type: ignore[arg-type]
@@ -195,18 +210,15 @@ def _check_contract(contract: Contract, codes: dict[str, dict[str, Code]]) -> No
         if col.name in seen:
             raise ContractError(f"{name}: column {col.name!r} listed twice")
         seen.add(col.name)
-        if col.type not in COLUMN_TYPES:
-            raise ContractError(f"{name}: column {col.name!r} has unknown type {col.type!r}")
-        if col.codes is not None and col.codes not in codes:
-            raise ContractError(f"{name}: column {col.name!r} uses unknown code list {col.codes!r}")
-        if (col.min is not None or col.max is not None) and col.type not in ("integer", "number"):
-            raise ContractError(f"{name}: column {col.name!r} has min/max but is not numeric")
-        if (col.not_future or col.open_end or col.min_date) and col.type != "date":
-            raise ContractError(f"{name}: column {col.name!r} has a date rule but is not a date")
-    for group in (contract.spells or ()), (contract.within_service or ()):
-        for col_name in group:
-            if col_name not in seen:
-                raise ContractError(f"{name}: spells/within_service names unknown column {col_name!r}")
+        _check_column(name, col, codes)
+    _check_names(name, seen, contract)
+
+
+def _check_names(name: str, seen: set[str], contract: Contract) -> None:
+    """Every column the spells, the primary key and the rules name is a column of the contract."""
+    for col_name in (*(contract.spells or ()), *(contract.within_service or ())):
+        if col_name not in seen:
+            raise ContractError(f"{name}: spells/within_service names unknown column {col_name!r}")
     for key in contract.primary_key:
         if key not in seen:
             raise ContractError(f"{name}: primary key column {key!r} is not a column")
@@ -214,6 +226,17 @@ def _check_contract(contract: Contract, codes: dict[str, dict[str, Code]]) -> No
         for col_name in rule.columns:
             if col_name not in seen:
                 raise ContractError(f"{name}: rule {rule.name!r} names unknown column {col_name!r}")
+
+
+def _check_column(name: str, col: Column, codes: dict[str, dict[str, Code]]) -> None:
+    if col.type not in COLUMN_TYPES:
+        raise ContractError(f"{name}: column {col.name!r} has unknown type {col.type!r}")
+    if col.codes is not None and col.codes not in codes:
+        raise ContractError(f"{name}: column {col.name!r} uses unknown code list {col.codes!r}")
+    if (col.min is not None or col.max is not None) and col.type not in ("integer", "number"):
+        raise ContractError(f"{name}: column {col.name!r} has min/max but is not numeric")
+    if (col.not_future or col.open_end or col.min_date) and col.type != "date":
+        raise ContractError(f"{name}: column {col.name!r} has a date rule but is not a date")
 
 
 def load_contracts(extracts: Iterable[str], directory: Path = CONTRACTS_DIR) -> dict[str, Contract]:

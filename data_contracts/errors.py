@@ -7,6 +7,9 @@ CLI prints, naming the file, column, row and rule.
 
 from __future__ import annotations
 
+# Source rows use spreadsheet numbering: the header is row 1, so a frame's row i is source row i + 2.
+FIRST_DATA_ROW = 2
+
 
 class BlockingError(Exception):
     """A failure that stops the build: the previous warehouse keeps serving."""

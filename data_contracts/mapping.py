@@ -66,6 +66,22 @@ def _bad(path: Path, message: str) -> BlockingError:
 def load_mapping(path: Path, extracts: tuple[str, ...] | list[str]) -> Mapping:
     """Read and check a mapping file; every mistake is one BlockingError naming the key."""
     path = Path(path)
+    raw = _read_yaml(path)
+    unknown = set(raw) - {"extracts", "open_end_markers", "quarantine_threshold", "description"}
+    if unknown:
+        raise _bad(path, f"unknown top-level key(s) {sorted(unknown)}")
+    markers = _markers(path, raw)
+    threshold, per_extract = _thresholds(path, raw.get("quarantine_threshold"))
+    out: dict[str, ExtractMapping] = {}
+    for extract, spec in (raw.get("extracts") or {}).items():
+        if extract not in extracts:
+            raise _bad(path, f"extract {extract!r} is not one of {', '.join(extracts)}")
+        out[extract] = _extract_mapping(path, extract, spec or {})
+    return Mapping(path=path, extracts=out, open_end_markers=markers, quarantine_threshold=threshold,
+                   quarantine_thresholds=per_extract)
+
+
+def _read_yaml(path: Path) -> dict:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -77,17 +93,21 @@ def load_mapping(path: Path, extracts: tuple[str, ...] | list[str]) -> Mapping:
         raise _bad(path, f"mapping file {path} is not valid YAML: {first}") from None
     if not isinstance(raw, dict):
         raise _bad(path, "the mapping must be a YAML mapping with an 'extracts' key")
-    unknown = set(raw) - {"extracts", "open_end_markers", "quarantine_threshold", "description"}
-    if unknown:
-        raise _bad(path, f"unknown top-level key(s) {sorted(unknown)}")
-    markers = DEFAULT_OPEN_END_MARKERS
-    if "open_end_markers" in raw:
-        try:
-            markers = tuple(date.fromisoformat(str(m)) for m in raw["open_end_markers"] or [])
-        except (TypeError, ValueError):
-            raise _bad(path, f"open_end_markers must be a list of dates like 9999-12-31, not {raw['open_end_markers']!r}") from None
+    return raw
+
+
+def _markers(path: Path, raw: dict) -> tuple[date, ...]:
+    if "open_end_markers" not in raw:
+        return DEFAULT_OPEN_END_MARKERS
+    try:
+        return tuple(date.fromisoformat(str(m)) for m in raw["open_end_markers"] or [])
+    except (TypeError, ValueError):
+        raise _bad(path, f"open_end_markers must be a list of dates like 9999-12-31, not {raw['open_end_markers']!r}") from None
+
+
+def _thresholds(path: Path, q: object) -> tuple[float | None, dict[str, float]]:
+    """One share for every extract, or a share per extract."""
     threshold, per_extract = None, {}
-    q = raw.get("quarantine_threshold")
     if isinstance(q, dict):
         per_extract = {str(k): float(v) for k, v in q.items()}
     elif q is not None:
@@ -95,29 +115,24 @@ def load_mapping(path: Path, extracts: tuple[str, ...] | list[str]) -> Mapping:
     for value in [threshold, *per_extract.values()]:
         if value is not None and not 0 <= value <= 1:
             raise _bad(path, f"quarantine_threshold must be a share between 0 and 1, not {value}")
-    out: dict[str, ExtractMapping] = {}
-    for extract, spec in (raw.get("extracts") or {}).items():
-        if extract not in extracts:
-            raise _bad(path, f"extract {extract!r} is not one of {', '.join(extracts)}")
-        spec = spec or {}
-        unknown = set(spec) - {"columns", "values", "dates"}
-        if unknown:
-            raise _bad(path, f"{extract}: unknown key(s) {sorted(unknown)} (use columns, values, dates)")
-        values = {}
-        for column, words in (spec.get("values") or {}).items():
-            if not isinstance(words, dict):
-                raise _bad(path, f"{extract}.values.{column} must map source words to codes")
-            # YAML reads unquoted Yes/No as booleans: take them back as the words they were
-            values[column] = {_word(k): _word(v) for k, v in words.items()}
-        dates = {str(k): str(v) for k, v in (spec.get("dates") or {}).items()}
-        for column, fmt in dates.items():
-            if fmt not in DATE_KINDS and "%" not in fmt:
-                raise _bad(path, f"{extract}.dates.{column}: {fmt!r} is not a strptime format (e.g. %d/%m/%Y), excel or iso_datetime")
-        out[extract] = ExtractMapping(
-            columns={str(k): str(v) for k, v in (spec.get("columns") or {}).items()}, values=values, dates=dates,
-        )
-    return Mapping(path=path, extracts=out, open_end_markers=markers, quarantine_threshold=threshold,
-                   quarantine_thresholds=per_extract)
+    return threshold, per_extract
+
+
+def _extract_mapping(path: Path, extract: str, spec: dict) -> ExtractMapping:
+    unknown = set(spec) - {"columns", "values", "dates"}
+    if unknown:
+        raise _bad(path, f"{extract}: unknown key(s) {sorted(unknown)} (use columns, values, dates)")
+    values = {}
+    for column, words in (spec.get("values") or {}).items():
+        if not isinstance(words, dict):
+            raise _bad(path, f"{extract}.values.{column} must map source words to codes")
+        # YAML reads unquoted Yes/No as booleans: take them back as the words they were
+        values[column] = {_word(k): _word(v) for k, v in words.items()}
+    dates = {str(k): str(v) for k, v in (spec.get("dates") or {}).items()}
+    for column, fmt in dates.items():
+        if fmt not in DATE_KINDS and "%" not in fmt:
+            raise _bad(path, f"{extract}.dates.{column}: {fmt!r} is not a strptime format (e.g. %d/%m/%Y), excel or iso_datetime")
+    return ExtractMapping(columns={str(k): str(v) for k, v in (spec.get("columns") or {}).items()}, values=values, dates=dates)
 
 
 def _word(value: object) -> str:

@@ -27,7 +27,9 @@ import polars as pl
 
 from data_contracts.contract import load_codes, load_contract
 from data_contracts.errors import BlockingError
-from data_contracts.validate import QUARANTINE_SCHEMA, ExtractResult, _GxRunner, validate_extract
+from data_contracts.gx_suite import GxRunner
+from data_contracts.results import QUARANTINE_SCHEMA, ExtractResult
+from data_contracts.validate import validate_extract
 
 CONTRACTS_DIR = Path(__file__).resolve().parent / "reference"
 HO_EXTRACT, CENSUS_EXTRACT = "ho_workforce", "census_population"
@@ -107,7 +109,29 @@ def normalise(path: Path, extract: str) -> tuple[bytes, list[str]]:
     rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows:
         raise BlockingError(path.name, "empty_file", "the file is empty")
-    names, header = HEADER_NAMES[extract], rows[0]
+    renamed, notes = _header(rows, HEADER_NAMES[extract])
+    width = len(renamed)
+    numeric = [i for i, name in enumerate(renamed) if name in NUMBER_COLUMNS[extract]]
+    n_zero = n_thousands = 0
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(renamed)
+    for row in rows[1:]:
+        row = row[:width] if len(row) >= width else row + [""] * (width - len(row))
+        for i in numeric:
+            row[i], kind = _number(row[i])
+            n_zero, n_thousands = n_zero + (kind == "zero"), n_thousands + (kind == "thousands")
+        writer.writerow(row)
+    if n_zero:
+        notes.append(f"{n_zero} zero marker(s) ' -' read as 0")
+    if n_thousands:
+        notes.append(f"{n_thousands} number(s) with thousands separators read")
+    return out.getvalue().encode("utf-8"), notes
+
+
+def _header(rows: list[list[str]], names: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The header as contract names, without empty unnamed trailing columns, and notes saying so."""
+    header = rows[0]
     width = len(header)
     while width and not header[width - 1].strip() and all(len(r) < width or not r[width - 1].strip() for r in rows[1:]):
         width -= 1
@@ -118,25 +142,17 @@ def normalise(path: Path, extract: str) -> tuple[bytes, list[str]]:
     spelled = [h.strip() for h in header[:width] if h.strip().lower() in names and names[h.strip().lower()] != h.strip()]
     if spelled:
         notes.append(f"published headers read as contract columns: {', '.join(spelled)}")
-    numeric = [i for i, name in enumerate(renamed) if name in NUMBER_COLUMNS[extract]]
-    n_zero = n_thousands = 0
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(renamed)
-    for row in rows[1:]:
-        row = row[:width] if len(row) >= width else row + [""] * (width - len(row))
-        for i in numeric:
-            value = row[i].strip()
-            if value in ZERO_MARKERS:
-                row[i], n_zero = "0", n_zero + 1
-            elif "," in value and value.replace(",", "").replace(".", "", 1).isdigit():
-                row[i], n_thousands = value.replace(",", ""), n_thousands + 1
-        writer.writerow(row)
-    if n_zero:
-        notes.append(f"{n_zero} zero marker(s) ' -' read as 0")
-    if n_thousands:
-        notes.append(f"{n_thousands} number(s) with thousands separators read")
-    return out.getvalue().encode("utf-8"), notes
+    return renamed, notes
+
+
+def _number(cell: str) -> tuple[str, str | None]:
+    """A published number cell as plain digits: ' -' is 0, '1,832' is 1832 (and which change was made)."""
+    value = cell.strip()
+    if value in ZERO_MARKERS:
+        return "0", "zero"
+    if "," in value and value.replace(",", "").replace(".", "", 1).isdigit():
+        return value.replace(",", ""), "thousands"
+    return cell, None
 
 
 def find_reference_files(reference_dir: Path) -> dict[str, list[Path]]:
@@ -177,7 +193,7 @@ def validate_reference(reference_dir: Path, *, as_of: date | None = None) -> Ref
                 staged.parent.mkdir()
                 staged.write_bytes(data)
                 outcome = validate_extract(staged, contract, codes=codes, as_of=as_of or date.today(),
-                                           accepted_keys={}, gx_runner=_GxRunner())  # one GX asset per file
+                                           accepted_keys={}, gx_runner=GxRunner())  # one GX asset per file
                 outcome.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
                 outcome.notes = tuple(notes) + outcome.notes
                 outcome.file = str(path.relative_to(reference_dir))

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import yaml
 
+# EXTRACTS: the extracts in load order (referenced extracts first), one list kept with their contracts
+from data_contracts.contract import EXTRACTS as EXTRACTS
+
 ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = ROOT / "sql"
 CONTRACTS_DIR = ROOT / "data_contracts"
@@ -23,20 +26,6 @@ REFERENCE_DIR = SAMPLE_DIR / "reference"
 # The force the warehouse's extracts come from, as the Home Office names it (placed among the
 # 43 forces on the Benchmarks page and compared with its force area's census population).
 OWN_FORCE = "Metropolitan Police"
-
-# The extracts, in load order (referenced extracts first).
-EXTRACTS: tuple[str, ...] = (
-    "business_areas",
-    "people",
-    "postings",
-    "grievances",
-    "misconduct_cases",
-    "applications",
-    "acting_up",
-    "stride_updates",
-    "iopc_actions",
-    "targets",
-)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,91 @@
+"""Type parsing: a text column's typed value, and the blocking check for a column of the wrong type.
+
+Also the typed comparisons the rules share: primary keys compared as the contract's types ("01" is
+1), and the margin of a two-column rule (date_order, not_greater).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from data_contracts.contract import Column, Contract
+from data_contracts.errors import FIRST_DATA_ROW, BlockingError
+
+# A typed column with more than this share of unparsable non-blank values is the wrong type for
+# the whole file (a blocking error); at or below it the bad values are row-level type failures.
+COLUMN_TYPE_THRESHOLD = 0.5
+
+EPOCH = date(1970, 1, 1)
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+_INT_RE = r"^[+-]?\d+$"
+_NUM_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_TYPE_WORDS = {"date": "dates (YYYY-MM-DD)", "integer": "whole numbers", "number": "numbers"}
+TYPE_ONE = {"date": "a date (YYYY-MM-DD)", "integer": "a whole number", "number": "a number"}
+POLARS_TYPES = {"string": pl.String, "integer": pl.Int64, "number": pl.Float64, "date": pl.Date}
+
+
+def parsed(col: Column) -> pl.Expr:
+    """The typed value of a text column; null where blank or unparsable."""
+    text = pl.col(col.name)
+    if col.type == "date":
+        return pl.when(text.str.contains(_DATE_RE)).then(text.str.to_date("%Y-%m-%d", strict=False))
+    if col.type == "integer":
+        return pl.when(text.str.contains(_INT_RE)).then(text.cast(pl.Int64, strict=False))
+    if col.type == "number":
+        return pl.when(text.str.contains(_NUM_RE)).then(text.cast(pl.Float64, strict=False))
+    return text
+
+
+def check_column_types(frame: pl.DataFrame, contract: Contract, name: str) -> None:
+    typed = [c for c in contract.columns if c.type != "string"]
+    if not typed:
+        return
+    stats = frame.select(
+        *(pl.col(c.name).is_not_null().sum().alias(f"n|{c.name}") for c in typed),
+        *((pl.col(c.name).is_not_null() & parsed(c).is_null()).sum().alias(f"bad|{c.name}") for c in typed),
+    ).row(0, named=True)
+    for col in typed:
+        n, bad = stats[f"n|{col.name}"], stats[f"bad|{col.name}"]
+        if n and bad / n > COLUMN_TYPE_THRESHOLD:
+            example = (
+                frame.with_row_index("_i")
+                .filter(pl.col(col.name).is_not_null() & parsed(col).is_null())
+                .select("_i", col.name)
+                .row(0)
+            )
+            raise BlockingError(
+                name,
+                "column_type",
+                f"{bad / n:.0%} of values are not {_TYPE_WORDS[col.type]}, e.g. row {example[0] + FIRST_DATA_ROW}: {example[1]!r}",
+                column=col.name,
+            )
+
+
+
+def as_float(col: Column, typed: pl.Expr) -> pl.Expr:
+    return (typed.cast(pl.Int32) if col.type == "date" else typed).cast(pl.Float64)
+
+
+def key_exprs(contract: Contract) -> list[pl.Expr]:
+    """The primary key compared as the contract's types: '01' and '1' are the same integer."""
+    exprs = []
+    for name in contract.primary_key:
+        col = contract.column(name)
+        if col.type == "string":
+            exprs.append(pl.col(name).fill_null("").alias(name))
+        else:
+            exprs.append(pl.coalesce(parsed(col).cast(pl.String), pl.col(name), pl.lit("")).alias(name))
+    return exprs
+
+
+def key_rows(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    return frame.select(key_exprs(contract)).group_by(list(contract.primary_key)).len("_rows")
+
+
+def pair_margin(contract: Contract, rule) -> pl.Expr:
+    """later - earlier (date_order) or larger - smaller (not_greater): negative breaks the rule."""
+    big, small = rule.columns if rule.check == "date_order" else rule.columns[::-1]
+    return as_float(contract.column(big), pl.col(big)) - as_float(contract.column(small), pl.col(small))
+

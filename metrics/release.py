@@ -595,6 +595,9 @@ class ReleaseBuilder:
 # ---------------------------------------------------------------------------------------------
 
 _RELEASES: dict[tuple, Release] = {}
+# The protection method's version: decisions stored by another version are made again, so a fix to the
+# audit reaches a warehouse built before it.
+METHOD = "2026-12-01"
 
 
 def release_for(wh: Warehouse, settings: Settings = DEFAULTS) -> Release:
@@ -633,7 +636,7 @@ class Release:
         except (OSError, ValueError):
             return {}
         if data.get("build_id") != str(self.wh.build_info().get("build_id")) or \
-                data.get("settings") != repr(self.settings):
+                data.get("settings") != repr(self.settings) or data.get("method") != METHOD:
             return {}
         return data.get("years", {})
 
@@ -641,7 +644,7 @@ class Release:
         import json
 
         data = {"build_id": str(self.wh.build_info().get("build_id")), "settings": repr(self.settings),
-                "years": self._stored()}
+                "method": METHOD, "years": self._stored()}
         data["years"][f"{family}:{fy}"] = {"secondary": sorted(year.secondary(), key=str),
                                            "withheld": sorted(year.withheld, key=str)}
         tmp = self.store.with_name(self.store.name + ".tmp")

@@ -7,6 +7,7 @@ values alone), not the audit's own programme."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import date
@@ -23,7 +24,9 @@ from metrics.queries import FilterError, Filters
 from metrics.release import (
     ALL,
     FORCE,
+    METHOD,
     Family,
+    Release,
     ReleasePeriod,
     View,
     YearRelease,
@@ -178,6 +181,23 @@ def test_every_snapshot_difference_is_checked(wh):
     audit = audit_year(year, mappings_for(rel.builder))
     quarters = [t for t in audit.targets if t.cell is None]
     assert quarters and not [t for t in audit.targets if t.at_risk]
+
+
+def test_decisions_are_kept_for_this_build_and_method_only(wh):
+    """A year's secondary suppressions are stored beside the warehouse and reused by the next
+    process; decisions stored by another method (a fix to the audit) or build are made again."""
+    first = Release(wh)
+    chosen = first.year("acting", 2016).secondary()
+    assert chosen  # the year needs secondary suppression: a stale empty list would show
+    stored = json.loads(first.store.read_text(encoding="utf-8"))
+    assert stored["method"] == METHOD and "acting:2016" in stored["years"]
+    again = Release(wh)
+    assert again.year("acting", 2016).secondary() == chosen and ("acting", 2016) not in again.audits
+    stale = dict(stored, method="2026-11-30")
+    stale["years"] = dict(stored["years"], **{"acting:2016": {"secondary": [], "withheld": []}})
+    first.store.write_text(json.dumps(stale), encoding="utf-8")
+    remade = Release(wh)
+    assert remade.year("acting", 2016).secondary() == chosen and ("acting", 2016) in remade.audits
 
 
 # --- an independent attacker on random tables ------------------------------------------------

@@ -32,6 +32,8 @@ linked tables)
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -598,6 +600,7 @@ _RELEASES: dict[tuple, Release] = {}
 # The protection method's version: decisions stored by another version are made again, so a fix to the
 # audit reaches a warehouse built before it.
 METHOD = "2026-12-01"
+_SAVE_LOCK = threading.Lock()
 
 
 def release_for(wh: Warehouse, settings: Settings = DEFAULTS) -> Release:
@@ -641,6 +644,10 @@ class Release:
         return data.get("years", {})
 
     def _save(self, family: str, fy: int, year: YearRelease) -> None:
+        with _SAVE_LOCK:  # the server's pages and a prepare in the same process write one file
+            self._write(family, fy, year)
+
+    def _write(self, family: str, fy: int, year: YearRelease) -> None:
         import json
 
         data = {"build_id": str(self.wh.build_info().get("build_id")), "settings": repr(self.settings),
@@ -666,6 +673,25 @@ class Release:
                 self._save(family, fy, year)
             self._years[key] = year
         return self._years[key]
+
+    def prepare(self, years: list[int] | None = None, families: list[str] | None = None,
+                on_year: Callable[[str, int, float], None] | None = None) -> int:
+        """Protect every year of the release not yet decided (the newest first, as readers ask for
+        them) and store the decisions, so that no reader waits for a solve. Returns how many
+        family-years were solved; on_year(family, fy, seconds) is told of each."""
+        solved = 0
+        for fy in sorted(years or year_blocks(self.wh), reverse=True):
+            for family in families or FAMILIES:
+                if (family, fy) in self._years or f"{family}:{fy}" in self._stored():
+                    continue
+                started = time.perf_counter()
+                year = self.builder.year(family, fy)
+                self.audits[(family, fy)] = self.protect(year)
+                self._save(family, fy, year)
+                solved += 1
+                if on_year is not None:
+                    on_year(family, fy, time.perf_counter() - started)
+        return solved
 
     def protect(self, year: YearRelease):
         from metrics.release_audit import mappings_for, protect_year

@@ -200,6 +200,18 @@ def test_decisions_are_kept_for_this_build_and_method_only(wh):
     assert remade.year("acting", 2016).secondary() == chosen and ("acting", 2016) in remade.audits
 
 
+def test_prepare_solves_each_year_once_and_stores_it(wh):
+    """`eqdash release prepare` (and the server, in the background) decide every year ahead of the
+    first reader; a year already decided for this build is not solved again."""
+    rel = Release(wh)
+    rel.store.unlink(missing_ok=True)
+    seen = []
+    assert rel.prepare(years=[2016, 2017], families=["acting"], on_year=lambda f, y, s: seen.append((f, y))) == 2
+    assert seen == [("acting", 2017), ("acting", 2016)]  # the newest first
+    assert set(json.loads(rel.store.read_text(encoding="utf-8"))["years"]) == {"acting:2016", "acting:2017"}
+    assert Release(wh).prepare(years=[2016, 2017], families=["acting"]) == 0
+
+
 # --- an independent attacker on random tables ------------------------------------------------
 
 def _attack(cells, n_rows, n_cols) -> list[tuple[int, int]]:

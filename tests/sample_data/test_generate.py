@@ -22,7 +22,7 @@ import yaml
 
 from metrics.config import CONTRACTS_DIR, EXTRACTS, SHARED_REFERENCE_DIR
 from sample_data.generate import PROFILES, generate
-from sample_data.reference import CENSUS_FORCES, IOPC_RECOMMENDATIONS, STRIDE_COMMITMENTS
+from sample_data.reference import CENSUS_FORCES, STRIDE_COMMITMENTS
 
 EXTRACT_DATE = date(2026, 10, 31)
 SEED = 2016
@@ -832,17 +832,15 @@ def test_targets_are_the_published_commitments(small):
 def test_embedded_reference_lists_equal_the_shared_csvs():
     stride = pl.read_csv(SHARED_REFERENCE_DIR / "stride-commitments.csv")
     assert [tuple(r) for r in stride.rows()] == list(STRIDE_COMMITMENTS)
-    iopc = pl.read_csv(SHARED_REFERENCE_DIR / "iopc-operation-hotton-recommendations.csv")
-    assert [tuple(r) for r in iopc.rows()] == list(IOPC_RECOMMENDATIONS)
     census = pl.read_csv(SHARED_REFERENCE_DIR / "census-2011-population-by-police-force-area.csv")
     assert [(r[0], tuple(r[1:])) for r in census.rows()] == [(n, p) for n, _, p in CENSUS_FORCES]
 
 
 def test_national_profile_forces_and_area_codes():
     # the force list and area codes without generating 250k people: the plan the generator follows
-    from sample_data.generate import _forces
+    from sample_data.profiles import profile_forces
 
-    forces = _forces("national")
+    forces = profile_forces("national")
     assert len(forces) == 43
     codes = [a.code for f in forces for a in f.areas]
     assert len(codes) == len(set(codes))

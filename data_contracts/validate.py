@@ -467,6 +467,10 @@ def _check_columns(frame: pl.DataFrame, contract: Contract, name: str, notes: li
             ignored.append(col)
         else:
             dropped_empty.append(col)
+    absent = [c.name for c in contract.columns if c.may_be_absent and c.name not in frame.columns]
+    if absent:  # a column added to the contract later, missing from an older extract: all blank
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in absent)
+        notes.append(f"column(s) not in this extract read as blank: {', '.join(absent)}")
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         col = missing[0]

@@ -1,5 +1,6 @@
 """One force's whole history, simulated from one random stream in a fixed order: people, careers,
-misconduct (and the dismissals it ends in), grievances, acting up, applications, characteristics."""
+misconduct (and the dismissals it ends in), grievances, acting up, applications, characteristics,
+the grievance SPOCs and, last, caring responsibilities."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sample_data.grievances import simulate_grievances
 from sample_data.misconduct import apply_dismissals, simulate_misconduct
 from sample_data.profiles import Force
 from sample_data.timeline import NEVER
-from sample_data.workforce import characteristics, ethnicity_codes, simulate_people
+from sample_data.workforce import caring_responsibilities, characteristics, ethnicity_codes, simulate_people
 
 
 def simulate_force(rng, force: Force, effects: bool) -> dict:
@@ -33,5 +34,6 @@ def simulate_force(rng, force: Force, effects: bool) -> dict:
         cand = spells.person[current & (spells.area == a)]
         if len(cand):
             spoc[a] = cand[rng.integers(0, len(cand))]
+    chars["caring"] = caring_responsibilities(rng, len(people.wt))  # the stream's last draw: keep it last
     return dict(people=people, chars=chars, spells=spells, cases=cases, grievances=grievances,
                 acting=acting, apps=apps, spoc=spoc)

@@ -167,3 +167,14 @@ def characteristics(rng, people: People, ethnicity: np.ndarray) -> dict[str, np.
     orientation = draw(rng, (0.72, 0.035, 0.02, 0.005, 0.22), n)
     return dict(disability=disability, gender_re=gender_re, marital=marital, preg=preg,
                 religion=religion, orientation=orientation, ethnicity=ethnicity)
+
+
+# Caring responsibilities (composition, not an effect): primary carer of a child or an adult who
+# depends on them, not a carer, not stated. Drawn after every other draw of the force's stream, so
+# adding it left every other column of every extract as it was.
+CARING_SHARES = (0.12, 0.80, 0.08)
+
+
+def caring_responsibilities(rng, n: int) -> np.ndarray:
+    """Index into codes.CARING for n people."""
+    return draw(rng, CARING_SHARES, n)

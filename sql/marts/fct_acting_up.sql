@@ -44,6 +44,7 @@ final as (
         p.marital_status,
         p.pregnancy_maternity,
         p.religion,
+        p.caring_responsibilities,
         p.sexual_orientation
     from decisions as d
     inner join people as p using (person_id)

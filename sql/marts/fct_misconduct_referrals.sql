@@ -66,6 +66,7 @@ final as (
         p.marital_status,
         p.pregnancy_maternity,
         p.religion,
+        p.caring_responsibilities,
         p.sexual_orientation
     from cases as c
     inner join people as p using (person_id)

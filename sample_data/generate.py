@@ -15,15 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
+from metrics.config import EXTRACTS
 from sample_data.boards import iopc_actions_frame, stride_updates_frame, targets_frame
 from sample_data.frames import build_frames
 from sample_data.profiles import PROFILES, profile_forces
 from sample_data.simulate import simulate_force
 from sample_data.teams import assign_teams
 from sample_data.timeline import EXTRACT_DATE, START
-from sample_data.writer import EXTRACTS, GENERATOR_VERSION, Progress, write_extracts
+from sample_data.writer import GENERATOR_VERSION, Progress, write_extracts
 
-__all__ = ["EXTRACTS", "GENERATOR_VERSION", "PROFILES", "generate"]
+__all__ = ["GENERATOR_VERSION", "PROFILES", "generate"]
 
 
 def _stream(*key: int) -> np.random.Generator:

@@ -176,26 +176,27 @@ def _postings(pool: _Pool) -> pl.DataFrame:
     return numbered(postings, ["person_id", "start_date"], "posting_id", "S", 8)
 
 
+def _events(pool: _Pool, key: str, day_name: str, columns: list[pl.Series], tie: str, id_col: str,
+            prefix: str) -> pl.DataFrame:
+    """An event extract: its id, the person, business area and day, then `columns`; rows in order of
+    day, person and the `tie` column, numbered in that order."""
+    frame = pl.DataFrame([pool.person_col(key), pool.area_col(key), pool.dates(key, "day", day_name), *columns])
+    return numbered(frame, [day_name, "person_id", tie], id_col, prefix, 7)
+
+
 def _grievances(pool: _Pool) -> pl.DataFrame:
-    grievances = pl.DataFrame([
-        pool.person_col("grievances"),
-        pool.area_col("grievances"),
-        pool.dates("grievances", "day", "raised_date"),
+    return _events(pool, "grievances", "raised_date", [
         pool.codes("grievances", "category", GRIEVANCE_CATEGORIES, "category"),
         pool.codes("grievances", "stage", GRIEVANCE_STAGES, "stage"),
         pool.codes("grievances", "assessor", ASSESSORS, "assessor_type"),
         pool.codes("grievances", "outcome", GRIEVANCE_OUTCOMES, "outcome"),
         pool.dates("grievances", "outcome_day", "outcome_date"),
         int_series(pool.cat("grievances", "score"), "satisfaction_score"),
-    ])
-    return numbered(grievances, ["raised_date", "person_id", "category"], "grievance_id", "G", 7)
+    ], "category", "grievance_id", "G")
 
 
 def _misconduct_cases(pool: _Pool) -> pl.DataFrame:
-    cases = pl.DataFrame([
-        pool.person_col("cases"),
-        pool.area_col("cases"),
-        pool.dates("cases", "day", "referral_date"),
+    return _events(pool, "cases", "referral_date", [
         pool.codes("cases", "source", SOURCES, "source"),
         pool.codes("cases", "allegation", ALLEGATIONS, "allegation_type"),
         pool.codes("cases", "severity", SEVERITIES, "severity"),
@@ -205,8 +206,7 @@ def _misconduct_cases(pool: _Pool) -> pl.DataFrame:
         pool.dates("cases", "outcome_day", "outcome_date"),
         pool.flag("cases", "ftr", "failed_to_report"),
         pool.codes("cases", "ftr_reason", FTR_REASONS, "failed_to_report_reason"),
-    ])
-    return numbered(cases, ["referral_date", "person_id", "allegation_type"], "case_id", "C", 7)
+    ], "allegation_type", "case_id", "C")
 
 
 def _applications(pool: _Pool, rng: np.random.Generator) -> pl.DataFrame:
@@ -227,15 +227,11 @@ def _applications(pool: _Pool, rng: np.random.Generator) -> pl.DataFrame:
 
 
 def _acting_up(pool: _Pool) -> pl.DataFrame:
-    acting = pl.DataFrame([
-        pool.person_col("acting"),
-        pool.area_col("acting"),
-        pool.dates("acting", "day", "decision_date"),
+    return _events(pool, "acting", "decision_date", [
         pool.codes("acting", "rank", RANKS, "substantive_rank"),
         pool.codes("acting", "acting", RANKS, "acting_rank"),
         code_series(np.where(pool.cat("acting", "selected"), 0, 1), ACTING_OUTCOMES, "outcome"),
         int_series(pool.cat("acting", "duration"), "duration_days"),
         pool.flag("acting", "qualified", "is_qualified"),
         pool.flag("acting", "rationale", "has_rationale"),
-    ])
-    return numbered(acting, ["decision_date", "person_id", "substantive_rank"], "decision_id", "D", 7)
+    ], "substantive_rank", "decision_id", "D")

@@ -66,6 +66,7 @@ class Column:
     not_future: bool = False
     open_end: bool = False  # an end date: blank, an open-end marker or a date after the as-of date = still open
     min_date: date | None = None  # the plausible floor of a date column (DEFAULT_MIN_DATE unless given)
+    may_be_absent: bool = False  # added to the contract later: an extract without the column reads it as blank
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ def _column(extract: str, spec: dict) -> Column:
         not_future=bool(spec.get("not_future", False)),
         open_end=bool(spec.get("open_end", False)),
         min_date=_as_date(spec.get("min_date")),
+        may_be_absent=bool(spec.get("may_be_absent", False)),
     )
 
 

@@ -107,6 +107,7 @@ def _check_columns(frame: pl.DataFrame, contract: Contract, name: str, notes: li
             ignored.append(col)
         else:
             dropped_empty.append(col)
+    frame = _blank_absent(frame, contract, notes)
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         col = missing[0]
@@ -165,3 +166,12 @@ def read_and_normalise(path: Path, contract: Contract, codes, mapping: Mapping) 
         notes.append(f"{n_normalised} codes normalised to the code list's case ({detail})")
     return ExtractRead(path, frame, digest, notes, n_normalised)
 
+
+def _blank_absent(frame: pl.DataFrame, contract: Contract, notes: list[str]) -> pl.DataFrame:
+    """A column added to the contract later (`may_be_absent`), missing from an older extract: read
+    as blank, and said in the extract's notes."""
+    absent = [c.name for c in contract.columns if c.may_be_absent and c.name not in frame.columns]
+    if not absent:
+        return frame
+    notes.append(f"column(s) not in this extract read as blank: {', '.join(absent)}")
+    return frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in absent)

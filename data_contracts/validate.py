@@ -12,7 +12,9 @@ Blocking (the whole build stops):
   byte-order mark: named by their first bytes), undecodable bytes (not UTF-8), CR-only line
   endings, an unterminated quote (named with the row it opened on), a title line above the header,
   wrong delimiter (semicolon, tab or pipe), duplicate header names, a contract column missing from
-  the header (optional means the *values* may be blank, not that the column may go), an unnamed
+  the header (optional means the *values* may be blank, not that the column may go; a column added
+  to a contract later is marked `may_be_absent` and an older extract without it reads it as blank,
+  with a note), an unnamed
   column holding data, a row with more fields than the header, and a column of the wrong type:
   more than half (COLUMN_TYPE_THRESHOLD) of its non-blank values fail to parse.
 Tolerated, with a note (nothing in the contract is lost):

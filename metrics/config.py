@@ -54,6 +54,7 @@ CHARACTERISTICS: dict[str, Characteristic] = {
         Characteristic("pregnancy_maternity", "Pregnancy and maternity", "No"),
         Characteristic("religion", "Religion or belief", "Christian"),
         Characteristic("sexual_orientation", "Sexual orientation", "Heterosexual"),
+        Characteristic("caring_responsibilities", "Caring responsibilities", "Not a carer", protected=False),
         Characteristic("worker_type", "Worker type", "Police officer", protected=False, not_stated=None),
         Characteristic("rank_grade", "Rank or grade", "Constable", protected=False, not_stated=None),
         Characteristic("service_band", "Length of service", "5-9 years", protected=False, not_stated=None),

@@ -14,6 +14,7 @@ import polars as pl
 
 from data_contracts.contract import load_contracts
 from data_contracts.mapping import load_mapping, write_mapped
+from metrics.config import EXTRACTS  # the load order: referenced extracts first
 
 STYLES = ("plain", "hr-export")
 HR_EXPORT_MAPPING = Path(__file__).resolve().parent / "hr-export-mapping.yaml"
@@ -28,7 +29,7 @@ def write_style(out_dir: Path, style: str) -> None:
     out_dir = Path(out_dir)
     extracts = tuple(p.stem for p in sorted(out_dir.glob("*.csv")))
     mapping = load_mapping(HR_EXPORT_MAPPING, extracts)
-    contracts = load_contracts([e for e in _load_order() if e in extracts])
+    contracts = load_contracts([e for e in EXTRACTS if e in extracts])
     marker = mapping.open_end_markers[0].isoformat() if mapping.open_end_markers else None
     for extract, spec in mapping.extracts.items():
         path = out_dir / f"{extract}.csv"
@@ -37,9 +38,3 @@ def write_style(out_dir: Path, style: str) -> None:
             frame = frame.with_columns(
                 pl.col(c.name).fill_null(marker) for c in contracts[extract].columns if c.open_end)
         write_mapped(frame, spec).write_csv(path, line_terminator="\n")
-
-
-def _load_order() -> tuple[str, ...]:
-    from metrics.config import EXTRACTS  # sample_data sits beside metrics; read the load order only
-
-    return EXTRACTS

@@ -1,8 +1,8 @@
 """Fixed reference lists the generator embeds so it works without ../shared/reference-data.
 
-The STRIDE commitments, IOPC recommendations and 2011 Census force populations are copies of the
-real published files (a test checks they still equal them); the business areas and action texts are
-written for the sample.
+The STRIDE commitments and 2011 Census force populations are copies of the real published files (a
+test checks they still equal them); the business areas and the actions against each IOPC
+recommendation are written for the sample.
 """
 
 from __future__ import annotations
@@ -46,26 +46,6 @@ STRIDE_LEADS: dict[int, str] = {
     15: "DAC Met Operations",
     16: "Chief Data Officer",
 }
-
-# The 15 accepted IOPC Operation Hotton recommendations: (recommendation_id, theme, summary, accepted).
-# Source: iopc-operation-hotton-recommendations.csv.
-IOPC_RECOMMENDATIONS: tuple[tuple[int, str, str, str], ...] = (
-    (1, "Bullying and harassment", "Assure itself that the bullying and harassment found is not more widely prevalent across the force", "Yes"),
-    (2, "Bullying and harassment", "Ensure those investigating bullying and harassment allegations are detached and independent", "Yes"),
-    (3, "Bullying and harassment", "Metrics that show, transparently, progress on bullying and harassment and confidence in the approach, including outcomes by protected characteristic and staff-association review of grievances", "Yes"),
-    (4, "Bullying and harassment", "Publicly commit to zero tolerance of bullying and harassment and embed it in messaging, guidance, training and support", "Yes"),
-    (5, "Social media", "Review training and guidance on social media and the Code of Ethics in private life; privacy and deletion are no defence", "Yes"),
-    (6, "Bullying and harassment", "Training and guidance to cover when so-called banter creates an intimidating or hostile environment", "Yes"),
-    (7, "Race", "Assure progress on eradicating racism (Macpherson learning, specific measures); commit publicly to being anti-racist with zero tolerance of racist behaviour", "Yes"),
-    (8, "Sexism and misogyny", "Commit publicly to zero tolerance of sexism and misogyny; review policy, training and guidance including supervisor training", "Yes"),
-    (9, "Sexual harassment", "Review handling of internal reports of sexual harassment with a victim-centred approach and regular updates", "Yes"),
-    (10, "Reporting wrongdoing", "Review training on the duty to report, challenge or act on colleagues' conduct and the support for those who report", "Yes"),
-    (11, "Reporting wrongdoing", "Where an officer failed to report or challenge improper conduct understand the reasons from a learning perspective", "Yes"),
-    (12, "Welfare", "Assess frontline roles in busy areas for stress and trauma risk and apply psychological risk management guidance", "Yes"),
-    (13, "Supervision", "Ensure supervision and welfare prevent officers becoming isolated through their duties", "Yes"),
-    (14, "Supervision", "Ensure effective supervision and quality assurance where there is little measurable work output", "Yes"),
-    (15, "Acting up", "Review acting-up guidance for transparency: decisions recorded, balancing business need with equality and diversity", "Yes"),
-)
 
 # The actions the force set itself against each recommendation (1-4 each), with the lead role.
 IOPC_ACTIONS: dict[int, tuple[str, tuple[str, ...]]] = {

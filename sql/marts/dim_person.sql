@@ -27,6 +27,7 @@ final as (
         marital_status,
         pregnancy_maternity,
         religion,
+        caring_responsibilities,
         sexual_orientation,
         join_date,
         leave_date,

@@ -39,6 +39,9 @@ final as (
         pm.label as pregnancy_maternity,
         p.religion as religion_code,
         rel.label as religion,
+        p.caring_responsibilities as caring_responsibilities_code,
+        -- blank (or absent from an older extract) is not stated
+        coalesce(cr.label, 'Not stated') as caring_responsibilities,
         p.sexual_orientation as sexual_orientation_code,
         so.label as sexual_orientation,
         p.join_date,
@@ -57,6 +60,7 @@ final as (
     left join codes as pm on pm.code_list = 'yes_no_ns' and pm.code = p.pregnancy_maternity
     left join codes as rel on rel.code_list = 'religion' and rel.code = p.religion
     left join codes as so on so.code_list = 'sexual_orientation' and so.code = p.sexual_orientation
+    left join codes as cr on cr.code_list = 'caring_responsibilities' and cr.code = p.caring_responsibilities
     left join codes as lr on lr.code_list = 'leaving_reason' and lr.code = p.leaving_reason
 )
 

@@ -120,7 +120,7 @@ def test_duplicate_header_names_block(valid_extracts):
     rewrite(valid_extracts, "people", csv_text(rows, header=header))
     err = blocked(valid_extracts, "people")
     assert (err.rule, err.column, err.row) == ("duplicate_header", "sex", 1)
-    assert "column name 'sex' appears 2 times in the header (columns 3, 15)" in err.message
+    assert "column name 'sex' appears 2 times in the header (columns 3, 16)" in err.message
 
 
 def test_row_with_more_fields_than_the_header_blocks_naming_the_row(valid_extracts):

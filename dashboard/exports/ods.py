@@ -25,16 +25,16 @@ from metrics.spoc import SpocPack
 _WARM: list[bool] = []
 
 
-def render_ods(pack: SpocPack) -> bytes:
+def render_ods(pack: SpocPack, *, synthetic: str | None = None) -> bytes:
     # odfpy declares namespaces from process-wide state that grows during the first document it
     # writes: write one and throw it away, so every pack of the process has the same bytes.
     if not _WARM:
         _WARM.append(True)
-        _render(pack)
-    return _render(pack)
+        _render(pack, synthetic)
+    return _render(pack, synthetic)
 
 
-def _render(pack: SpocPack) -> bytes:
+def _render(pack: SpocPack, synthetic: str | None) -> bytes:
     doc = OpenDocumentSpreadsheet()
     bold = Style(name="Heading", family="paragraph")
     bold.addElement(TextProperties(fontweight="bold"))
@@ -52,7 +52,7 @@ def _render(pack: SpocPack) -> bytes:
     cover = Table(name="Cover")
     cover.addElement(TableColumn(stylename=wide))
     cover.addElement(_row([_text(workbook_title(pack), title)]))
-    for heading, body in cover_rows(pack, tables):
+    for heading, body in cover_rows(pack, tables, synthetic):
         cover.addElement(_row([_text(heading, bold)]))
         cover.addElement(_row([_text(body)]))
     doc.spreadsheet.addElement(cover)

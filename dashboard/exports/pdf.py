@@ -31,6 +31,7 @@ h2 { font-size: 12pt; margin: 5mm 0 1.5mm 0; border-bottom: 1.2pt solid #000; pa
 h3 { font-size: 10pt; margin: 3mm 0 1mm 0; break-after: avoid; }
 p { margin: 0 0 2mm 0; }
 p.small { font-size: 8pt; color: #222; }
+p.synthetic { border: 1.2pt solid #000; padding: 1mm 2mm; }
 ol.findings { margin: 1mm 0 2mm 0; padding-left: 6mm; }
 ol.findings li { margin-bottom: 1.5mm; }
 .tiles { display: flex; gap: 3mm; margin: 2mm 0 3mm 0; }
@@ -50,13 +51,14 @@ section.notes h3 { break-after: avoid; }
 """
 
 
-def render_pdf(pack: SpocPack, *, curves: pl.DataFrame | None = None) -> bytes:
-    """The pack as tagged PDF bytes (PDF/UA-1: structure tags, alt text, document language)."""
+def render_pdf(pack: SpocPack, *, curves: pl.DataFrame | None = None, synthetic: str | None = None) -> bytes:
+    """The pack as tagged PDF bytes (PDF/UA-1: structure tags, alt text, document language).
+    `synthetic`: the label of a pack built from sample extracts (format.synthetic_label), on page 1."""
     from weasyprint import HTML
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return HTML(string=render_html(pack, curves=curves), base_url=None).write_pdf(
+    return HTML(string=render_html(pack, curves=curves, synthetic=synthetic), base_url=None).write_pdf(
         font_config=_font_config(), pdf_variant="pdf/ua-1")
 
 
@@ -68,7 +70,7 @@ def _font_config():
     return FontConfiguration()
 
 
-def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None) -> str:
+def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None, synthetic: str | None = None) -> str:
     t = pack.settings.suppression_threshold
     css = CSS % {"area": _css(f"{pack.area_code} {pack.area_name}"), "month": _css(pack.month_label),
                  "build_date": _css(pack.build_date), "t": t, "t1": t - 1}
@@ -79,6 +81,8 @@ def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None) -> str:
              f"<title>Grievances in {e(pack.area_name)}: SPOC pack for {e(pack.month_label)}</title>"
              f"<style>{css}</style></head><body>"]
     parts.append(f"<h1>{e(pack.area_name)}: grievances, {e(pack.month_label)}</h1>")
+    if synthetic:
+        parts.append(f"<p class='synthetic'><strong>{e(synthetic)}</strong></p>")
     parts.append(f"<p>Monthly pack for the grievance single point of contact and the senior leadership team of "
                  f"{e(where)}. Data built {e(pack.build_date)}.</p>")
 

@@ -29,10 +29,12 @@ def workbook_title(pack: SpocPack) -> str:
     return f"Grievances in {pack.area_name}: SPOC pack for {pack.month_label}"
 
 
-def cover_rows(pack: SpocPack, tables: list[Sheet]) -> list[tuple[str, str]]:
-    """The cover's (heading, text) lines after its title: shared with the ODS writer."""
+def cover_rows(pack: SpocPack, tables: list[Sheet], synthetic: str | None = None) -> list[tuple[str, str]]:
+    """The cover's (heading, text) lines after its title: shared with the ODS writer. A pack built
+    from sample extracts says so first (`synthetic`, format.synthetic_label)."""
     where = "the whole force" if pack.area_code == FORCE else f"{pack.area_name} ({pack.area_code})"
     return [
+        *((("Synthetic data", synthetic),) if synthetic else ()),
         ("About these tables", f"Grievances raised, closed and open in {where}, the findings a leadership team "
                                "can act on, and the tables behind them, by ethnic group, sex and disability."),
         ("Period", f"{pack.month_label} (monthly counts: the 13 months to {pack.month_label}; breakdowns: the 12 "
@@ -45,7 +47,7 @@ def cover_rows(pack: SpocPack, tables: list[Sheet]) -> list[tuple[str, str]]:
     ]
 
 
-def render_xlsx(pack: SpocPack) -> bytes:
+def render_xlsx(pack: SpocPack, *, synthetic: str | None = None) -> bytes:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
                                    "strings_to_urls": False})
@@ -54,7 +56,7 @@ def render_xlsx(pack: SpocPack) -> bytes:
                        "created": _created(pack.built_at)})
     fmt = _Formats(wb)
     tables = sheets(pack)
-    _cover(wb, fmt, pack, tables)
+    _cover(wb, fmt, pack, tables, synthetic)
     _contents(wb, fmt, tables)
     _notes(wb, fmt, pack)
     written = {}
@@ -84,12 +86,12 @@ def _created(built_at: str) -> datetime:
         return datetime(2000, 1, 1)
 
 
-def _cover(wb, fmt: _Formats, pack: SpocPack, tables: list[Sheet]) -> None:
+def _cover(wb, fmt: _Formats, pack: SpocPack, tables: list[Sheet], synthetic: str | None) -> None:
     ws = wb.add_worksheet("Cover")
     ws.write_string(0, 0, workbook_title(pack), fmt.title)
     ws.set_column(0, 0, 110, fmt.wrap)
     row = 1
-    for heading, body in cover_rows(pack, tables):
+    for heading, body in cover_rows(pack, tables, synthetic):
         ws.write_string(row, 0, heading, fmt.heading)
         ws.write_string(row + 1, 0, body, fmt.wrap)
         row += 2

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard import theme
+from metrics import formats
 from metrics.narrative import is_too_few
 from metrics.tidy import TOO_FEW
 
@@ -189,9 +190,10 @@ def ratio_chart(frame: pl.DataFrame, *, title: str, axis: str = "Ratio to refere
                      "array": [(h - r["ratio"]) if h is not None else 0 for r, h in zip(rows, highs, strict=True)],
                      "arrayminus": [(r["ratio"] - lo) if lo is not None else 0 for r, lo in zip(rows, lows, strict=True)],
                      "color": VERDICT_INK, "thickness": 1.5},
-            customdata=[[theme.fmt_ratio(lo), theme.fmt_ratio(h), theme.fmt_p(r.get("p_adjusted"))]
+            customdata=[[formats.fmt_ratio(lo), formats.fmt_ratio(h), formats.fmt_p(r.get("p_adjusted"))]
                         for r, lo, h in zip(rows, lows, highs, strict=True)],
-            hovertemplate="%{y}: %{x:.2f} (95% CI %{customdata[0]}–%{customdata[1]}); adjusted p %{customdata[2]}"
+            hovertemplate=f"%{{y}}: %{{x:{formats.D3_RATIO}}} (95% CI %{{customdata[0]}}–%{{customdata[1]}}); "
+                          "adjusted p %{customdata[2]}"
                           "<extra></extra>",
         ))
     fig.add_vline(x=1, line={"color": theme.TARGET, "width": 1})
@@ -218,6 +220,11 @@ def rate_chart(frame: pl.DataFrame, *, title: str, axis: str, per_1000: bool = F
     shown, hidden = _shown(frame)
     shown = [r for r in shown if r.get("rate") is not None]
     scale = 1000 if per_1000 else 100
+    d3, unit = (formats.D3_RATE, "") if per_1000 else (formats.D3_PERCENT, "%")
+
+    def interval(lo: float, hi: float) -> str:  # lo, hi already scaled
+        return formats.fmt_interval(lo, hi, formats.fmt_rate) if per_1000 else formats.fmt_pct_interval(lo / 100, hi / 100)
+
     fig = go.Figure()
     for i, r in enumerate(shown):
         value = r["rate"] * scale
@@ -228,8 +235,7 @@ def rate_chart(frame: pl.DataFrame, *, title: str, axis: str, per_1000: bool = F
             x=[r["group"]], y=[value], name=str(r["group"]), marker_color=colour, showlegend=False,
             error_y={"type": "data", "symmetric": False, "array": [hi - value], "arrayminus": [value - lo],
                      "color": "#333333"},
-            hovertemplate=f"%{{x}}: %{{y:.{1 if not per_1000 else 2}f}}{'%' if not per_1000 else ''} "
-                          f"(95% CI {lo:.2f}–{hi:.2f})<extra></extra>",
+            hovertemplate=f"%{{x}}: %{{y:{d3}}}{unit} (95% CI {interval(lo, hi)})<extra></extra>",
         ))
     if hidden:  # keep hidden groups on the axis, labelled, never silently dropped
         fig.add_trace(go.Scatter(x=[str(r["group"]) for r in hidden], y=[0] * len(hidden), mode="text",
@@ -264,7 +270,7 @@ def stage_chart(frame: pl.DataFrame, *, title: str, axis: str, threshold: float 
                      "arrayminus": [(r["ratio"] - r["ratio_ci_low"]) if r.get("ratio_ci_low") is not None else 0
                                     for r in rows], "thickness": 1},
             customdata=[["significant" if r.get("is_significant") else "not significant"] for r in rows],
-            hovertemplate=f"{g} · %{{x}}: %{{y:.2f}} (%{{customdata[0]}} after adjustment)<extra></extra>",
+            hovertemplate=f"{g} · %{{x}}: %{{y:{formats.D3_RATIO}}} (%{{customdata[0]}} after adjustment)<extra></extra>",
         ))
     fig.add_hline(y=1, line={"color": theme.TARGET, "width": 1})
     if threshold is not None:
@@ -331,7 +337,7 @@ def crosstab_chart(frame: pl.DataFrame, *, title: str, row: str = "group", col: 
                              # draws white hatching on nothing, an invisible bar.
                              marker={"color": colour, "pattern": {"shape": pattern, "fgcolor": "white",
                                                                    "fillmode": "overlay", "solidity": 0.35}},
-                             hovertemplate=f"%{{y}} · {cat}: %{{x:.1f}}%<extra></extra>" if percent
+                             hovertemplate=f"%{{y}} · {cat}: %{{x:{formats.D3_PERCENT}}}%<extra></extra>" if percent
                              else f"%{{y}} · {cat}: %{{x:,}}<extra></extra>"))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(rows)), type="category")
@@ -362,7 +368,7 @@ def survival_chart(curve: pl.DataFrame, *, title: str, time: str = "time", survi
         fig.add_trace(go.Scatter(x=part[time].to_list(), y=[100 * s for s in part[survival].to_list()],
                                  mode="lines", line_shape="hv", name=str(g),
                                  line={"color": theme.group_colour(str(g), i), "width": 2},
-                                 hovertemplate=f"{g}: %{{y:.1f}}% still open at day %{{x:.0f}}<extra></extra>"))
+                                 hovertemplate=f"{g}: %{{y:{formats.D3_PERCENT}}}% still open at day %{{x:.0f}}<extra></extra>"))
     return _layout(fig, title=title, x="Days since raised", y="% still open", height=400)
 
 
@@ -402,7 +408,7 @@ def funnel_chart(frame: pl.DataFrame, *, title: str, size: str = "size", rate: s
             x=[sizes[i] for i in idx], y=[values[i] * scale for i in idx], mode="markers", name=name,
             marker={"color": colour, "size": 10, "symbol": symbol, "line": {"color": "#333333", "width": 1}},
             text=[names.get(groups[i], groups[i]) for i in idx], customdata=[flags[i] for i in idx],
-            hovertemplate="%{text}: %{y:.2f} (%{customdata})<extra></extra>"))
+            hovertemplate=f"%{{text}}: %{{y:{formats.D3_RATE}}} (%{{customdata}})<extra></extra>"))
     return _layout(fig, title=title, x="Person-years in post", y=axis, height=420)
 
 
@@ -418,7 +424,7 @@ def target_chart(frame: pl.DataFrame, *, title: str, axis: str = "% of officers"
         fig.add_trace(go.Scatter(
             x=[r["stage"] for r in rows], y=[100 * r["rate"] for r in rows], mode="lines+markers", name=str(g),
             line={"color": theme.group_colour(str(g), i), "width": 3 if is_aggregate else 1.5},
-            hovertemplate=f"{g}: %{{y:.1f}}% at %{{x}}<extra></extra>"))
+            hovertemplate=f"{g}: %{{y:{formats.D3_PERCENT}}}% at %{{x}}<extra></extra>"))
     targets = sorted((r for r in frame.iter_rows(named=True) if r.get("target_share") is not None),
                      key=lambda r: r["stage"])
     targets = list({r["stage"]: r for r in targets}.values())
@@ -426,7 +432,7 @@ def target_chart(frame: pl.DataFrame, *, title: str, axis: str = "% of officers"
         fig.add_trace(go.Scatter(x=[r["stage"] for r in targets], y=[100 * r["target_share"] for r in targets],
                                  mode="lines", name="Target trajectory (aggregate)",
                                  line={"color": theme.TARGET, "dash": "dash", "width": 2},
-                                 hovertemplate="target %{y:.1f}% at %{x}<extra></extra>"))
+                                 hovertemplate=f"target %{{y:{formats.D3_PERCENT}}}% at %{{x}}<extra></extra>"))
     _too_few_note(fig, hidden)
     return _layout(fig, title=title, y=axis, height=420)
 
@@ -569,40 +575,42 @@ DAY_COLUMNS = {"median_days", "median_ci_low", "median_ci_high", "median_days_to
 PERSON_YEAR_COLUMNS = {"exposure", "size"}
 NO_SEPARATOR_COLUMNS = {"commitment_id", "recommendation_id", "financial_year", "source_row", "year"}
 BOOL_WORDS = {True: "Yes", False: "No"}
+# Columns whose measure their name alone fixes (rate_per_1000: a rate per 1,000 person-years).
+_BY_COLUMN = {**dict.fromkeys(P_COLUMNS, formats.fmt_p), **dict.fromkeys(RATIO_COLUMNS, formats.fmt_ratio),
+              **dict.fromkeys(DAY_COLUMNS, formats.fmt_days), **dict.fromkeys(PERSON_YEAR_COLUMNS, formats.fmt_int),
+              "rate_per_1000": formats.fmt_rate}
 
 
 def format_value(column: str, value, *, per_1000: bool = False) -> str | None:
-    """One cell in the product's number style (theme.py); None stays empty."""
-    if value is None:
+    """One cell in the product's number style (metrics/formats.py); None stays empty."""
+    if value is None or isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, bool):
         return BOOL_WORDS[value]
     if isinstance(value, str):
         # Counts that disclosure control turned into strings ("1234", "<5", "[c]").
-        return theme.fmt_int(int(value)) if value.isdigit() else value
+        return formats.fmt_int(int(value)) if value.isdigit() else value
     if isinstance(value, (int, float)):
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        if column in P_COLUMNS:
-            return theme.fmt_p(value)
-        if column in RATIO_COLUMNS:
-            return theme.fmt_ratio(value)
-        if column in DAY_COLUMNS:
-            return theme.fmt_days(value)
-        if column in PERSON_YEAR_COLUMNS:
-            return theme.fmt_int(value)
-        if per_1000 and column in ("rate_per_1000", "ci_low", "ci_high"):
-            return theme.fmt_rate(value)
-        if column in PERCENT_COLUMNS or column.endswith(("_rate", "_share")):
-            return theme.fmt_pct(value)
-        if column in NO_SEPARATOR_COLUMNS:
-            return str(value)
-        if isinstance(value, int) or float(value).is_integer() and column.startswith(("n_", "n")):
-            return theme.fmt_int(value)
-        return f"{value:,.2f}"
+        return _number(column, value, per_1000)
     if hasattr(value, "strftime"):
-        return value.strftime("%-d %b %Y")
+        return formats.fmt_date(value)
     return str(value)
+
+
+def _number(column: str, value: float, per_1000: bool) -> str:
+    """A number in its column's measure: by name first, then by what the column name ends with."""
+    fmt = _BY_COLUMN.get(column)
+    if fmt is not None:
+        return fmt(value)
+    if per_1000 and column in ("ci_low", "ci_high"):
+        return formats.fmt_rate(value)
+    if column in PERCENT_COLUMNS or column.endswith(("_rate", "_share")):
+        return formats.fmt_pct(value)
+    if column in NO_SEPARATOR_COLUMNS:
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer() and column.startswith(("n_", "n")):
+        return formats.fmt_int(value)
+    return formats.fmt_decimal(value)
 
 
 def display_frame(frame: pl.DataFrame, *, per_1000: bool = False, name: str | None = None
@@ -687,7 +695,7 @@ def crosstab_wide(frame: pl.DataFrame, *, percent: bool = False, row: str = "gro
         hidden = (cells["is_suppressed"].fill_null(False).to_list() if "is_suppressed" in cells.columns
                   else [False] * cells.height)
         shown = cells[display].to_list() if display else [None] * cells.height
-        text = [theme.fmt_pct(p) if p is not None else (d if h and d is not None else theme.DASH)
+        text = [formats.fmt_pct(p) if p is not None else (d if h and d is not None else formats.DASH)
                 for p, d, h in zip(cells["pct"].to_list(), shown, hidden, strict=True)]
     else:
         cells = frame
@@ -745,8 +753,8 @@ def representation_funnel(forces: pl.DataFrame, own: pl.DataFrame, *, title: str
         x=[r["expected"] for r in shown], y=[r["ratio"] for r in shown], mode="markers", name="Force (published)",
         marker={"color": [colour.get(r["flag"], theme.NOT_SIGNIFICANT) for r in shown], "size": 9,
                 "line": {"color": "#333333", "width": 0.5}},
-        text=[f"{r['force']}: {theme.fmt_pct(r['rate'])} of {r['n']:,} officers; population "
-              f"{theme.fmt_pct(r['census_share'])} ({r['flag']})" for r in shown],
+        text=[f"{r['force']}: {formats.fmt_pct(r['rate'])} of {r['n']:,} officers; population "
+              f"{formats.fmt_pct(r['census_share'])} ({r['flag']})" for r in shown],
         hovertemplate="%{text}<extra></extra>"))
     for r in own.iter_rows(named=True):
         if r.get("ratio") is None or not r.get("expected"):
@@ -755,8 +763,8 @@ def representation_funnel(forces: pl.DataFrame, own: pl.DataFrame, *, title: str
             x=[r["expected"]], y=[r["ratio"]], mode="markers+text", name=f"Your force, 31 March {r['year']}",
             marker={"symbol": "star", "size": 16, "color": theme.BLACK},
             text=[f"Your force ({r['year']})"], textposition="top center",
-            hovertemplate=f"Your force, 31 March {r['year']}: {theme.fmt_pct(r['rate'])} of {r['n']:,} officers; "
-                          f"ratio {theme.fmt_ratio(r['ratio'])}<extra></extra>"))
+            hovertemplate=f"Your force, 31 March {r['year']}: {formats.fmt_pct(r['rate'])} of {r['n']:,} officers; "
+                          f"ratio {formats.fmt_ratio(r['ratio'])}<extra></extra>"))
     fig.update_xaxes(type="log")
     _too_few_note(fig, hidden, key="force")
     return _layout(fig, title=title, x="Expected officers if representative (log scale)",
@@ -777,7 +785,7 @@ def force_trend(frame: pl.DataFrame, *, title: str, axis: str = "% of officers o
         colour = theme.SEQUENCE[i % len(theme.SEQUENCE)]
         fig.add_trace(go.Scatter(x=[r["year"] for r in rows], y=[100 * r["rate"] for r in rows], mode="lines+markers",
                                  name=name, line={"color": colour, "dash": "dash" if source == "This warehouse" else "solid"},
-                                 hovertemplate=f"{name}: %{{y:.1f}}% at 31 March %{{x}}<extra></extra>"))
+                                 hovertemplate=f"{name}: %{{y:{formats.D3_PERCENT}}}% at 31 March %{{x}}<extra></extra>"))
         # the census share is public and not a count: drawn for every year, hidden cells or not
         shares = sorted((r for r in frame.iter_rows(named=True) if (r["force"], r["source"]) == (force, source)
                          and r.get("census_share") is not None), key=lambda r: r["year"])
@@ -785,7 +793,7 @@ def force_trend(frame: pl.DataFrame, *, title: str, axis: str = "% of officers o
             fig.add_trace(go.Scatter(x=[r["year"] for r in shares], y=[100 * r["census_share"] for r in shares],
                                      mode="lines", name=f"{force}: population (2011 Census)",
                                      line={"color": colour, "dash": "dot", "width": 1},
-                                     hovertemplate=f"{force} population: %{{y:.1f}}%<extra></extra>"))
+                                     hovertemplate=f"{force} population: %{{y:{formats.D3_PERCENT}}}%<extra></extra>"))
     _too_few_note(fig, hidden, key="force")
     fig.update_xaxes(dtick=1)
     return _layout(fig, title=title, x="31 March of", y=axis, height=420)

@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from metrics import formats
 from metrics.spoc import (
     ETHNIC_GROUPS,
     FORCE,
@@ -61,7 +62,7 @@ def shorthand_legend(threshold: int) -> list[tuple[str, str]]:
 @dataclass(frozen=True)
 class Column:
     label: str
-    kind: str  # text | month | count | number1 | percent | ratio | p | days | person_years
+    kind: str  # text | month | count | rate | percent | ratio | p | days | person_years
 
 
 @dataclass(frozen=True)
@@ -162,11 +163,11 @@ def _rates(t: PackTable, name: str, key: str, events_label: str, *, include_forc
     by = {r["group"]: r for r in frame.iter_rows(named=True)}
     force = {r["group"]: r for r in t.force.iter_rows(named=True)} if include_force and t.force is not None else {}
     cols = [Column(GROUP_LABEL.get(t.characteristic, "Group"), "text"), Column("Person-years", "person_years"),
-            Column(events_label, "count"), Column("Rate per 1,000 person-years", "number1"),
-            Column("Lower 95% limit (per 1,000)", "number1"), Column("Upper 95% limit (per 1,000)", "number1"),
+            Column(events_label, "count"), Column("Rate per 1,000 person-years", "rate"),
+            Column("Lower 95% limit (per 1,000)", "rate"), Column("Upper 95% limit (per 1,000)", "rate"),
             Column("Rate ratio to reference group", "ratio"), Column("p-value", "p"), Column("Adjusted p-value", "p")]
     if force:
-        cols.append(Column("Force rate per 1,000 person-years (same group)", "number1"))
+        cols.append(Column("Force rate per 1,000 person-years (same group)", "rate"))
     rows = []
     for g in _groups(t, frame):
         r = by.get(g)
@@ -252,9 +253,9 @@ def _funnel(t: PackTable, names: dict[str, str]) -> Sheet:
     """Every business area, smallest first (the funnel chart's x order)."""
     frame = t.frame
     cols = (Column("Business area", "text"), Column("Code", "text"), Column("Person-years", "person_years"), Column("Grievances raised", "count"),
-            Column("Rate per 1,000 person-years", "number1"), Column("Force rate per 1,000 person-years", "number1"),
-            Column("Lower 99.8% limit (per 1,000)", "number1"), Column("Lower 95% limit (per 1,000)", "number1"),
-            Column("Upper 95% limit (per 1,000)", "number1"), Column("Upper 99.8% limit (per 1,000)", "number1"),
+            Column("Rate per 1,000 person-years", "rate"), Column("Force rate per 1,000 person-years", "rate"),
+            Column("Lower 99.8% limit (per 1,000)", "rate"), Column("Lower 95% limit (per 1,000)", "rate"),
+            Column("Upper 95% limit (per 1,000)", "rate"), Column("Upper 99.8% limit (per 1,000)", "rate"),
             Column("Position against the force", "text"))
     rows = []
     if frame.height and "exposure" in frame.columns:
@@ -275,26 +276,22 @@ def _funnel(t: PackTable, names: dict[str, str]) -> Sheet:
 # ------------------------------------------------------------------------------------------------
 
 
+# Column kind -> how its numbers read in print: the product's one number style (metrics/formats.py).
+_PRINTED = {"count": formats.fmt_int, "person_years": formats.fmt_int, "days": formats.fmt_days,
+            "percent": formats.fmt_pct, "ratio": formats.fmt_ratio, "p": formats.fmt_p, "rate": formats.fmt_rate}
+
+
 def text(value: Any, kind: str) -> str:
-    """How a cell reads in print (PDF, preview): whole days and person-years, one decimal for
-    rates, percentages for shares, p-values to three places."""
+    """How a cell reads in print (PDF, preview, the ODS cell text): whole days and person-years, one
+    decimal for rates, percentages for shares, two decimals for ratios, p-values to three places."""
     if value is None:
         return NOT_AVAILABLE
     if isinstance(value, str):
         return value
     if isinstance(value, date):
-        return value.strftime("%b %Y")
-    if kind in ("count", "person_years", "days"):
-        return f"{int(round(value)):,}"
-    if kind == "percent":
-        return f"{100 * value:.1f}%"
-    if kind == "ratio":
-        return f"{value:.2f}"
-    if kind == "p":
-        return "<0.001" if value < 0.001 else f"{value:.3f}"
-    if kind == "number1":
-        return f"{value:,.1f}"
-    return str(value)
+        return formats.fmt_month(value)
+    fmt = _PRINTED.get(kind)
+    return fmt(value) if fmt is not None else str(value)
 
 
 def notes(pack: SpocPack) -> list[tuple[str, str]]:

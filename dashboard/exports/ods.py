@@ -18,7 +18,7 @@ from odf.style import ParagraphProperties, Style, TableColumnProperties, TextPro
 from odf.table import Table, TableCell, TableColumn, TableRow
 from odf.text import A, P
 
-from dashboard.exports.format import Column, notes, sheets
+from dashboard.exports.format import Column, notes, sheets, text
 from dashboard.exports.xlsx import _created, cover_rows, workbook_title
 from metrics.spoc import SpocPack
 
@@ -93,17 +93,12 @@ def _cell(column: Column, value) -> TableCell:
         return _text("Yes" if value else "No")
     if isinstance(value, date):
         cell = TableCell(valuetype="date", datevalue=value.isoformat())
-        cell.addElement(P(text=value.strftime("%b %Y")))
-        return cell
-    if isinstance(value, int | float):
-        if column.kind == "percent":
-            cell = TableCell(valuetype="percentage", value=value)
-            cell.addElement(P(text=f"{100 * value:.1f}%"))
-        else:
-            cell = TableCell(valuetype="float", value=value)
-            cell.addElement(P(text=f"{value:,}" if isinstance(value, int) else f"{value:,.3f}".rstrip("0").rstrip(".")))
-        return cell
-    return _text(str(value))
+    elif isinstance(value, int | float):
+        cell = TableCell(valuetype="percentage" if column.kind == "percent" else "float", value=value)
+    else:
+        return _text(str(value))
+    cell.addElement(P(text=text(value, column.kind)))  # the value as the PDF prints it
+    return cell
 
 
 def _table(name: str, title: str, guidance: str, columns: list[Column], rows, styles, *, links: bool = False) -> Table:

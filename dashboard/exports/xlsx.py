@@ -21,8 +21,8 @@ from dashboard.exports.format import CONTACT, Column, Sheet, notes, sheets, shor
 from metrics.spoc import FORCE, MEASURES, SpocPack
 
 TABLE_ROW = 2  # 0-based row of each table's header (A3): title in A1, guidance in A2
-NUMBER_FORMATS = {"count": "#,##0", "person_years": "#,##0", "days": "#,##0", "number1": "#,##0.0",
-                  "percent": "0.0%", "ratio": "0.00", "p": '[<0.001]"<0.001";0.000', "month": "mmm yyyy"}
+NUMBER_FORMATS = {"count": "#,##0", "person_years": "#,##0", "days": "#,##0", "rate": "#,##0.0",
+                  "percent": "0.0%", "ratio": "0.00", "p": '[<0.001]"< 0.001";0.000', "month": "mmm yyyy"}
 
 
 def workbook_title(pack: SpocPack) -> str:

@@ -14,6 +14,7 @@ import polars as pl
 
 from dashboard.exports import charts
 from dashboard.exports.format import Sheet, notes, sheets, shorthand_legend, text
+from metrics import formats
 from metrics.spoc import FORCE, MEASURE_LABELS, MEASURES, RELEASE_STATEMENT, SpocPack
 
 CSS = """
@@ -80,6 +81,17 @@ def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None, synthetic
     parts = [f"<!doctype html><html lang='en-GB'><head><meta charset='utf-8'>"
              f"<title>Grievances in {e(pack.area_name)}: SPOC pack for {e(pack.month_label)}</title>"
              f"<style>{css}</style></head><body>"]
+    parts += _page_one(pack, where, synthetic)
+    parts += _tables(pack, tables, curves)
+    parts += _notes(pack)
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def _page_one(pack: SpocPack, where: str, synthetic: str | None) -> list[str]:
+    """The title, the synthetic-data label when there is one, the findings ranked, the month's counts."""
+    e = html.escape
+    parts = []
     parts.append(f"<h1>{e(pack.area_name)}: grievances, {e(pack.month_label)}</h1>")
     if synthetic:
         parts.append(f"<p class='synthetic'><strong>{e(synthetic)}</strong></p>")
@@ -97,10 +109,16 @@ def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None, synthetic
         parts.append(f"<p><strong>No grievances were raised, closed or open in {e(where)} in "
                      f"{e(pack.month_label)}.</strong> The 12-month tables still apply.</p>")
     parts.append("<div class='tiles'>" + "".join(
-        f"<div class='tile'><div class='v'>{pack.headline[m]:,}</div><div class='l'>{e(MEASURE_LABELS[m])}</div></div>"
+        f"<div class='tile'><div class='v'>{formats.fmt_int(pack.headline[m])}</div><div class='l'>{e(MEASURE_LABELS[m])}</div></div>"
         for m in MEASURES) + "</div>")
     parts.append(f"<p class='small'>{e(RELEASE_STATEMENT)}</p></section>")
+    return parts
 
+
+def _tables(pack: SpocPack, tables: dict[str, Sheet], curves: pl.DataFrame | None) -> list[str]:
+    """Every table, each heading kept with it, charts beside the counts, categories, time and funnel."""
+    e = html.escape
+    parts = []
     counts = tables["monthly_counts"]
     parts.append(_section(counts, _img(charts.trend_chart(pack.table("counts").frame), _trend_alt(pack, counts))))
 
@@ -133,13 +151,20 @@ def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None, synthetic
         parts.append(f"<section><h2>{e(funnel.title)}</h2><p class='small'>{e(funnel.description)}</p>{img}"
                      f"<p>{e(pack.funnel_note)}</p>{_table(funnel)}</section>")
     parts.append(_section(tables["misconduct_referrals"]))
+    return parts
 
+
+def _notes(pack: SpocPack) -> list[str]:
+    """The plain-English notes and the shorthand, on the last page."""
+    e = html.escape
+    t = pack.settings.suppression_threshold
+    parts = []
     parts.append("<section class='notes'><h2>How to read this pack</h2>")
     for title, body in notes(pack):
         parts.append(f"<h3>{e(title)}</h3><p class='small'>{e(body)}</p>")
     parts.append("<p class='small'>" + e("; ".join(f"{k} = {v}" for k, v in shorthand_legend(t))) + ".</p>")
-    parts.append("</section></body></html>")
-    return "".join(parts)
+    parts.append("</section>")
+    return parts
 
 
 # ------------------------------------------------------------------------------------------------

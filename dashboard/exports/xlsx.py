@@ -179,8 +179,15 @@ def _place(ws, sheet: Sheet, chart, description: str) -> None:
 
 
 def _charts(wb, pack: SpocPack, written: dict[str, tuple]) -> None:
-    """Native charts beside their tables; each chart's alt text says what it shows."""
-    ws, sheet = written["monthly_counts"]
+    """Charts beside their tables: the monthly trend, rates by group, categories and the funnel."""
+    _trend_chart(wb, pack, *written["monthly_counts"])
+    for c in ("ethnicity_group", "sex", "disability"):
+        _rate_chart(wb, *written[f"raised_by_{c}"])
+    _category_chart(wb, *written["categories"])
+    _funnel_chart(wb, pack, *written["funnel"])
+
+
+def _trend_chart(wb, pack: SpocPack, ws, sheet: Sheet) -> None:
     chart = wb.add_chart({"type": "line"})
     months = list(range(len(sheet.rows)))
     for k, _m in enumerate(MEASURES):
@@ -196,23 +203,24 @@ def _charts(wb, pack: SpocPack, written: dict[str, tuple]) -> None:
     _place(ws, sheet, chart, f"Line chart of grievances raised, closed, open and open for more than 90 days in "
                           f"each of the 13 months to {pack.month_label}; the numbers are in the table.")
 
-    for c in ("ethnicity_group", "sex", "disability"):
-        ws, sheet = written[f"raised_by_{c}"]
-        label = "Rate per 1,000 person-years"
-        rows = numeric_rows(sheet, label)
-        if not rows:
-            continue
-        chart = wb.add_chart({"type": "bar"})
-        chart.add_series({"name": label, "categories": _ref(ws, sheet, sheet.columns[0].label, rows),
-                          "values": _ref(ws, sheet, label, rows),
-                          "pattern": {"pattern": "wide_upward_diagonal", "fg_color": "#000000", "bg_color": "#FFFFFF"},
-                          "border": {"color": "#000000"}})
-        chart.set_title({"name": f"Grievances raised per 1,000 person-years by {sheet.columns[0].label.lower()}"})
-        chart.set_x_axis({"name": "Per 1,000 person-years", "min": 0})
-        chart.set_legend({"none": True})
-        _place(ws, sheet, chart, f"Bar chart of {sheet.title.lower()}; groups whose rate is not shown are left out.")
 
-    ws, sheet = written["categories"]
+def _rate_chart(wb, ws, sheet: Sheet) -> None:
+    label = "Rate per 1,000 person-years"
+    rows = numeric_rows(sheet, label)
+    if not rows:
+        return
+    chart = wb.add_chart({"type": "bar"})
+    chart.add_series({"name": label, "categories": _ref(ws, sheet, sheet.columns[0].label, rows),
+                      "values": _ref(ws, sheet, label, rows),
+                      "pattern": {"pattern": "wide_upward_diagonal", "fg_color": "#000000", "bg_color": "#FFFFFF"},
+                      "border": {"color": "#000000"}})
+    chart.set_title({"name": f"Grievances raised per 1,000 person-years by {sheet.columns[0].label.lower()}"})
+    chart.set_x_axis({"name": "Per 1,000 person-years", "min": 0})
+    chart.set_legend({"none": True})
+    _place(ws, sheet, chart, f"Bar chart of {sheet.title.lower()}; groups whose rate is not shown are left out.")
+
+
+def _category_chart(wb, ws, sheet: Sheet) -> None:
     total = sheet.columns[-1].label
     rows = numeric_rows(sheet, total, list(range(len(sheet.rows) - 1)))  # not the Total row
     if rows:
@@ -225,7 +233,8 @@ def _charts(wb, pack: SpocPack, written: dict[str, tuple]) -> None:
         _place(ws, sheet, chart, "Bar chart of grievances raised in the 12 months by category, all groups together; "
                               "categories whose total is not shown are left out.")
 
-    ws, sheet = written["funnel"]
+
+def _funnel_chart(wb, pack: SpocPack, ws, sheet: Sheet) -> None:
     x, y = "Person-years", "Rate per 1,000 person-years"
     rows = numeric_rows(sheet, y, numeric_rows(sheet, x))
     if rows:

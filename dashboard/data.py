@@ -51,14 +51,6 @@ def _warehouse(path: str, stamp: int):
     return Warehouse(Path(path))
 
 
-def warehouse():
-    path = db_path()
-    if not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path}: run `eqdash build --db {path}` (or `eqdash serve`, "
-                                "which builds the sample warehouse on first run)")
-    return _warehouse(str(path), _stamp(path))
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def _build_info(path: str, stamp: int) -> dict:
     return dict(_warehouse(path, stamp).build_info())

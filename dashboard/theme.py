@@ -16,7 +16,6 @@ BLACK = "#000000"
 ORANGE = "#E69F00"
 SKY = "#56B4E9"
 GREEN = "#009E73"
-YELLOW = "#F0E442"
 BLUE = "#0072B2"
 VERMILLION = "#D55E00"
 PURPLE = "#CC79A7"
@@ -28,7 +27,6 @@ REFERENCE = GREY
 HIGHER_SIGNIFICANT = VERMILLION  # worse than the reference, significant after adjustment
 LOWER_SIGNIFICANT = BLUE
 NOT_SIGNIFICANT = "#B3B3B3"
-SUPPRESSED = LIGHT_GREY
 TARGET = BLACK
 FORCE = BLUE
 
@@ -92,14 +90,6 @@ def group_colour(group: str, i: int = 0) -> str:
     """A group's colour: its fixed one, else the i-th of SEQUENCE (unique within a chart of up to
     len(SEQUENCE) other groups)."""
     return GROUP_COLOURS.get(group, SEQUENCE[i % len(SEQUENCE)])
-
-
-def significance_colour(ratio: float | None, is_significant: bool | None, is_reference: bool) -> str:
-    if is_reference:
-        return REFERENCE
-    if ratio is None or not is_significant:
-        return NOT_SIGNIFICANT
-    return HIGHER_SIGNIFICANT if ratio > 1 else LOWER_SIGNIFICANT
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&\"'=^@])")

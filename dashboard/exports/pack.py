@@ -20,12 +20,6 @@ MIME = {"pdf": "application/pdf", "csv": "text/csv", "zip": "application/zip",
         "ods": "application/vnd.oasis.opendocument.spreadsheet"}
 
 
-def pack_file_names(area: str, month_start: date, formats) -> list[str]:
-    """Relative names inside the area's folder (csv files are listed by build_pack_files)."""
-    stem = f"{area}-{month_start:%Y-%m}"
-    return [f"{stem}.{f}" for f in formats if f != "csv"]
-
-
 def build_pack_files(wh: Warehouse, month_start: date, area: str, formats=FORMATS, *,
                      settings: Settings = DEFAULTS, cache: ForceCache | None = None) -> dict[str, bytes]:
     """Relative path -> bytes: `<AREA>-<YYYY-MM>.pdf`, `.xlsx`, `.ods` and `csv/<table>.csv`.

@@ -43,7 +43,6 @@ def verdict_key(r: dict) -> str:
     return "higher" if r["ratio"] > 1 else "lower"
 
 
-
 def ratio_chart(frame: pl.DataFrame, *, title: str, axis: str = "Ratio to reference group",
                 threshold: float | None = None, stage: str | None = None) -> go.Figure:
     """Forest plot: each group's ratio to the reference with its interval, coloured by significance

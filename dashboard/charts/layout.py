@@ -121,13 +121,11 @@ def empty_figure(title: str, message: str) -> go.Figure:
     return layout(fig, title=title, height=220)
 
 
-
 def count_axis(update_axis, values: Iterable[float | None]) -> None:
     """Counts take whole-number ticks: with a largest value of 1 plotly ticked 0, 0.2, 0.4, ..."""
     values = [v for v in values if v is not None]
     if values and all(float(v).is_integer() for v in values) and max(values) <= 10:
         update_axis(tick0=0, dtick=1, rangemode="tozero")
-
 
 
 def describe(fig: go.Figure) -> str:

@@ -61,7 +61,7 @@ for r in own_latest.iter_rows(named=True):
         lines.append(f"Your force, 31 March {r['year']}: too few to report.")
         continue
     lines.append(f"Your force ({plain(OWN_FORCE)}), 31 March {r['year']}: {formats.fmt_pct(r['rate'])} of "
-                 f"{r['n']:,} officers of stated ethnicity were {plain(group)}, against "
+                 f"{formats.fmt_int(r['n'])} officers of stated ethnicity were {plain(group)}, against "
                  f"{formats.fmt_pct(r['census_share'])} of the area's population in 2011 (ratio "
                  f"{formats.fmt_ratio(r['ratio'])}).")
 flagged = chosen.filter(pl.col("flag").is_in(["below 99.8% limit", "below 95% limit"]))

@@ -38,7 +38,7 @@ def representation_funnel(forces: pl.DataFrame, own: pl.DataFrame, *, title: str
         x=[r["expected"] for r in shown], y=[r["ratio"] for r in shown], mode="markers", name="Force (published)",
         marker={"color": [colour.get(r["flag"], theme.NOT_SIGNIFICANT) for r in shown], "size": 9,
                 "line": {"color": "#333333", "width": 0.5}},
-        text=[f"{r['force']}: {formats.fmt_pct(r['rate'])} of {r['n']:,} officers; population "
+        text=[f"{r['force']}: {formats.fmt_pct(r['rate'])} of {formats.fmt_int(r['n'])} officers; population "
               f"{formats.fmt_pct(r['census_share'])} ({r['flag']})" for r in shown],
         hovertemplate="%{text}<extra></extra>"))
     for r in own.iter_rows(named=True):
@@ -48,7 +48,7 @@ def representation_funnel(forces: pl.DataFrame, own: pl.DataFrame, *, title: str
             x=[r["expected"]], y=[r["ratio"]], mode="markers+text", name=f"Your force, 31 March {r['year']}",
             marker={"symbol": "star", "size": 16, "color": theme.BLACK},
             text=[f"Your force ({r['year']})"], textposition="top center",
-            hovertemplate=f"Your force, 31 March {r['year']}: {formats.fmt_pct(r['rate'])} of {r['n']:,} officers; "
+            hovertemplate=f"Your force, 31 March {r['year']}: {formats.fmt_pct(r['rate'])} of {formats.fmt_int(r['n'])} officers; "
                           f"ratio {formats.fmt_ratio(r['ratio'])}<extra></extra>"))
     fig.update_xaxes(type="log")
     too_few_note(fig, hidden, key="force")

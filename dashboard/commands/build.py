@@ -17,7 +17,7 @@ from dashboard.commands.common import (
     parse_date,
     progress_bar,
 )
-from metrics import config
+from metrics import config, formats
 
 
 def sample(
@@ -45,7 +45,7 @@ def sample(
     except OSError as e:
         fail(f"could not write the sample to {out_dir}: {e.strerror or e}")
     rows = manifest.get("rows", {})
-    out.print(f"Wrote {len(rows)} extracts ({sum(rows.values()):,} rows) to {out_dir}"
+    out.print(f"Wrote {len(rows)} extracts ({formats.fmt_int(sum(rows.values()))} rows) to {out_dir}"
               + (f" in the {style} style" if style != "plain" else ""))
 
 
@@ -86,14 +86,14 @@ def print_build_report(report) -> None:
     for col in ("extract", "rows read", "accepted", "quarantined"):
         table.add_column(col, justify="left" if col == "extract" else "right")
     for row in report.extracts:
-        table.add_row(row["extract"], f"{row['rows_read']:,}", f"{row['rows_accepted']:,}", f"{row['rows_quarantined']:,}")
+        table.add_row(row["extract"], *(formats.fmt_int(row[c]) for c in ("rows_read", "rows_accepted", "rows_quarantined")))
     out.print(table)
     if report.quarantine_counts:
         q = Table(title="Quarantined rows by rule (see the quarantine table)")
         for col in ("extract", "rule", "rows"):
             q.add_column(col)
         for (extract, rule), n in sorted(report.quarantine_counts.items()):
-            q.add_row(extract, rule, f"{n:,}")
+            q.add_row(extract, rule, formats.fmt_int(n))
         out.print(q)
     if report.as_of is not None:
         out.print(f"As of {report.as_of.isoformat()} ({report.as_of_source}): every period ends there.", highlight=False)
@@ -125,7 +125,7 @@ def benchmark_load(
     for col in ("file", "rows read", "accepted", "quarantined"):
         table.add_column(col, justify="left" if col == "file" else "right")
     for row in audit.iter_rows(named=True):
-        table.add_row(row["file"], f"{row['rows_read']:,}", f"{row['rows_accepted']:,}", f"{row['rows_quarantined']:,}")
+        table.add_row(row["file"], *(formats.fmt_int(row[c]) for c in ("rows_read", "rows_accepted", "rows_quarantined")))
     out.print(table)
 
 

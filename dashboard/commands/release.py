@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from dashboard.commands.common import fail, open_warehouse, out
-from metrics import config
+from metrics import config, formats
 
 
 def release_audit_cmd(
@@ -80,18 +80,19 @@ def _audit_family(rel, name: str, financial_year: int, mappings, area: str, exac
     totals["withheld"] += withheld
     totals["checked"] += len(targets)
     totals["risk"] += len(risky)
-    table.add_row(name, f"{len(cells):,}", f"{hidden:,}", f"{withheld:,}", f"{len(targets):,}",
-                  f"{len(risky):,}", f"{audit.lp_solves:,}", f"{time.perf_counter() - t0:.1f}")
+    counts = (len(cells), hidden, withheld, len(targets), len(risky), audit.lp_solves)
+    table.add_row(name, *map(formats.fmt_int, counts), f"{time.perf_counter() - t0:.1f}")
     return risky
 
 
 def _print_summary(totals: dict[str, int], at_risk: list, seconds: float) -> None:
     n = max(totals["published"], 1)
-    out.print(f"cells checked: {totals['checked']:,}; cells at risk: {totals['risk']:,}; "
-              f"hidden: {totals['hidden'] / n:.1%} of {totals['published']:,} non-zero counts in breakdowns "
-              f"({totals['primary'] / n:.1%} by the small-count rule alone, "
-              f"{(totals['hidden'] - totals['primary']) / n:.1%} more to protect them); "
-              f"withheld (not broken down): {totals['withheld'] / n:.1%}; "
+    out.print(f"cells checked: {formats.fmt_int(totals['checked'])}; cells at risk: {formats.fmt_int(totals['risk'])}; "
+              f"hidden: {formats.fmt_pct(totals['hidden'] / n)} of {formats.fmt_int(totals['published'])} non-zero "
+              "counts in breakdowns "
+              f"({formats.fmt_pct(totals['primary'] / n)} by the small-count rule alone, "
+              f"{formats.fmt_pct((totals['hidden'] - totals['primary']) / n)} more to protect them); "
+              f"withheld (not broken down): {formats.fmt_pct(totals['withheld'] / n)}; "
               f"time: {seconds:.1f} s", highlight=False)
     for t in at_risk[:20]:
         out.print(f"AT RISK: {t.key}: true {t.value}, an attacker can pin it to [{t.lo:.2f}, {t.hi:.2f}]",

@@ -82,6 +82,7 @@ def dimensions() -> dict:
 def worker_types() -> dict[str, str]:
     """Worker-type code -> label (from the shared code list): the sidebar offers the codes."""
     codes = config.code_lists().get("worker_type", {})
+    codes = codes.get("codes", codes)  # a list may nest its codes under "codes:" with labels
     return {str(k): str(v.get("label", k)) if isinstance(v, Mapping) else str(v) for k, v in codes.items()}
 
 

@@ -25,8 +25,10 @@ if str(_ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import data, roles, theme  # noqa: E402
+from metrics import formats  # noqa: E402
 from metrics.config import CHARACTERISTICS  # noqa: E402
 from metrics.queries import Filters  # noqa: E402
+from metrics.release import fy_label  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 
@@ -41,7 +43,9 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
                 "benchmarks", "data_quality"),
 }
 
-PERIODS = ("Rolling 12 months", "Financial year", "Custom month range", "All years")
+# The sidebar's choices are codes (in session state and widget keys); the label is only what is shown.
+PERIODS = {"rolling_12": "Rolling 12 months", "financial_year": "Financial year", "custom": "Custom month range",
+           "all": "All years"}
 
 
 def role_pages(role: str) -> list:
@@ -120,40 +124,28 @@ def restricted_filters(dims: dict) -> Filters:
     """A staff association's filters: a released period (complete financial years, this year to
     its last complete quarter), the whole force, one characteristic. Nothing slides: every table
     is cut from the protected release (metrics/release.py)."""
-    periods = dims["release_periods"][::-1]
+    periods = {p.financial_year: p for p in dims["release_periods"][::-1]}  # one released period a year
     with st.sidebar:
         st.markdown("### Filters")
-        label = st.selectbox("Period", [p[0] for p in periods], key="release_period")
+        fy = st.selectbox("Period", list(periods), key="release_period", format_func=lambda y: periods[y].label)
         characteristic = st.selectbox("Compare by", list(CHARACTERISTICS), key="characteristic",
                                       format_func=theme.characteristic_label)
-    _, start, end = next(p for p in periods if p[0] == label)
-    return Filters(start=start, end=end, characteristic=characteristic)
+    return Filters(start=periods[fy].start, end=periods[fy].end, characteristic=characteristic)
 
 
 def sidebar_filters() -> Filters:
     dims = data.dimensions()
     if data.role() == "staff_association":
         return restricted_filters(dims)
-    months: list[date] = dims["months"]
     with st.sidebar:
         st.markdown("### Filters")
-        period = st.selectbox("Period", PERIODS, key="period")
-        start, end = months[0], months[-1]
-        if period == "Rolling 12 months":
-            start = months[max(len(months) - 12, 0)]
-        elif period == "Financial year":
-            years = dims["financial_years"][::-1]
-            fy = st.selectbox("Financial year", years, format_func=lambda y: f"FY{y}/{(y + 1) % 100:02d}", key="fy")
-            in_fy = [m for m in months if (m.year if m.month >= 4 else m.year - 1) == fy]
-            start, end = in_fy[0], in_fy[-1]
-        elif period == "Custom month range":
-            start, end = st.select_slider("Months", options=months, value=(months[max(len(months) - 36, 0)], months[-1]),
-                                          format_func=lambda m: m.strftime("%b %Y"), key="months")
+        start, end = period_filter(dims)
         areas = dims["areas"]
         area = st.selectbox("Business area", [None, *areas], key="area",
                             format_func=lambda a: "Whole force" if a is None else f"{areas[a]} ({a})")
-        worker = st.selectbox("Worker type", [None, *data.worker_types()], key="worker_type",
-                              format_func=lambda w: "All worker types" if w is None else w)
+        workers = data.worker_types()
+        worker = st.selectbox("Worker type", [None, *workers], key="worker_type",
+                              format_func=lambda w: "All worker types" if w is None else workers[w])
         characteristic = st.selectbox("Compare by", list(CHARACTERISTICS), key="characteristic",
                                       format_func=theme.characteristic_label)
         crossed = st.selectbox("Crossed with", [None, *(c for c in CHARACTERISTICS if c != characteristic)],
@@ -161,7 +153,24 @@ def sidebar_filters() -> Filters:
                                else theme.characteristic_label(c))
     if crossed is not None:  # two characteristics: cells such as "Black x Disabled", and the Overall row
         characteristic = f"{characteristic},{crossed}"
-    return Filters(start=start, end=end, area=area, worker_type=worker, characteristic=characteristic)
+    return Filters(start=start, end=end, area=area, worker_type=data.worker_type_filter(worker),
+                   characteristic=characteristic)
+
+
+def period_filter(dims: dict) -> tuple[date, date]:
+    """The period's first and last month, from the period choice (a code) and its own control."""
+    months: list[date] = dims["months"]
+    period = st.selectbox("Period", list(PERIODS), key="period", format_func=PERIODS.get)
+    if period == "rolling_12":
+        return months[max(len(months) - 12, 0)], months[-1]
+    if period == "financial_year":
+        fy = st.selectbox("Financial year", dims["financial_years"][::-1], format_func=fy_label, key="fy")
+        in_fy = [m for m in months if (m.year if m.month >= 4 else m.year - 1) == fy]
+        return in_fy[0], in_fy[-1]
+    if period == "custom":
+        return st.select_slider("Months", options=months, value=(months[max(len(months) - 36, 0)], months[-1]),
+                                format_func=formats.fmt_month, key="months")
+    return months[0], months[-1]
 
 
 def sidebar_footer(role: str) -> None:

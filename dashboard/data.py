@@ -51,14 +51,6 @@ def _warehouse(path: str, stamp: int):
     return Warehouse(Path(path))
 
 
-def warehouse():
-    path = db_path()
-    if not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path}: run `eqdash build --db {path}` (or `eqdash serve`, "
-                                "which builds the sample warehouse on first run)")
-    return _warehouse(str(path), _stamp(path))
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def _build_info(path: str, stamp: int) -> dict:
     return dict(_warehouse(path, stamp).build_info())
@@ -79,7 +71,7 @@ def _dimensions(path: str, stamp: int) -> dict:
 
     return {"areas": dict(areas.iter_rows()), "months": calendar["month_start"].to_list(),
             "financial_years": sorted(set(calendar["financial_year"].to_list())),
-            "release_periods": [(p.label, p.start, p.end) for p in release_periods(wh)]}
+            "release_periods": release_periods(wh)}
 
 
 def dimensions() -> dict:
@@ -87,13 +79,17 @@ def dimensions() -> dict:
     return _dimensions(str(path), _stamp(path))
 
 
-def worker_types() -> list[str]:
-    """Worker-type labels as the marts hold them (from the shared code list)."""
+def worker_types() -> dict[str, str]:
+    """Worker-type code -> label (from the shared code list): the sidebar offers the codes."""
     codes = config.code_lists().get("worker_type", {})
-    values = codes.get("codes", codes) if isinstance(codes, Mapping) else codes
-    if isinstance(values, Mapping):
-        return [str(v.get("label", k)) if isinstance(v, Mapping) else str(v) for k, v in values.items()]
-    return [str(v.get("label")) if isinstance(v, Mapping) else str(v) for v in values or []]
+    codes = codes.get("codes", codes)  # a list may nest its codes under "codes:" with labels
+    return {str(k): str(v.get("label", k)) if isinstance(v, Mapping) else str(v) for k, v in codes.items()}
+
+
+def worker_type_filter(code: str | None) -> str | None:
+    """metrics.Filters.worker_type for a worker-type code. metrics filters on the marts' worker_type
+    label today (queries.Filters documents it), so the code becomes its label here and nowhere else."""
+    return None if code is None else worker_types()[code]
 
 
 # ---------------------------------------------------------------------------------------------

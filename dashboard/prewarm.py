@@ -52,7 +52,8 @@ def default_filters(role: str | None = None):
     from metrics.queries import Filters
 
     if role == "staff_association":
-        _, start, end = data.dimensions()["release_periods"][-1]
+        latest = data.dimensions()["release_periods"][-1]
+        start, end = latest.start, latest.end
         return Filters(start=start, end=end, characteristic=next(iter(CHARACTERISTICS)))
     months = data.dimensions()["months"]
     return Filters(start=months[max(len(months) - 12, 0)], end=months[-1], area=None, worker_type=None,

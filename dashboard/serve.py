@@ -89,7 +89,7 @@ def run(*, db: Path, role: str | None, port: int = 8501, address: str = "127.0.0
     child = subprocess.Popen(command(port=port, address=address), env=environment(db=db, role=role), cwd=ROOT)
     previous = {}
 
-    def forward(signum, _frame):
+    def forward(_signum, _frame):
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
 

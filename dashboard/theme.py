@@ -1,4 +1,5 @@
 """Colours by meaning and human labels: the one place the interface's words and colours live.
+Numbers are written by metrics/formats.py (the one number style, shared with the sentences).
 
 The palette is Okabe-Ito (safe for the common colour-vision deficiencies). Meaning is never carried
 by colour alone: significance is also in the text and the table beside every chart.
@@ -6,7 +7,6 @@ by colour alone: significance is also in the text and the table beside every cha
 
 from __future__ import annotations
 
-import math
 import re
 
 from metrics.config import AGGREGATE_LABEL, CHARACTERISTICS
@@ -16,7 +16,6 @@ BLACK = "#000000"
 ORANGE = "#E69F00"
 SKY = "#56B4E9"
 GREEN = "#009E73"
-YELLOW = "#F0E442"
 BLUE = "#0072B2"
 VERMILLION = "#D55E00"
 PURPLE = "#CC79A7"
@@ -28,7 +27,6 @@ REFERENCE = GREY
 HIGHER_SIGNIFICANT = VERMILLION  # worse than the reference, significant after adjustment
 LOWER_SIGNIFICANT = BLUE
 NOT_SIGNIFICANT = "#B3B3B3"
-SUPPRESSED = LIGHT_GREY
 TARGET = BLACK
 FORCE = BLUE
 
@@ -92,65 +90,6 @@ def group_colour(group: str, i: int = 0) -> str:
     """A group's colour: its fixed one, else the i-th of SEQUENCE (unique within a chart of up to
     len(SEQUENCE) other groups)."""
     return GROUP_COLOURS.get(group, SEQUENCE[i % len(SEQUENCE)])
-
-
-def significance_colour(ratio: float | None, is_significant: bool | None, is_reference: bool) -> str:
-    if is_reference:
-        return REFERENCE
-    if ratio is None or not is_significant:
-        return NOT_SIGNIFICANT
-    return HIGHER_SIGNIFICANT if ratio > 1 else LOWER_SIGNIFICANT
-
-
-# ---------------------------------------------------------------------------------------------
-# The one number style: every page, table, card and pack formats numbers with these.
-# ---------------------------------------------------------------------------------------------
-
-DASH = "–"  # an empty value
-
-
-def fmt_int(x: float | None) -> str:
-    """Counts: whole numbers with thousands separators, 12,345."""
-    return DASH if x is None or (isinstance(x, float) and math.isnan(x)) else f"{round(x):,}"
-
-
-def fmt_ratio(x: float | None) -> str:
-    """Ratios (relative rate, rate ratio, odds ratio, impact ratio): two decimals, 0.70."""
-    return DASH if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.2f}"
-
-
-def fmt_pct(x: float | None, digits: int = 1) -> str:
-    """Shares, held as fractions: one decimal, 36.0%."""
-    return DASH if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:,.{digits}f}%"
-
-
-def fmt_points(x: float | None) -> str:
-    """A difference of two shares (fractions), in percentage points with its sign: -6.5 points."""
-    return DASH if x is None else f"{100 * x:+.1f} points".replace("-", "−")
-
-
-def fmt_rate(x: float | None) -> str:
-    """Rates per 1,000 person-years (already scaled): two decimals, 12.34."""
-    return DASH if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.2f}"
-
-
-def fmt_p(p: float | None) -> str:
-    """p-values: "< 0.001", else three decimals."""
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return DASH
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def fmt_days(x: float | None) -> str:
-    """Durations in days: whole days, 13."""
-    return DASH if x is None or (isinstance(x, float) and math.isnan(x)) else f"{round(x):,}"
-
-
-def fmt_interval(lo: float | None, hi: float | None, fmt=fmt_ratio) -> str:
-    """A 95% interval as "0.61–0.80" in the number's own style."""
-    if lo is None or hi is None:
-        return DASH
-    return f"{fmt(lo)}–{fmt(hi)}"
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&\"'=^@])")

@@ -8,8 +8,9 @@ import re
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, theme
+from dashboard import charts
 from dashboard.app_pages import common
+from metrics import formats
 from metrics.benchmarks import NATIONAL, OWN, PUBLISHED
 from metrics.config import AGGREGATE_LABEL, OWN_FORCE
 from metrics.queries import Filters
@@ -59,10 +60,10 @@ for r in own_latest.iter_rows(named=True):
     if r.get("rate") is None:
         lines.append(f"Your force, 31 March {r['year']}: too few to report.")
         continue
-    lines.append(f"Your force ({plain(OWN_FORCE)}), 31 March {r['year']}: {theme.fmt_pct(r['rate'])} of "
-                 f"{r['n']:,} officers of stated ethnicity were {plain(group)}, against "
-                 f"{theme.fmt_pct(r['census_share'])} of the area's population in 2011 (ratio "
-                 f"{theme.fmt_ratio(r['ratio'])}).")
+    lines.append(f"Your force ({plain(OWN_FORCE)}), 31 March {r['year']}: {formats.fmt_pct(r['rate'])} of "
+                 f"{formats.fmt_int(r['n'])} officers of stated ethnicity were {plain(group)}, against "
+                 f"{formats.fmt_pct(r['census_share'])} of the area's population in 2011 (ratio "
+                 f"{formats.fmt_ratio(r['ratio'])}).")
 flagged = chosen.filter(pl.col("flag").is_in(["below 99.8% limit", "below 95% limit"]))
 if chosen.height:
     lines.append(f"In {year}, {flagged.height} of {chosen.filter(pl.col('ratio').is_not_null()).height} forces had "

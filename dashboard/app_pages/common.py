@@ -12,7 +12,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, theme
-from metrics import findings
+from metrics import findings, formats
 from metrics.queries import Filters
 
 APPLICANT_CHARACTERISTICS = ("ethnicity_group", "ethnicity", "sex", "ethnicity_sex")
@@ -118,9 +118,9 @@ def findings_table(frame: pl.DataFrame, *, key: str, measure: str, four_fifths: 
             row = {"Stage": str(r["stage"]), **row}
         row.update({
             "Measure": measure,
-            "Ratio": theme.DASH if hidden else theme.fmt_ratio(r.get("ratio")),
-            "95% interval": theme.DASH if hidden else theme.fmt_interval(r.get("ratio_ci_low"), r.get("ratio_ci_high")),
-            "Adjusted p": theme.DASH if hidden else theme.fmt_p(r.get("p_adjusted")),
+            "Ratio": formats.DASH if hidden else formats.fmt_ratio(r.get("ratio")),
+            "95% interval": formats.DASH if hidden else formats.fmt_interval(r.get("ratio_ci_low"), r.get("ratio_ci_high")),
+            "Adjusted p": formats.DASH if hidden else formats.fmt_p(r.get("p_adjusted")),
             "Verdict": verdict,
         })
         rows.append(row)
@@ -147,19 +147,18 @@ def needs_action_table(found: Sequence[findings.Finding], *, key: str) -> None:
         return
     rows = []
     for x in found:
-        value = theme.DASH
+        value = formats.DASH
         if x.measure == "share" or x.measure == "% complete":
-            value = theme.fmt_pct(x.value, 0 if x.measure == "% complete" else 1)
+            value = formats.fmt_pct(x.value, 0 if x.measure == "% complete" else 1)
         elif x.measure == "per 1,000 person-years":
-            value = theme.fmt_rate(x.value)
+            value = formats.fmt_rate(x.value)
         elif x.value is not None:
-            value = theme.fmt_ratio(x.value)
+            value = formats.fmt_ratio(x.value)
         if x.ci_low is not None and x.ci_high is not None:
-            fmt = theme.fmt_pct if x.measure == "share" else theme.fmt_ratio
-            value += f" ({theme.fmt_interval(x.ci_low, x.ci_high, fmt)})"
+            value += f" ({formats.fmt_pct_interval(x.ci_low, x.ci_high) if x.measure == 'share' else formats.fmt_interval(x.ci_low, x.ci_high)})"
         unit = "complete" if x.measure == "% complete" else x.measure
         rows.append({"Finding": f"{x.topic} · {x.group}", "Value (95% interval)": f"{value} {unit}",
-                     "p": theme.fmt_p(x.p), "Verdict": x.verdict, "Lead": x.lead or "",
+                     "p": formats.fmt_p(x.p), "Verdict": x.verdict, "Lead": x.lead or "",
                      "Go to": f"/{x.page}#{x.section}"})
     table = pl.DataFrame(rows)
     st.dataframe(table, hide_index=True, key=key, width="stretch", row_height=COMPACT_ROW,
@@ -210,7 +209,7 @@ def numbers(frame: pl.DataFrame, *, key: str, per_1000: bool = False, expanded: 
 
 def numbers_table(frame: pl.DataFrame, *, key: str, per_1000: bool = False, name: str | None = None) -> None:
     shown, _ = charts.display_frame(frame, per_1000=per_1000, name=name)
-    st.dataframe(shown, hide_index=True, key=f"table-{key}", width="stretch", placeholder=theme.DASH,
+    st.dataframe(shown, hide_index=True, key=f"table-{key}", width="stretch", placeholder=formats.DASH,
                  height=_height(shown.height), row_height=ROW_HEIGHT)
 
 
@@ -220,7 +219,7 @@ def numbers_crosstab(frame: pl.DataFrame, *, key: str, expanded: bool = False, p
     wide = charts.crosstab_wide(frame, percent=percent)
     with lazy_expander("The numbers" + (" (% within group)" if percent else ""), expanded=expanded, key=key) as box:
         if box.open:
-            st.dataframe(wide, hide_index=True, key=f"table-{key}", width="stretch", placeholder=theme.DASH,
+            st.dataframe(wide, hide_index=True, key=f"table-{key}", width="stretch", placeholder=formats.DASH,
                          height=_height(wide.height), row_height=ROW_HEIGHT)
 
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import charts, data, theme
 from dashboard.app_pages import common
+from metrics import formats
 from metrics.config import DEFAULTS
 
 f = data.filters()
@@ -17,8 +18,9 @@ common.section(
     "data_quality", f, expanded=True,
     chart=lambda t: charts.stacked_bar(t, x="extract", parts={"rows_accepted": "Accepted", "rows_quarantined": "Quarantined"},
                                        title="Rows read per extract", axis="Rows"),
-    sentences=lambda t: [f"{r['extract']}: {r['rows_read']:,} rows read, {r['rows_accepted']:,} accepted, "
-                         f"{r['rows_quarantined']:,} quarantined." for r in t.iter_rows(named=True)])
+    sentences=lambda t: [f"{r['extract']}: {formats.fmt_int(r['rows_read'])} rows read, "
+                         f"{formats.fmt_int(r['rows_accepted'])} accepted, "
+                         f"{formats.fmt_int(r['rows_quarantined'])} quarantined." for r in t.iter_rows(named=True)])
 
 common.section(
     "quarantine_rules", f,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, theme
+from dashboard import charts, data
 from dashboard.app_pages import common
-from metrics import findings, narrative
+from metrics import findings, formats, narrative
 from metrics.config import AGGREGATE_LABEL
 
 f = data.filters()
@@ -31,28 +31,28 @@ def target_card(frame, label):
     (red, arrow down) or 'at or above' (green, arrow up)."""
     now = latest(frame, AGGREGATE_LABEL)
     if now is None or narrative.is_too_few(now) or now.get("rate") is None:
-        st.metric(label, theme.DASH, help=narrative.TOO_FEW if now else "no data")
+        st.metric(label, formats.DASH, help=narrative.TOO_FEW if now else "no data")
         return
     target = now.get("target_share")
     if target is None:
-        st.metric(f"{label}, {now['stage']}", theme.fmt_pct(now["rate"]), delta="no target at this date",
+        st.metric(f"{label}, {now['stage']}", formats.fmt_pct(now["rate"]), delta="no target at this date",
                   delta_color="off", delta_arrow="off")
         return
     gap = now["rate"] - target
     where = "below" if gap < 0 else "at or above"
-    # An ASCII sign: Streamlit reads the direction (arrow and colour) from a leading "-".
-    st.metric(f"{label}, {now['stage']}", theme.fmt_pct(now["rate"]),
-              delta=f"{100 * gap:+.1f} points: {where} the {theme.fmt_pct(target)} target", delta_color="normal",
+    # fmt_points' ASCII sign: Streamlit reads the direction (arrow and colour) from a leading "-".
+    st.metric(f"{label}, {now['stage']}", formats.fmt_pct(now["rate"]),
+              delta=f"{formats.fmt_points(gap)}: {where} the {formats.fmt_pct(target)} target", delta_color="normal",
               help=f"{AGGREGATE_LABEL}: share at the year end against the target trajectory for that date.")
 
 
 def ratio_card(trend):
     now = latest(trend, "Black")
     if now is None or now.get("ratio") is None or narrative.is_too_few(now):
-        st.metric("Misconduct referrals, Black : White", theme.DASH)
+        st.metric("Misconduct referrals, Black : White", formats.DASH)
         return
-    st.metric(f"Misconduct referrals, Black : White, {now['stage']}", theme.fmt_ratio(now["ratio"]),
-              delta=f"{now['ratio'] - 1:+.2f} against parity (1.00)", delta_color="inverse",
+    st.metric(f"Misconduct referrals, Black : White, {now['stage']}", formats.fmt_ratio(now["ratio"]),
+              delta=f"{formats.fmt_ratio_change(now['ratio'] - 1)} against parity ({formats.fmt_ratio(1)})", delta_color="inverse",
               help="Rate ratio per person-year; 1.00 would be parity. Every group is in the trend below.")
 
 

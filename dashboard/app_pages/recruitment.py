@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.app_pages import common
-from metrics import narrative
+from metrics import formats, narrative
 from metrics.config import AGGREGATE_LABEL
 
 f = data.filters()
@@ -70,12 +70,12 @@ def projection_sentence(t):
         share = r.get("share_at_end")
         text = f"At current joiner and leaver rates the 28% target is reached: {r['reached_label']}."
         if share is not None:
-            text += f" Projected share at the end: {100 * share:.1f}%"
+            text += f" Projected share at the end: {formats.fmt_pct(share)}"
             if r.get("share_end_low") is not None:
-                text += f" (interval {100 * r['share_end_low']:.1f}–{100 * r['share_end_high']:.1f}%)"
+                text += f" (interval {formats.fmt_pct_interval(r['share_end_low'], r['share_end_high'])})"
             text += "."
         if r.get("joiner_share_needed") is not None:
-            text += f" Joiner share needed to reach it: {100 * r['joiner_share_needed']:.0f}%."
+            text += f" Joiner share needed to reach it: {formats.fmt_pct(r['joiner_share_needed'], 0)}."
         return text
     return None
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.app_pages import common
+from metrics import formats
 
 f = data.filters()
 st.title("SPOC monthly pack")
@@ -63,7 +64,7 @@ if pack is not None:
     st.write(html.escape(pack.funnel_note))
     st.subheader(f"Counts for {pack.month_label}: all staff")
     for col, m in zip(st.columns(len(MEASURES)), MEASURES, strict=True):
-        col.metric(MEASURE_LABELS[m], f"{pack.headline[m]:,}")
+        col.metric(MEASURE_LABELS[m], formats.fmt_int(pack.headline[m]))
     st.caption(html.escape(RELEASE_STATEMENT))
     for sheet in tables[1:]:  # the findings are above
         st.markdown(f"**{html.escape(sheet.title)}**")

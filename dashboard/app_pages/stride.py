@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import charts, data, theme
 from dashboard.app_pages import common
-from metrics import findings
+from metrics import findings, formats
 
 st.title("STRIDE and recommendations")
 f = data.filters()
@@ -21,7 +21,7 @@ def flagged_table(found: list[findings.Finding], *, key: str, what: str) -> None
         st.write(f"No {what} is Red or has an overdue milestone.")
         return
     rows = [{"What": x.topic, "Name": x.group, "Senior lead": x.lead or "", "Status": x.verdict,
-             "% complete": theme.fmt_pct(x.value, 0)} for x in found]
+             "% complete": formats.fmt_pct(x.value, 0)} for x in found]
     st.dataframe(pl.DataFrame(rows), hide_index=True, key=key, width="stretch", row_height=common.ROW_HEIGHT,
                  height=common._height(len(rows)))
 

@@ -18,23 +18,23 @@ from odf.style import ParagraphProperties, Style, TableColumnProperties, TextPro
 from odf.table import Table, TableCell, TableColumn, TableRow
 from odf.text import A, P
 
-from dashboard.exports.format import Column, notes, sheets
+from dashboard.exports.format import Column, notes, sheets, text
 from dashboard.exports.xlsx import _created, cover_rows, workbook_title
 from metrics.spoc import SpocPack
 
 _WARM: list[bool] = []
 
 
-def render_ods(pack: SpocPack) -> bytes:
+def render_ods(pack: SpocPack, *, synthetic: str | None = None) -> bytes:
     # odfpy declares namespaces from process-wide state that grows during the first document it
     # writes: write one and throw it away, so every pack of the process has the same bytes.
     if not _WARM:
         _WARM.append(True)
-        _render(pack)
-    return _render(pack)
+        _render(pack, synthetic)
+    return _render(pack, synthetic)
 
 
-def _render(pack: SpocPack) -> bytes:
+def _render(pack: SpocPack, synthetic: str | None) -> bytes:
     doc = OpenDocumentSpreadsheet()
     bold = Style(name="Heading", family="paragraph")
     bold.addElement(TextProperties(fontweight="bold"))
@@ -52,7 +52,7 @@ def _render(pack: SpocPack) -> bytes:
     cover = Table(name="Cover")
     cover.addElement(TableColumn(stylename=wide))
     cover.addElement(_row([_text(workbook_title(pack), title)]))
-    for heading, body in cover_rows(pack, tables):
+    for heading, body in cover_rows(pack, tables, synthetic):
         cover.addElement(_row([_text(heading, bold)]))
         cover.addElement(_row([_text(body)]))
     doc.spreadsheet.addElement(cover)
@@ -93,17 +93,12 @@ def _cell(column: Column, value) -> TableCell:
         return _text("Yes" if value else "No")
     if isinstance(value, date):
         cell = TableCell(valuetype="date", datevalue=value.isoformat())
-        cell.addElement(P(text=value.strftime("%b %Y")))
-        return cell
-    if isinstance(value, int | float):
-        if column.kind == "percent":
-            cell = TableCell(valuetype="percentage", value=value)
-            cell.addElement(P(text=f"{100 * value:.1f}%"))
-        else:
-            cell = TableCell(valuetype="float", value=value)
-            cell.addElement(P(text=f"{value:,}" if isinstance(value, int) else f"{value:,.3f}".rstrip("0").rstrip(".")))
-        return cell
-    return _text(str(value))
+    elif isinstance(value, int | float):
+        cell = TableCell(valuetype="percentage" if column.kind == "percent" else "float", value=value)
+    else:
+        return _text(str(value))
+    cell.addElement(P(text=text(value, column.kind)))  # the value as the PDF prints it
+    return cell
 
 
 def _table(name: str, title: str, guidance: str, columns: list[Column], rows, styles, *, links: bool = False) -> Table:

@@ -8,6 +8,7 @@ import zipfile
 from collections.abc import Iterable
 from datetime import date
 
+from dashboard.exports.format import synthetic_label
 from metrics.config import DEFAULTS, Settings
 from metrics.spoc import ForceCache, SpocPack, assemble_pack, resolution_curves
 from metrics.warehouse import Warehouse
@@ -17,12 +18,6 @@ ZIP_FORMATS = ("pdf", "xlsx", "ods", "csv")  # what a downloaded pack holds
 MIME = {"pdf": "application/pdf", "csv": "text/csv", "zip": "application/zip",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "ods": "application/vnd.oasis.opendocument.spreadsheet"}
-
-
-def pack_file_names(area: str, month_start: date, formats) -> list[str]:
-    """Relative names inside the area's folder (csv files are listed by build_pack_files)."""
-    stem = f"{area}-{month_start:%Y-%m}"
-    return [f"{stem}.{f}" for f in formats if f != "csv"]
 
 
 def build_pack_files(wh: Warehouse, month_start: date, area: str, formats=FORMATS, *,
@@ -40,6 +35,7 @@ def build_pack_files(wh: Warehouse, month_start: date, area: str, formats=FORMAT
 
 def render_pack(wh: Warehouse, pack: SpocPack, formats, *, cache: ForceCache | None = None) -> dict[str, bytes]:
     stem = f"{pack.area_code}-{pack.month_start:%Y-%m}"
+    synthetic = synthetic_label(wh.build_info())
     files: dict[str, bytes] = {}
     if "pdf" in formats:
         from dashboard.exports.pdf import render_pdf
@@ -50,15 +46,15 @@ def render_pack(wh: Warehouse, pack: SpocPack, formats, *, cache: ForceCache | N
         if not pack.table("time_to_resolve").frame["is_suppressed"].any():
             curves = cache.get(("curves", pack.month_start, pack.area_code),
                                lambda: resolution_curves(wh, pack.month_start, pack.area_code, pack.settings))
-        files[f"{stem}.pdf"] = render_pdf(pack, curves=curves)
+        files[f"{stem}.pdf"] = render_pdf(pack, curves=curves, synthetic=synthetic)
     if "xlsx" in formats:
         from dashboard.exports.xlsx import render_xlsx
 
-        files[f"{stem}.xlsx"] = render_xlsx(pack)
+        files[f"{stem}.xlsx"] = render_xlsx(pack, synthetic=synthetic)
     if "ods" in formats:
         from dashboard.exports.ods import render_ods
 
-        files[f"{stem}.ods"] = render_ods(pack)
+        files[f"{stem}.ods"] = render_ods(pack, synthetic=synthetic)
     if "csv" in formats:
         from dashboard.exports.csvs import render_csvs
 

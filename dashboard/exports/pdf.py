@@ -14,6 +14,7 @@ import polars as pl
 
 from dashboard.exports import charts
 from dashboard.exports.format import Sheet, notes, sheets, shorthand_legend, text
+from metrics import formats
 from metrics.spoc import FORCE, MEASURE_LABELS, MEASURES, RELEASE_STATEMENT, SpocPack
 
 CSS = """
@@ -31,6 +32,7 @@ h2 { font-size: 12pt; margin: 5mm 0 1.5mm 0; border-bottom: 1.2pt solid #000; pa
 h3 { font-size: 10pt; margin: 3mm 0 1mm 0; break-after: avoid; }
 p { margin: 0 0 2mm 0; }
 p.small { font-size: 8pt; color: #222; }
+p.synthetic { border: 1.2pt solid #000; padding: 1mm 2mm; }
 ol.findings { margin: 1mm 0 2mm 0; padding-left: 6mm; }
 ol.findings li { margin-bottom: 1.5mm; }
 .tiles { display: flex; gap: 3mm; margin: 2mm 0 3mm 0; }
@@ -50,13 +52,14 @@ section.notes h3 { break-after: avoid; }
 """
 
 
-def render_pdf(pack: SpocPack, *, curves: pl.DataFrame | None = None) -> bytes:
-    """The pack as tagged PDF bytes (PDF/UA-1: structure tags, alt text, document language)."""
+def render_pdf(pack: SpocPack, *, curves: pl.DataFrame | None = None, synthetic: str | None = None) -> bytes:
+    """The pack as tagged PDF bytes (PDF/UA-1: structure tags, alt text, document language).
+    `synthetic`: the label of a pack built from sample extracts (format.synthetic_label), on page 1."""
     from weasyprint import HTML
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return HTML(string=render_html(pack, curves=curves), base_url=None).write_pdf(
+    return HTML(string=render_html(pack, curves=curves, synthetic=synthetic), base_url=None).write_pdf(
         font_config=_font_config(), pdf_variant="pdf/ua-1")
 
 
@@ -68,7 +71,7 @@ def _font_config():
     return FontConfiguration()
 
 
-def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None) -> str:
+def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None, synthetic: str | None = None) -> str:
     t = pack.settings.suppression_threshold
     css = CSS % {"area": _css(f"{pack.area_code} {pack.area_name}"), "month": _css(pack.month_label),
                  "build_date": _css(pack.build_date), "t": t, "t1": t - 1}
@@ -78,7 +81,20 @@ def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None) -> str:
     parts = [f"<!doctype html><html lang='en-GB'><head><meta charset='utf-8'>"
              f"<title>Grievances in {e(pack.area_name)}: SPOC pack for {e(pack.month_label)}</title>"
              f"<style>{css}</style></head><body>"]
+    parts += _page_one(pack, where, synthetic)
+    parts += _tables(pack, tables, curves)
+    parts += _notes(pack)
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def _page_one(pack: SpocPack, where: str, synthetic: str | None) -> list[str]:
+    """The title, the synthetic-data label when there is one, the findings ranked, the month's counts."""
+    e = html.escape
+    parts = []
     parts.append(f"<h1>{e(pack.area_name)}: grievances, {e(pack.month_label)}</h1>")
+    if synthetic:
+        parts.append(f"<p class='synthetic'><strong>{e(synthetic)}</strong></p>")
     parts.append(f"<p>Monthly pack for the grievance single point of contact and the senior leadership team of "
                  f"{e(where)}. Data built {e(pack.build_date)}.</p>")
 
@@ -93,10 +109,16 @@ def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None) -> str:
         parts.append(f"<p><strong>No grievances were raised, closed or open in {e(where)} in "
                      f"{e(pack.month_label)}.</strong> The 12-month tables still apply.</p>")
     parts.append("<div class='tiles'>" + "".join(
-        f"<div class='tile'><div class='v'>{pack.headline[m]:,}</div><div class='l'>{e(MEASURE_LABELS[m])}</div></div>"
+        f"<div class='tile'><div class='v'>{formats.fmt_int(pack.headline[m])}</div><div class='l'>{e(MEASURE_LABELS[m])}</div></div>"
         for m in MEASURES) + "</div>")
     parts.append(f"<p class='small'>{e(RELEASE_STATEMENT)}</p></section>")
+    return parts
 
+
+def _tables(pack: SpocPack, tables: dict[str, Sheet], curves: pl.DataFrame | None) -> list[str]:
+    """Every table, each heading kept with it, charts beside the counts, categories, time and funnel."""
+    e = html.escape
+    parts = []
     counts = tables["monthly_counts"]
     parts.append(_section(counts, _img(charts.trend_chart(pack.table("counts").frame), _trend_alt(pack, counts))))
 
@@ -129,13 +151,20 @@ def render_html(pack: SpocPack, *, curves: pl.DataFrame | None = None) -> str:
         parts.append(f"<section><h2>{e(funnel.title)}</h2><p class='small'>{e(funnel.description)}</p>{img}"
                      f"<p>{e(pack.funnel_note)}</p>{_table(funnel)}</section>")
     parts.append(_section(tables["misconduct_referrals"]))
+    return parts
 
+
+def _notes(pack: SpocPack) -> list[str]:
+    """The plain-English notes and the shorthand, on the last page."""
+    e = html.escape
+    t = pack.settings.suppression_threshold
+    parts = []
     parts.append("<section class='notes'><h2>How to read this pack</h2>")
     for title, body in notes(pack):
         parts.append(f"<h3>{e(title)}</h3><p class='small'>{e(body)}</p>")
     parts.append("<p class='small'>" + e("; ".join(f"{k} = {v}" for k, v in shorthand_legend(t))) + ".</p>")
-    parts.append("</section></body></html>")
-    return "".join(parts)
+    parts.append("</section>")
+    return parts
 
 
 # ------------------------------------------------------------------------------------------------

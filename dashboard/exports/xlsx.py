@@ -21,18 +21,20 @@ from dashboard.exports.format import CONTACT, Column, Sheet, notes, sheets, shor
 from metrics.spoc import FORCE, MEASURES, SpocPack
 
 TABLE_ROW = 2  # 0-based row of each table's header (A3): title in A1, guidance in A2
-NUMBER_FORMATS = {"count": "#,##0", "person_years": "#,##0", "days": "#,##0", "number1": "#,##0.0",
-                  "percent": "0.0%", "ratio": "0.00", "p": '[<0.001]"<0.001";0.000', "month": "mmm yyyy"}
+NUMBER_FORMATS = {"count": "#,##0", "person_years": "#,##0", "days": "#,##0", "rate": "#,##0.0",
+                  "percent": "0.0%", "ratio": "0.00", "p": '[<0.001]"< 0.001";0.000', "month": "mmm yyyy"}
 
 
 def workbook_title(pack: SpocPack) -> str:
     return f"Grievances in {pack.area_name}: SPOC pack for {pack.month_label}"
 
 
-def cover_rows(pack: SpocPack, tables: list[Sheet]) -> list[tuple[str, str]]:
-    """The cover's (heading, text) lines after its title: shared with the ODS writer."""
+def cover_rows(pack: SpocPack, tables: list[Sheet], synthetic: str | None = None) -> list[tuple[str, str]]:
+    """The cover's (heading, text) lines after its title: shared with the ODS writer. A pack built
+    from sample extracts says so first (`synthetic`, format.synthetic_label)."""
     where = "the whole force" if pack.area_code == FORCE else f"{pack.area_name} ({pack.area_code})"
     return [
+        *((("Synthetic data", synthetic),) if synthetic else ()),
         ("About these tables", f"Grievances raised, closed and open in {where}, the findings a leadership team "
                                "can act on, and the tables behind them, by ethnic group, sex and disability."),
         ("Period", f"{pack.month_label} (monthly counts: the 13 months to {pack.month_label}; breakdowns: the 12 "
@@ -45,7 +47,7 @@ def cover_rows(pack: SpocPack, tables: list[Sheet]) -> list[tuple[str, str]]:
     ]
 
 
-def render_xlsx(pack: SpocPack) -> bytes:
+def render_xlsx(pack: SpocPack, *, synthetic: str | None = None) -> bytes:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
                                    "strings_to_urls": False})
@@ -54,7 +56,7 @@ def render_xlsx(pack: SpocPack) -> bytes:
                        "created": _created(pack.built_at)})
     fmt = _Formats(wb)
     tables = sheets(pack)
-    _cover(wb, fmt, pack, tables)
+    _cover(wb, fmt, pack, tables, synthetic)
     _contents(wb, fmt, tables)
     _notes(wb, fmt, pack)
     written = {}
@@ -84,12 +86,12 @@ def _created(built_at: str) -> datetime:
         return datetime(2000, 1, 1)
 
 
-def _cover(wb, fmt: _Formats, pack: SpocPack, tables: list[Sheet]) -> None:
+def _cover(wb, fmt: _Formats, pack: SpocPack, tables: list[Sheet], synthetic: str | None) -> None:
     ws = wb.add_worksheet("Cover")
     ws.write_string(0, 0, workbook_title(pack), fmt.title)
     ws.set_column(0, 0, 110, fmt.wrap)
     row = 1
-    for heading, body in cover_rows(pack, tables):
+    for heading, body in cover_rows(pack, tables, synthetic):
         ws.write_string(row, 0, heading, fmt.heading)
         ws.write_string(row + 1, 0, body, fmt.wrap)
         row += 2
@@ -177,8 +179,15 @@ def _place(ws, sheet: Sheet, chart, description: str) -> None:
 
 
 def _charts(wb, pack: SpocPack, written: dict[str, tuple]) -> None:
-    """Native charts beside their tables; each chart's alt text says what it shows."""
-    ws, sheet = written["monthly_counts"]
+    """Charts beside their tables: the monthly trend, rates by group, categories and the funnel."""
+    _trend_chart(wb, pack, *written["monthly_counts"])
+    for c in ("ethnicity_group", "sex", "disability"):
+        _rate_chart(wb, *written[f"raised_by_{c}"])
+    _category_chart(wb, *written["categories"])
+    _funnel_chart(wb, pack, *written["funnel"])
+
+
+def _trend_chart(wb, pack: SpocPack, ws, sheet: Sheet) -> None:
     chart = wb.add_chart({"type": "line"})
     months = list(range(len(sheet.rows)))
     for k, _m in enumerate(MEASURES):
@@ -194,23 +203,24 @@ def _charts(wb, pack: SpocPack, written: dict[str, tuple]) -> None:
     _place(ws, sheet, chart, f"Line chart of grievances raised, closed, open and open for more than 90 days in "
                           f"each of the 13 months to {pack.month_label}; the numbers are in the table.")
 
-    for c in ("ethnicity_group", "sex", "disability"):
-        ws, sheet = written[f"raised_by_{c}"]
-        label = "Rate per 1,000 person-years"
-        rows = numeric_rows(sheet, label)
-        if not rows:
-            continue
-        chart = wb.add_chart({"type": "bar"})
-        chart.add_series({"name": label, "categories": _ref(ws, sheet, sheet.columns[0].label, rows),
-                          "values": _ref(ws, sheet, label, rows),
-                          "pattern": {"pattern": "wide_upward_diagonal", "fg_color": "#000000", "bg_color": "#FFFFFF"},
-                          "border": {"color": "#000000"}})
-        chart.set_title({"name": f"Grievances raised per 1,000 person-years by {sheet.columns[0].label.lower()}"})
-        chart.set_x_axis({"name": "Per 1,000 person-years", "min": 0})
-        chart.set_legend({"none": True})
-        _place(ws, sheet, chart, f"Bar chart of {sheet.title.lower()}; groups whose rate is not shown are left out.")
 
-    ws, sheet = written["categories"]
+def _rate_chart(wb, ws, sheet: Sheet) -> None:
+    label = "Rate per 1,000 person-years"
+    rows = numeric_rows(sheet, label)
+    if not rows:
+        return
+    chart = wb.add_chart({"type": "bar"})
+    chart.add_series({"name": label, "categories": _ref(ws, sheet, sheet.columns[0].label, rows),
+                      "values": _ref(ws, sheet, label, rows),
+                      "pattern": {"pattern": "wide_upward_diagonal", "fg_color": "#000000", "bg_color": "#FFFFFF"},
+                      "border": {"color": "#000000"}})
+    chart.set_title({"name": f"Grievances raised per 1,000 person-years by {sheet.columns[0].label.lower()}"})
+    chart.set_x_axis({"name": "Per 1,000 person-years", "min": 0})
+    chart.set_legend({"none": True})
+    _place(ws, sheet, chart, f"Bar chart of {sheet.title.lower()}; groups whose rate is not shown are left out.")
+
+
+def _category_chart(wb, ws, sheet: Sheet) -> None:
     total = sheet.columns[-1].label
     rows = numeric_rows(sheet, total, list(range(len(sheet.rows) - 1)))  # not the Total row
     if rows:
@@ -223,7 +233,8 @@ def _charts(wb, pack: SpocPack, written: dict[str, tuple]) -> None:
         _place(ws, sheet, chart, "Bar chart of grievances raised in the 12 months by category, all groups together; "
                               "categories whose total is not shown are left out.")
 
-    ws, sheet = written["funnel"]
+
+def _funnel_chart(wb, pack: SpocPack, ws, sheet: Sheet) -> None:
     x, y = "Person-years", "Rate per 1,000 person-years"
     rows = numeric_rows(sheet, y, numeric_rows(sheet, x))
     if rows:

@@ -148,7 +148,7 @@ def test_filters_change_the_numbers_to_get_table_for_those_filters(app_env, ware
     at = app_env("analyst")
     at.run()
     run_page(at, "grievances")
-    at.selectbox(key="period").set_value("All years").run()
+    at.selectbox(key="period").set_value("all").run()
     at.selectbox(key="characteristic").set_value("sex").run()
     assert_clean(at, "grievances, all years by sex")
     f = default_filters.with_(start=None, end=None, characteristic="sex")
@@ -158,6 +158,32 @@ def test_filters_change_the_numbers_to_get_table_for_those_filters(app_env, ware
                                     name="grievance_outcomes")
     assert set(shown["Group"].to_list()) >= {"Female", "Male"}
     assert matches(shown.to_pandas(), shown_frames(at))
+
+
+def test_filters_carry_codes_and_show_labels(app_env, warehouse, default_filters):
+    """The sidebar's choices are codes (session state, widget values); the label is only shown."""
+    at = app_env("analyst")
+    at.run()
+    run_page(at, "grievances")
+    period, worker = at.selectbox(key="period"), at.selectbox(key="worker_type")
+    assert period.options == ["Rolling 12 months", "Financial year", "Custom month range", "All years"]
+    assert worker.options == ["All worker types", "Police officer", "Police staff", "PCSO", "Special constable"]
+    period.set_value("all")
+    worker.set_value("STAFF")
+    at.run()
+    assert_clean(at, "grievances, police staff, all years")
+    assert at.session_state["worker_type"] == "STAFF" and at.session_state["period"] == "all"
+    assert at.selectbox(key="worker_type").value == "STAFF"
+    months = sorted(warehouse.table("dim_calendar")["month_start"].to_list())
+    every = default_filters.with_(start=months[0], end=months[-1])
+    staff = every.with_(worker_type="Police staff")  # metrics filters on the marts' label
+    shown, _ = charts.display_frame(get_table(warehouse, "grievance_outcomes", staff, role="analyst"),
+                                    name="grievance_outcomes")
+    assert matches(shown.to_pandas(), shown_frames(at))
+    everyone, _ = charts.display_frame(get_table(warehouse, "grievance_outcomes", every, role="analyst"),
+                                       name="grievance_outcomes")
+    assert shown["Closed grievances"].to_list() != everyone["Closed grievances"].to_list()  # it reached the query
+    assert "all worker types" not in at.caption[0].value and "Police staff" in " ".join(c.value for c in at.caption)
 
 
 def test_sign_in_maps_email_to_role_and_refuses_unknown_users(app_env, tmp_path):

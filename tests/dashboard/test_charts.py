@@ -309,5 +309,5 @@ def test_long_hidden_notes_are_cut_between_parts_and_point_to_the_table():
         ratio=None, ratio_ci_low=None, ratio_ci_high=None, is_suppressed=True, note=pl.lit("too few to report"))
     fig = charts.stage_chart(everything, title="t", axis="RRI")
     assert "too few to report: every group at every stage" in [a.text for a in fig.layout.annotations]
-    text = charts._note_text("too few to report: " + "; ".join(f"Stage {i}: Mixed, Other" for i in range(9)))
+    text = charts.note_text("too few to report: " + "; ".join(f"Stage {i}: Mixed, Other" for i in range(9)))
     assert len(text) <= charts.NOTE_CHARS and text.endswith("Stage 1: Mixed, Other … (see the table)")

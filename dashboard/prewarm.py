@@ -82,7 +82,10 @@ def warm(role_list: list[str] | None = None) -> int:
         variants = {"period": f, "all_years": f.with_(start=None, end=None),
                     "all_years_ethnicity": f.with_(start=None, end=None, characteristic="ethnicity_group")}
         seen = set()
-        for page in ROLE_PAGES[role]:
+        # A staff association's tables come from the release, whose years are decided by a solve:
+        # its first page is warmed here, every other year in the background (start_release_prepare).
+        pages = ROLE_PAGES[role][:1] if role == "staff_association" else ROLE_PAGES[role]
+        for page in pages:
             for name, variant in PAGE_TABLES.get(page, ()):
                 if (name, variant) in seen or not data.spec(name).allowed(role):
                     continue
@@ -93,6 +96,25 @@ def warm(role_list: list[str] | None = None) -> int:
                 except Exception as e:  # a table a page cannot compute says so on the page itself
                     _LOG.info("prewarm %s/%s: %s", role, name, e)
     return done
+
+
+def start_release_prepare(role_list: list[str] | None = None):
+    """When a staff association can visit, decide every year of the release not yet decided in a
+    background process at low priority (`eqdash release prepare`), so no reader waits for a solve;
+    it stops with the server. Returns the process, or None when there is nothing to do."""
+    import atexit
+    import subprocess
+
+    from dashboard import data
+
+    if "staff_association" not in (role_list or roles_served()):
+        return None
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.cli", "release", "prepare", "--quiet", "--db", str(data.db_path())],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: os.nice(10), cwd=_app_root())
+    atexit.register(lambda: child.poll() is None and child.terminate())
+    return child
 
 
 def _app_root():
@@ -117,6 +139,9 @@ def prewarm() -> None:
 
         n = warm()
         print(f"eqdash: prewarmed {n} tables in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        if start_release_prepare() is not None:
+            print("eqdash: deciding the release's other years in the background (eqdash release prepare)",
+                  file=sys.stderr, flush=True)
     except Exception as e:  # never stop the server: the pages compute what is missing
         print(f"eqdash: prewarm stopped ({type(e).__name__}: {e}); pages compute on first visit", file=sys.stderr,
               flush=True)

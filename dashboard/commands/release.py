@@ -1,4 +1,5 @@
-"""`eqdash release audit`: a year of the protected release audited as an attacker would."""
+"""`eqdash release audit` (a year of the protected release audited as an attacker would) and
+`eqdash release prepare` (every year decided before a reader asks)."""
 
 from __future__ import annotations
 
@@ -97,3 +98,26 @@ def _print_summary(totals: dict[str, int], at_risk: list, seconds: float) -> Non
     for t in at_risk[:20]:
         out.print(f"AT RISK: {t.key}: true {t.value}, an attacker can pin it to [{t.lo:.2f}, {t.hi:.2f}]",
                   highlight=False)
+
+
+def release_prepare_cmd(
+    db: Path = typer.Option(config.DEFAULT_WAREHOUSE, "--db", help="The warehouse file"),
+    quiet: bool = typer.Option(False, "--quiet", help="Print only the summary line"),
+) -> None:
+    """Decide the protection of every year of the release not yet decided for this build (the newest
+    first) and store it beside the warehouse, so no staff association waits for a solve. `eqdash
+    serve` runs this in the background; run it after `eqdash build` to have every year ready."""
+    import time
+
+    from metrics.release import release_for
+
+    def told(family: str, fy: int, seconds: float) -> None:
+        if not quiet:
+            out.print(f"FY{fy}/{(fy + 1) % 100:02d} {family}: decided in {formats.fmt_decimal(seconds)} s")
+
+    with open_warehouse(db) as wh:
+        rel = release_for(wh)
+        started = time.perf_counter()
+        solved = rel.prepare(on_year=told)
+        seconds = formats.fmt_decimal(time.perf_counter() - started)
+        out.print(f"release: {solved} family-year(s) decided in {seconds} s; every year is decided, stored at {rel.store}")

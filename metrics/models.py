@@ -27,10 +27,10 @@ import statsmodels.api as sm
 from scipy import sparse, special, stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
+from metrics.comparison import check_comparison, compare_to_reference
 from metrics.config import DEFAULTS
 from metrics.rates import NOT_STATED, poisson_exact_interval, wilson_interval
-from metrics.significance import ADJUSTMENT_LABELS, flag_comparisons
-from metrics.tidy import empty_tidy, require_columns, tidy_frame
+from metrics.tidy import empty_tidy, require_columns
 
 OVERDISPERSION_THRESHOLD = 1.5  # Pearson chi2/df above this -> quasi-Poisson standard errors
 UNSTABLE_LOG_SE = 5.0  # a log-ratio SE this large means the data cannot pin the ratio down
@@ -139,8 +139,7 @@ def rate_ratio_trend(
     R: glm(events ~ factor(period) + group + group:period, offset = log(exposure), family = poisson)
     """
     require_columns(frame, ["group", "period", "events", "exposure"], "rate_ratio_trend")
-    if adjustment not in ADJUSTMENT_LABELS:
-        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
+    check_comparison(reference_group=reference_group, adjustment=adjustment, not_stated=not_stated)
     cells = frame.select(pl.col("group").cast(pl.String), pl.col("period").cast(pl.Int64),
                          pl.col("events").cast(pl.Int64), pl.col("exposure").cast(pl.Float64))
     if cells.height == 0:
@@ -189,29 +188,23 @@ def rate_ratio_trend(
     model = "; ".join(x for x in ("Poisson GLM, log person-years offset: period + group + group x period (linear)",
                                   "ratio = change in the rate ratio per period", scale,
                                   "Wald test of the group x period interaction (trend)", span) if x)
-    records = []
+    rows = []
     for group, e, x in crude.iter_rows():
-        is_ref = group == reference_group
         low, high = poisson_exact_interval(e, x, alpha)
-        record = {"characteristic": characteristic, "group": group, "n": int(round(x)), "events": e,
-                  "rate": e / x if x > 0 else None, "ci_low": low, "ci_high": high, "is_significant": False,
-                  "is_suppressed": False, "reference_group": reference_group, "exposure": x,
-                  "rate_per_1000": 1000 * e / x if x > 0 else None, "is_reference": is_ref,
-                  "is_not_stated": not_stated is not None and group == not_stated}
-        method = ["exact Poisson"]
-        if fatal:
-            method.append(fatal)
-        elif is_ref:
-            method += [model, "reference group"]
-        elif group in estimates:
-            ratio, lo, hi, p = estimates[group]
-            record.update(ratio=ratio, ratio_ci_low=lo, ratio_ci_high=hi, p_value=p)
-            method.append(model)
-        else:
-            method.append("no trend estimable: group has no events")
-        record["method"] = "; ".join(method)
-        records.append(record)
-    return flag_comparisons(tidy_frame(records, TREND_EXTRAS), alpha=alpha, adjustment=adjustment)
+        rows.append({"group": group, "n": int(round(x)), "events": e, "rate": e / x if x > 0 else None,
+                     "ci_low": low, "ci_high": high, "exposure": x,
+                     "rate_per_1000": 1000 * e / x if x > 0 else None})
+
+    def compare(row, ref):
+        if row["group"] not in estimates:
+            return {}, ["no trend estimable: group has no events"]
+        ratio, lo, hi, p = estimates[row["group"]]
+        return {"ratio": ratio, "ratio_ci_low": lo, "ratio_ci_high": hi, "p_value": p}, [model]
+
+    return compare_to_reference(rows, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
+                                adjustment=adjustment, not_stated=not_stated, extras=TREND_EXTRAS,
+                                method="exact Poisson", compare=compare, reference_ratio=None,
+                                reference_method=[model], fatal=fatal)
 
 
 # --- fitting ---------------------------------------------------------------------------------
@@ -407,37 +400,26 @@ def _design(cells: pl.DataFrame, covariates: list[str], reference_group: str) ->
 
 def _assemble(rows, fit, *, characteristic, reference_group, alpha, adjustment, not_stated, covariates,
               label, extras) -> pl.DataFrame:
-    if adjustment not in ADJUSTMENT_LABELS:
-        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
     adjusted_for = f"adjusted for {', '.join(covariates)}" if covariates else "unadjusted"
     model_method = "; ".join(x for x in (label, adjusted_for, fit["scale"], "Wald CI") if x)
-    rate_label = "exact Poisson" if "exposure" in extras else "Wilson"
-    records = []
-    for group, r in rows.items():
-        is_ref, is_ns = group == reference_group, not_stated is not None and group == not_stated
-        record = {
-            "characteristic": characteristic, "group": group, "n": r["n"], "events": r["events"],
-            "rate": r["rate"], "ci_low": r["ci"][0], "ci_high": r["ci"][1], "is_suppressed": False,
-            "is_significant": False, "reference_group": reference_group, "exposure": r.get("exposure"),
-            "is_reference": is_ref, "is_not_stated": is_ns, "note": "; ".join(fit["notes"]) or None,
-        }
-        method = [rate_label]
-        if "fatal" in fit:
-            method.append(fit["fatal"])
-        elif is_ref:
-            record["ratio"] = 1.0
-            method += [model_method, "reference group"]
-        elif group in fit["excluded"]:
-            method.append(f"ratio not estimable: group {fit['excluded'][group]}")
-        elif group in fit["estimates"]:
+    note = "; ".join(fit["notes"]) or None
+
+    def compare(row, ref):
+        group = row["group"]
+        if group in fit["excluded"]:
+            return {}, [f"ratio not estimable: group {fit['excluded'][group]}"]
+        if group in fit["estimates"]:
             ratio, low, high, p = fit["estimates"][group]
-            record.update(ratio=ratio, ratio_ci_low=low, ratio_ci_high=high, p_value=p)
-            method.append(model_method)
-        else:  # every cell of the group was left out with a degenerate covariate level
-            method.append("ratio not estimable: no informative cells")
-        record["method"] = "; ".join(method)
-        records.append({k: v for k, v in record.items() if k != "exposure" or "exposure" in extras})
-    return flag_comparisons(tidy_frame(records, extras), alpha=alpha, adjustment=adjustment)
+            return {"ratio": ratio, "ratio_ci_low": low, "ratio_ci_high": high, "p_value": p}, [model_method]
+        return {}, ["ratio not estimable: no informative cells"]  # every cell left out with a degenerate level
+
+    table_rows = [{"group": group, "n": r["n"], "events": r["events"], "rate": r["rate"], "ci_low": r["ci"][0],
+                   "ci_high": r["ci"][1], "exposure": r.get("exposure"), "note": note} for group, r in rows.items()]
+    return compare_to_reference(table_rows, characteristic=characteristic, reference_group=reference_group,
+                                alpha=alpha, adjustment=adjustment, not_stated=not_stated, extras=extras,
+                                method="exact Poisson" if "exposure" in extras else "Wilson", compare=compare,
+                                reference_ratio=lambda row: 1.0, reference_method=[model_method],
+                                fatal=fit.get("fatal"))
 
 
 def _crude(cells: pl.DataFrame, denom: str) -> pl.DataFrame:

@@ -11,18 +11,16 @@ with nulls and a method note, never an exception or a numpy warning.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 from scipy import stats
 
+from metrics.comparison import NOT_STATED, check_comparison, compare_to_reference
 from metrics.config import DEFAULTS
-from metrics.significance import ADJUSTMENT_LABELS, binomtest_pvalues, flag_comparisons, two_by_two_test
-from metrics.tidy import EXTRA_COLUMNS, TOO_FEW, empty_tidy, order_tidy, require_columns, tidy_frame
+from metrics.significance import binomtest_pvalues, two_by_two_test
+from metrics.tidy import EXTRA_COLUMNS, TOO_FEW, empty_tidy, require_columns, tidy_frame
 
-NOT_STATED = "Not stated"
 PROPORTION_EXTRAS = ("reference_group", "is_reference", "is_not_stated", "note")
 EXPOSURE_EXTRAS = ("reference_group", "exposure", "rate_per_1000", "is_reference", "is_not_stated", "note")
 
@@ -192,15 +190,6 @@ def _none_if_nan(value: float) -> float | None:
 # --- tables ----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Row:
-    group: str
-    n: int
-    events: int
-    rate: float | None
-    ci: tuple[float | None, float | None]
-
-
 def proportion_table(
     frame: pl.DataFrame,
     *,
@@ -219,20 +208,20 @@ def proportion_table(
     figures (analysts see them) and get the note "too few to report"; suppression removes them
     from restricted outputs. Rows keep the input order.
     """
-    rows = [
-        _Row(g, n, e, e / n if n > 0 else None, wilson_interval(e, n, alpha))
-        for g, n, e in _validated_counts(frame, "proportion_table")
-    ]
+    rows = []
+    for g, n, e in _validated_counts(frame, "proportion_table"):
+        low, high = wilson_interval(e, n, alpha)
+        rows.append({"group": g, "n": n, "events": e, "rate": e / n if n > 0 else None, "ci_low": low,
+                     "ci_high": high, "note": TOO_FEW if n < min_n else None})
 
-    def compare(row: _Row, ref: _Row):
-        ratio = katz_relative_rate(row.events, row.n, ref.events, ref.n, alpha)
-        return ratio, two_by_two_test(row.events, row.n, ref.events, ref.n)
+    def compare(row, ref):
+        ratio, low, high, ratio_note = katz_relative_rate(row["events"], row["n"], ref["events"], ref["n"], alpha)
+        p, test_name = two_by_two_test(row["events"], row["n"], ref["events"], ref["n"])
+        return {"ratio": ratio, "ratio_ci_low": low, "ratio_ci_high": high, "p_value": p}, [ratio_note, test_name]
 
-    return _compare_groups(
-        rows, compare, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
-        adjustment=adjustment, min_n=min_n, not_stated=not_stated, rate_label="Wilson",
-        extras=PROPORTION_EXTRAS,
-    )
+    return compare_to_reference(rows, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
+                                adjustment=adjustment, not_stated=not_stated, extras=PROPORTION_EXTRAS,
+                                method="Wilson", compare=compare)
 
 
 def exposure_rate_table(
@@ -259,16 +248,13 @@ def exposure_rate_table(
     function on each part would give, stacked in input order, with the `by` column kept. Every
     statistic is computed on arrays, so 300 areas x 6 groups cost about what one table does.
     """
-    if adjustment not in ADJUSTMENT_LABELS:
-        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
+    check_comparison(reference_group=reference_group, adjustment=adjustment, not_stated=None)
     if by is not None and (by not in EXTRA_COLUMNS or by in EXPOSURE_EXTRAS):
         raise ValueError(f"exposure_rate_table: by must be a tidy extra column such as 'business_area_code'; got {by!r}")
     extras = EXPOSURE_EXTRAS + ((by,) if by else ())
     frame = _validated_exposure_frame(frame, "exposure_rate_table", by)
     if frame.height == 0:
         return empty_tidy(extras)
-    if not_stated is not None and reference_group == not_stated:
-        raise ValueError(f"reference_group cannot be {not_stated!r}: it is never a comparison baseline")
 
     part = pl.col(by) if by else pl.lit(0)
     is_ref_expr = pl.col("group") == reference_group
@@ -276,49 +262,32 @@ def exposure_rate_table(
         group=pl.col("group"), events=pl.col("events"), exposure=pl.col("exposure"),
         ref_events=pl.col("events").filter(is_ref_expr).first().over(part),
         ref_exposure=pl.col("exposure").filter(is_ref_expr).first().over(part),
-        part=part.rank("dense").cast(pl.Int64) if by else part,
     )
     group = cols["group"].to_numpy()
     events, exposure = cols["events"].to_numpy(), cols["exposure"].to_numpy()
-    has_ref = cols["ref_events"].is_not_null().to_numpy()
+    parts = frame[by].to_list() if by else None
     ref_events = cols["ref_events"].fill_null(0).to_numpy()
     ref_exposure = cols["ref_exposure"].fill_null(0.0).to_numpy()
     n = np.rint(exposure).astype(np.int64)  # half to even, as round() did
     ci_low, ci_high = poisson_exact_intervals(events, exposure, alpha)
 
-    is_ref = group == reference_group
-    is_ns = group == not_stated if not_stated is not None else np.zeros(len(group), dtype=bool)
-    compared = has_ref & ~is_ref
+    # Every statistic on arrays (against each row's part's reference; 0 where there is none, unused).
     ratio, ratio_low, ratio_high, ratio_note = rate_ratio_intervals(events, exposure, ref_events, ref_exposure, alpha)
     p, test_name = conditional_rate_tests(events, exposure, ref_events, ref_exposure)
-    ratio = np.where(compared, ratio, np.nan)
-    ratio[is_ref] = np.where((n[is_ref] > 0) & (events[is_ref] > 0), 1.0, np.nan)  # vs itself: 1 by definition
-    ratio_low, ratio_high, p = (np.where(compared, v, np.nan) for v in (ratio_low, ratio_high, p))
-
-    missing_ref = f"reference group {reference_group!r} not in table"
-    method, note = [], []
-    for i in range(len(group)):
-        if is_ref[i]:
-            method.append("exact Poisson; reference group")
-        elif not has_ref[i]:
-            method.append(f"exact Poisson; {missing_ref}")
-        else:
-            method.append(f"exact Poisson; {ratio_note[i]}; {test_name[i]}")
-        note.append(TOO_FEW if events[i] < min_events else None)
-
     rate = _divide(events.astype(float), exposure, exposure > 0)
-    table = pl.DataFrame({
-        "characteristic": pl.Series([characteristic] * len(group), dtype=pl.String),
-        "group": group, "n": n, "events": events, "rate": rate, "ci_low": ci_low, "ci_high": ci_high,
-        "ratio": ratio, "ratio_ci_low": ratio_low, "ratio_ci_high": ratio_high, "p_value": p,
-        "p_adjusted": np.full(len(group), np.nan), "is_significant": np.zeros(len(group), dtype=bool),
-        "is_suppressed": np.zeros(len(group), dtype=bool), "method": pl.Series(method, dtype=pl.String),
-        **({by: frame[by]} if by else {}),
-        "reference_group": pl.Series([reference_group] * len(group), dtype=pl.String),
-        "exposure": exposure, "rate_per_1000": rate * 1000, "is_reference": is_ref, "is_not_stated": is_ns,
-        "note": pl.Series(note, dtype=pl.String),
-    }, nan_to_null=True)
-    return flag_comparisons(order_tidy(table), alpha=alpha, adjustment=adjustment, by=by)
+    rows = [{"group": group[i], "n": n[i], "events": events[i], "rate": rate[i], "ci_low": ci_low[i],
+             "ci_high": ci_high[i], "exposure": exposure[i], "rate_per_1000": rate[i] * 1000,
+             "note": TOO_FEW if events[i] < min_events else None, "_i": i, **({by: parts[i]} if by else {})}
+            for i in range(len(group))]
+
+    def compare(row, ref):
+        i = row["_i"]
+        return ({"ratio": ratio[i], "ratio_ci_low": ratio_low[i], "ratio_ci_high": ratio_high[i], "p_value": p[i]},
+                [ratio_note[i], test_name[i]])
+
+    return compare_to_reference(rows, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
+                                adjustment=adjustment, not_stated=not_stated, extras=extras, method="exact Poisson",
+                                compare=compare, by=by)
 
 
 STRATIFIED_EXTRAS = PROPORTION_EXTRAS
@@ -378,40 +347,31 @@ def stratified_proportion_table(
     require_columns(frame, ["group", "stratum", "n", "events"], "stratified_proportion_table")
     if frame.height == 0:
         return empty_tidy(STRATIFIED_EXTRAS)
-    if not_stated is not None and reference_group == not_stated:
-        raise ValueError(f"reference_group cannot be {not_stated!r}: it is never a comparison baseline")
+    check_comparison(reference_group=reference_group, adjustment=adjustment, not_stated=not_stated)
     totals = frame.group_by("group", maintain_order=True).agg(pl.col("n").sum(), pl.col("events").sum())
     _validated_counts(totals, "stratified_proportion_table")
     strata = sorted(set(frame["stratum"].to_list()))
     wide = {g: {st: (0, 0) for st in strata} for g in totals["group"].to_list()}
     for g, st, n, e in frame.select("group", "stratum", "n", "events").iter_rows():
         wide[g][st] = (int(n), int(e))
-    ref = wide.get(reference_group)
-    records = []
+    rows = []
     for g, n, e in totals.select("group", "n", "events").iter_rows():
         n, e = int(n), int(e)
         low, high = wilson_interval(e, n, alpha)
-        is_ref = g == reference_group
-        record = {"characteristic": characteristic, "group": g, "n": n, "events": e, "rate": e / n if n else None,
-                  "ci_low": low, "ci_high": high, "is_significant": False, "is_suppressed": False,
-                  "reference_group": reference_group, "is_reference": is_ref,
-                  "is_not_stated": not_stated is not None and g == not_stated,
-                  "note": TOO_FEW if n < min_n else None}
-        method = ["Wilson (all strata)"]
-        if is_ref:
-            record["ratio"] = 1.0 if n > 0 and e > 0 else None
-            method.append("reference group")
-        elif ref is None:
-            method.append(f"reference group {reference_group!r} not in table")
-        else:
-            cells = [(wide[g][st][1], wide[g][st][0], ref[st][1], ref[st][0]) for st in strata]
-            rr, lo, hi, p, note = mantel_haenszel(*zip(*cells, strict=True), alpha=alpha)
-            record.update(ratio=rr, ratio_ci_low=lo, ratio_ci_high=hi, p_value=p)
-            method += [f"{note}, within {stratum_label}",
-                       f"Cochran-Mantel-Haenszel test within {stratum_label}" if p is not None else "no test (no variation)"]
-        record["method"] = "; ".join(method)
-        records.append(record)
-    return flag_comparisons(tidy_frame(records, STRATIFIED_EXTRAS), alpha=alpha, adjustment=adjustment)
+        rows.append({"group": g, "n": n, "events": e, "rate": e / n if n else None, "ci_low": low, "ci_high": high,
+                     "note": TOO_FEW if n < min_n else None})
+
+    def compare(row, ref):
+        g, r = wide[row["group"]], wide[ref["group"]]
+        cells = [(g[st][1], g[st][0], r[st][1], r[st][0]) for st in strata]
+        rr, lo, hi, p, note = mantel_haenszel(*zip(*cells, strict=True), alpha=alpha)
+        return ({"ratio": rr, "ratio_ci_low": lo, "ratio_ci_high": hi, "p_value": p},
+                [f"{note}, within {stratum_label}",
+                 f"Cochran-Mantel-Haenszel test within {stratum_label}" if p is not None else "no test (no variation)"])
+
+    return compare_to_reference(rows, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
+                                adjustment=adjustment, not_stated=not_stated, extras=STRATIFIED_EXTRAS,
+                                method="Wilson (all strata)", compare=compare)
 
 
 def not_stated_share(
@@ -435,59 +395,7 @@ def not_stated_share(
     )
 
 
-# --- shared machinery ------------------------------------------------------------------------
-
-
-def _compare_groups(
-    rows: list[_Row],
-    compare: Callable[[_Row, _Row], tuple[tuple, tuple]],
-    *,
-    characteristic: str,
-    reference_group: str,
-    alpha: float,
-    adjustment: str,
-    min_n: int,
-    not_stated: str | None,
-    rate_label: str,
-    extras: tuple[str, ...],
-) -> pl.DataFrame:
-    if adjustment not in ADJUSTMENT_LABELS:
-        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
-    if not rows:
-        return empty_tidy(extras)
-    if not_stated is not None and reference_group == not_stated:
-        raise ValueError(f"reference_group cannot be {not_stated!r}: it is never a comparison baseline")
-    ref = next((r for r in rows if r.group == reference_group), None)
-    records = []
-    for row in rows:
-        is_ref = row.group == reference_group
-        record = {
-            "characteristic": characteristic, "group": row.group, "n": row.n, "events": row.events,
-            "rate": row.rate, "ci_low": row.ci[0], "ci_high": row.ci[1], "is_suppressed": False,
-            "reference_group": reference_group, "is_reference": is_ref,
-            "is_not_stated": not_stated is not None and row.group == not_stated,
-            "is_significant": False, "note": TOO_FEW if row.n < min_n else None,
-        }
-        method = [rate_label]
-        if is_ref:
-            # The reference compared with itself: ratio 1 by definition, nothing to test.
-            record["ratio"] = 1.0 if row.n > 0 and row.events > 0 else None
-            method.append("reference group")
-        elif ref is None:
-            method.append(f"reference group {reference_group!r} not in table")
-        else:
-            (ratio, low, high, ratio_note), (p, test_name) = compare(row, ref)
-            record.update(ratio=ratio, ratio_ci_low=low, ratio_ci_high=high, p_value=p)
-            method += [ratio_note, test_name]
-        record["method"] = "; ".join(method)
-        records.append({k: v for k, v in record.items() if k in _TIDY_KEYS or k in extras})
-    return flag_comparisons(tidy_frame(records, extras), alpha=alpha, adjustment=adjustment)
-
-
-_TIDY_KEYS = {
-    "characteristic", "group", "n", "events", "rate", "ci_low", "ci_high", "ratio", "ratio_ci_low",
-    "ratio_ci_high", "p_value", "p_adjusted", "is_significant", "is_suppressed", "method",
-}
+# --- validation ------------------------------------------------------------------------------
 
 
 def _validated_counts(frame: pl.DataFrame, what: str) -> list[tuple[str, int, int]]:

@@ -9,7 +9,7 @@ advises against.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -299,13 +299,6 @@ def trend_sentences(test: pl.DataFrame, *, outcome: str = "referral", noun: str 
             f"{fmt_number(r['ratio'])} a year{ci}{period}; {significance_clause(r)}: {verdict}."
             + (f" Note: {r['note']}." if r.get("note") and "interval" in (r.get("note") or "") else ""))
     return out
-
-
-def list_sentence(items: Iterable[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _ci(row: Mapping[str, Any], *, scale: float, suffix: str) -> str:

@@ -117,19 +117,6 @@ def katz_relative_rate(
     return rr, math.exp(math.log(rr) - z * se), math.exp(math.log(rr) + z * se), "Katz log RR"
 
 
-def rate_ratio_interval(
-    events_1: int, exposure_1: float, events_0: int, exposure_0: float, alpha: float = DEFAULTS.alpha
-) -> tuple[float | None, float | None, float | None, str]:
-    """Incidence-rate ratio with the log interval exp(log IRR +/- z sqrt(1/a + 1/b)).
-
-    Zero-event rules as katz_relative_rate: group 0 events -> IRR 0, lower 0, upper after adding
-    0.5 to both counts; reference 0 events or no exposure -> null. One row of rate_ratio_intervals.
-    """
-    ratio, low, high, note = rate_ratio_intervals(*(np.array([v]) for v in (events_1, exposure_1, events_0,
-                                                                            exposure_0)), alpha)
-    return _none_if_nan(ratio[0]), _none_if_nan(low[0]), _none_if_nan(high[0]), str(note[0])
-
-
 IRR_ZERO_NOTE = "IRR 0 (no events), upper limit log interval with 0.5 added to each count"
 
 

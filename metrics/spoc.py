@@ -20,7 +20,7 @@ from datetime import date
 
 import polars as pl
 
-from metrics import release
+from metrics import config, release
 from metrics.config import DEFAULTS, Settings
 from metrics.queries import Filters, add_months
 from metrics.tables import PACK_MEASURES, REGISTRY, get_table
@@ -35,18 +35,18 @@ MEASURE_LABELS = {
     "n_raised": "Raised in the month",
     "n_closed": "Closed in the month",
     "n_open": "Open at month end",
-    "n_open_overdue": "Open at month end for more than 90 days",
+    "n_open_overdue": f"Open at month end for more than {DEFAULTS.service_standard_days} days",
 }
 BREAKDOWN_CHARACTERISTICS = ("ethnicity_group", "sex", "disability")
 # The five ethnic groups are always shown, with Not stated beside them (GOV.UK ethnicity guidance).
-ETHNIC_GROUPS = ("Asian", "Black", "Mixed", "Other", "White", "Not stated")
+ETHNIC_GROUPS = config.ETHNIC_GROUPS
 
 # Who sees what: a table's counts are EXACT (totals with no protected characteristic) or
 # PROTECTED (any breakdown by a protected characteristic, disclosure-controlled by metrics).
 EXACT, PROTECTED = "exact", "protected"
 RELEASE_STATEMENT = (
     "Counts a leadership team sees exactly: totals with no protected characteristic (grievances raised, "
-    "closed, open and open for more than 90 days, each month; each business area's 12-month total on the "
+    f"closed, open and open for more than {DEFAULTS.service_standard_days} days, each month; each business area's 12-month total on the "
     "funnel plot). Counts that are protected: any count broken down by a protected characteristic (ethnic "
     "group, sex, disability) or by category and group, for the latest period of the protected release (a "
     "complete financial year, or this year to its last complete quarter): rounded to the nearest 5, with [c] "
@@ -200,7 +200,8 @@ def assemble_pack(wh: Warehouse, month_start: date, area: str, *, settings: Sett
     counts = table("counts", "spoc_trend", "Grievances each month: all staff (exact counts)",
                    Filters(end=month_start, area=area_filter), "counts", trend_label, EXACT,
                    description="Raised in the month, closed in the month (whenever raised), open at month end, "
-                               "and open at month end for more than 90 days, for every month of the 13.")
+                               f"and open at month end for more than {settings.service_standard_days} days, for every month "
+                               "of the 13.")
     tables.append(counts)
     this_month = counts.frame.filter(pl.col("month_start") == month_start)
     headline = {m: int(v) for m, v in zip(this_month["measure"], this_month["n"], strict=True)}
@@ -262,10 +263,6 @@ def _iso(value) -> str:
     return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else str(value)
 
 
-def _area_clause(code: str) -> tuple[str, list]:
-    return ("true", []) if code == FORCE else ("business_area_code = ?", [code])
-
-
 def _resolution_rows(wh: Warehouse, month_start: date) -> pl.DataFrame:
     return wh.query(
         """select business_area_code, days_observed::double as duration_days, not is_open as is_event
@@ -294,12 +291,15 @@ def resolution_vs_force(wh: Warehouse, month_start: date, code: str, settings: S
             lr = log_rank(split.select("group", "duration_days", "is_event"), characteristic="business_area")
             test_p, test_method = lr["p_value"][0], lr["method"][0]
     # All staff, no characteristic: the counts are totals (exact, like the monthly counts); a
-    # median is a single grievance's duration, so it is shown only for enough grievances.
+    # median is a single grievance's duration, so it is shown only for enough grievances, by the
+    # release's rule (metrics/release.py): the count as the configured suppression and rounding
+    # would publish it must reach min_cases_for_median.
     m = settings.min_cases_for_median
     records = []
     for r in medians.iter_rows(named=True):
         n, events = r["n"], r["events"]
-        hidden = n < m
+        published = release.protect_value(n, settings.suppression_threshold, settings.rounding_base)
+        hidden = published is None or published < m
         is_area = r["group"] == "This area"
         records.append({
             "group": r["group"], "n": n, "events": events, "n_display": f"{n:,}", "events_display": f"{events:,}",
@@ -401,7 +401,7 @@ def find_findings(wh: Warehouse, month_start: date, code: str, name: str, tables
     reference group (the registry table's own adjustment); the groups of one characteristic against
     the same group in the rest of the force; and the area's own tests (trend over 13 months, this
     month against the previous 12, time to resolve and independence against the rest of the force,
-    open beyond 90 days against the rest of the force). The funnel position is one exact test.
+    open beyond the service standard against the rest of the force). The funnel position is one exact test.
     Only numbers the pack's tables show are used; a hidden group is never the basis of a finding.
     """
     from metrics.rates import conditional_rate_test
@@ -561,7 +561,7 @@ def find_findings(wh: Warehouse, month_start: date, code: str, name: str, tables
 
 
 def _area_against_rest(wh, month_start, code, here, settings, two_by_two_test) -> list[tuple]:
-    """Totals (no characteristic) of the area against the rest of the force: open beyond 90 days
+    """Totals (no characteristic) of the area against the rest of the force: open beyond the service standard
     at month end, and grievances with an independent assessor over the 12 months."""
     out = []
     raw = wh.query(

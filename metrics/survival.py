@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from datetime import date
 
 import numpy as np
 import polars as pl
@@ -33,30 +32,6 @@ LOGRANK_SCHEMA = {
     "characteristic": pl.String, "n_groups": pl.Int64, "statistic": pl.Float64, "df": pl.Int64,
     "p_value": pl.Float64, "method": pl.String,
 }
-
-
-def durations(frame: pl.DataFrame, *, start: str, end: str, as_of: date) -> pl.DataFrame:
-    """Add duration_days and is_event: a case closed on or before as_of is an event at its
-    closing date; an open case (end blank) or one closed after as_of is censored at as_of.
-
-    A start date after as_of or an end before start is an error naming the row.
-    """
-    require_columns(frame, [start, end], "durations")
-    checks = [
-        (pl.col(start).is_null(), start, "start date is missing"),
-        (pl.col(start) > pl.lit(as_of), start, f"start date is after the as-of date {as_of}"),
-        (pl.col(end) < pl.col(start), end, f"end date is before {start}"),
-    ]
-    for cond, col, rule in checks:
-        bad = frame.select(cond.fill_null(False).alias("bad"))["bad"]
-        if bad.any():
-            raise ValueError(f"durations: row {int(bad.arg_true()[0]) + 1}, column {col!r}: {rule}")
-    is_event = pl.col(end).is_not_null() & (pl.col(end) <= pl.lit(as_of))
-    stop = pl.when(is_event).then(pl.col(end)).otherwise(pl.lit(as_of))
-    return frame.with_columns(
-        (stop - pl.col(start)).dt.total_days().cast(pl.Float64).alias("duration_days"),
-        is_event.alias("is_event"),
-    )
 
 
 def kaplan_meier(frame: pl.DataFrame, *, characteristic: str, alpha: float = DEFAULTS.alpha) -> pl.DataFrame:
@@ -287,7 +262,3 @@ def _loglog_ci(s: float, se: float, z: float) -> tuple[float | None, float | Non
     k = z * se / (s * abs(math.log(s)))
     return s ** math.exp(k), s ** math.exp(-k)
 
-
-def _finite(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None

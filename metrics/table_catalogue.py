@@ -54,7 +54,7 @@ GRIEVANCES = (
               "with a log-rank test across groups.", b.grievance_resolution),
     TableSpec("grievance_resolution_curve", "Share of grievances still open, by days since raised",
               "Kaplan-Meier curve points by group (open grievances censored).", b.grievance_resolution_curve,
-              disclosure=CURVE, counts_from="grievance_resolution"),
+              disclosure=CURVE),
     TableSpec("grievance_funnel", "Business areas: grievances per person-year against the force",
               "Each business area's grievance rate with exact Poisson funnel limits (95% and 99.8%) "
               "around the force rate.", b.grievance_funnel, uses_characteristic=False),
@@ -144,14 +144,14 @@ SPOC_AND_QUALITY = (
     TableSpec("spoc_monthly", "Grievances each month by business area",
               f"Raised, closed, upheld, open at month end and open beyond the {_DAYS}-day service standard, per "
               "business area and month (one row per area, month and measure).", w.spoc_monthly,
-              uses_characteristic=False, disclosure=COUNTS, counts_by=("month_start", "measure")),
+              uses_characteristic=False, disclosure=COUNTS),
     TableSpec("spoc_trend", "Grievances each month: the 13 months to the period's last month",
               f"Raised, closed, open at month end and open beyond the {_DAYS}-day service standard, for one "
               "business area (the whole force when no area is chosen), each month from 12 months before the "
               "period's last month to it (the period's first month is not used). Raised and closed in the last 12 "
               "months add up to the 12-month totals other tables publish, so each is one suppression set "
               "(suppression_set).", w.spoc_trend,
-              uses_characteristic=False, disclosure=COUNTS, counts_by=("suppression_set",)),
+              uses_characteristic=False, disclosure=COUNTS),
     TableSpec("data_quality", "Rows read, accepted and quarantined per extract",
               "Every input row is accepted or quarantined; the counts reconcile.",
               partial(b.rows, query=tq.load_audit), **_NO_CHARACTERISTIC),

@@ -15,7 +15,7 @@ from datetime import date
 import polars as pl
 
 from metrics import queries as q
-from metrics.config import AGGREGATE_GROUPS, CHARACTERISTICS
+from metrics.config import AGGREGATE_GROUPS, APPLICANT_CHARACTERISTICS, CHARACTERISTICS
 from metrics.queries import Filters
 from metrics.warehouse import Warehouse
 
@@ -23,7 +23,6 @@ from metrics.warehouse import Warehouse
 MISCONDUCT_STEPS = (("Investigated", "true", "is_investigation_decided", "is_investigated"),
                     ("Meeting or hearing", "is_investigated", "is_route_decided", "is_meeting_or_hearing"),
                     ("Sanction", "is_meeting_or_hearing", "is_outcome_decided", "has_sanction"))
-APPLICANT_COLUMNS = ("ethnicity_group", "ethnicity", "sex", "ethnicity_sex")
 
 
 def data_window(wh: Warehouse) -> tuple:
@@ -115,8 +114,8 @@ def misconduct_stage_cells(wh: Warehouse, f: Filters) -> pl.DataFrame:
 
 def applicant_column(characteristic: str) -> str:
     """The group column for applications, which record only some characteristics."""
-    if any(p not in APPLICANT_COLUMNS for p in q.characteristic_parts(characteristic)):
-        raise q.FilterError(f"applications record only {', '.join(APPLICANT_COLUMNS)}; not '{characteristic}'")
+    if any(p not in APPLICANT_CHARACTERISTICS for p in q.characteristic_parts(characteristic)):
+        raise q.FilterError(f"applications record only {', '.join(APPLICANT_CHARACTERISTICS)}; not '{characteristic}'")
     return q.characteristic_column(characteristic)
 
 

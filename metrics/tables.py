@@ -16,7 +16,7 @@ from __future__ import annotations
 import polars as pl
 
 from metrics import queries as q
-from metrics.config import DEFAULTS, Settings
+from metrics.config import DEFAULTS, ROLES, STAFF_ASSOCIATION, Settings
 from metrics.queries import FilterError, Filters
 from metrics.table_builders import adjust_across_table, dated
 from metrics.table_builders_workforce import PACK_MEASURES
@@ -28,8 +28,6 @@ from metrics.table_spec import (
     CURVE,
     NO_PEOPLE,
     PERSON_LEVEL,
-    ROLES,
-    STAFF_ASSOCIATION,
     TIDY,
     AccessDenied,
     Build,

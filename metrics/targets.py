@@ -52,18 +52,6 @@ def target_share_at(
     raise AssertionError("unreachable: at_date lies between the first and last target dates")
 
 
-def target_trajectory(
-    targets: pl.DataFrame, *, measure: str, target_group: str, dates: Sequence[date], before_first: str = "null"
-) -> pl.DataFrame:
-    """The target share at each date (for drawing the target line): columns date, target_share."""
-    return pl.DataFrame(
-        {"date": list(dates),
-         "target_share": [target_share_at(targets, measure=measure, target_group=target_group, at_date=d,
-                                          before_first=before_first) for d in dates]},
-        schema={"date": pl.Date, "target_share": pl.Float64},
-    )
-
-
 def observed_vs_target(
     observed: pl.DataFrame,
     *,

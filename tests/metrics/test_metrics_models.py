@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
+from tidy_checks import validate_tidy
 
 from metrics.models import logistic_odds_ratios, poisson_irr
-from metrics.tidy import validate_tidy
 
 Z = stats.norm.ppf(0.975)
 

@@ -140,7 +140,7 @@ def poisson_funnel(
 
 
 def _funnel_table(frame, *, characteristic, overall_rate, alpha, kind, adjustment) -> pl.DataFrame:
-    from metrics.rates import poisson_exact_interval, wilson_interval
+    from metrics.intervals import poisson_exact_interval, wilson_interval
     from metrics.significance import flag_comparisons
 
     extras = FUNNEL_EXTRAS if kind == "rate" else tuple(e for e in FUNNEL_EXTRAS if e not in ("exposure", "rate_per_1000"))

@@ -170,20 +170,10 @@ def flag_comparisons(
         return frame
     level = confidence if confidence is not None else 1 - alpha
     p = frame["p_value"].cast(pl.Float64).fill_nan(None)
-    is_ref = frame["is_reference"].fill_null(False) if "is_reference" in frame.columns else pl.repeat(False, frame.height, eager=True)
-    is_ns = frame["is_not_stated"].fill_null(False) if "is_not_stated" in frame.columns else pl.repeat(False, frame.height, eager=True)
-    family = (p.is_not_null() & ~is_ref & ~is_ns).to_numpy()
-    parts = frame[by].to_list() if by else [None] * frame.height
+    is_ns = _flag_column(frame, "is_not_stated")
+    family = (p.is_not_null() & ~_flag_column(frame, "is_reference") & ~is_ns).to_numpy()
     p_list = p.to_list()
-    adjusted: list[float | None] = [None] * frame.height
-    sizes: list[int] = [0] * frame.height
-    members_of: dict = {}
-    for i in range(frame.height):
-        if family[i]:
-            members_of.setdefault(parts[i], []).append(i)
-    for members in members_of.values():
-        for i, q in zip(members, adjust_pvalues([p_list[i] for i in members], adjustment), strict=True):
-            adjusted[i], sizes[i] = q, len(members)
+    adjusted, sizes = _adjust_family(p_list, family, frame[by].to_list() if by else [None] * frame.height, adjustment)
     label = ADJUSTMENT_LABELS[adjustment]
     methods, notes = [], []
     old_notes = frame["note"].to_list() if "note" in frame.columns else [None] * frame.height
@@ -211,6 +201,27 @@ def flag_comparisons(
     if "note" in frame.columns:
         out = out.with_columns(pl.Series("note", notes, dtype=pl.String))
     return out
+
+
+def _flag_column(frame: pl.DataFrame, name: str) -> pl.Series:
+    """A boolean marker column (is_reference, is_not_stated), false where absent or null."""
+    if name in frame.columns:
+        return frame[name].fill_null(False)
+    return pl.repeat(False, frame.height, eager=True)
+
+
+def _adjust_family(p: list, family, parts: list, adjustment: str) -> tuple[list[float | None], list[int]]:
+    """The adjusted p-value of each family member (adjusted within its part) and its family's size."""
+    adjusted: list[float | None] = [None] * len(p)
+    sizes: list[int] = [0] * len(p)
+    members_of: dict = {}
+    for i in range(len(p)):
+        if family[i]:
+            members_of.setdefault(parts[i], []).append(i)
+    for members in members_of.values():
+        for i, q in zip(members, adjust_pvalues([p[i] for i in members], adjustment), strict=True):
+            adjusted[i], sizes[i] = q, len(members)
+    return adjusted, sizes
 
 
 def _is_interval_note(note: str) -> bool:

@@ -17,7 +17,8 @@ from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from metrics.comparison import check_comparison, compare_to_reference
 from metrics.config import DEFAULTS
-from metrics.rates import NOT_STATED, wilson_interval
+from metrics.intervals import wilson_interval
+from metrics.rates import NOT_STATED
 from metrics.tidy import TOO_FEW, empty_tidy, require_columns
 
 CURVE_SCHEMA = {

@@ -10,14 +10,14 @@ import pytest
 from scipy import stats
 from tidy_checks import validate_tidy
 
-from metrics.rates import (
+from metrics.intervals import (
     conditional_rate_test,
     conditional_rate_tests,
-    exposure_rate_table,
     poisson_exact_interval,
     poisson_exact_intervals,
     rate_ratio_intervals,
 )
+from metrics.rates import exposure_rate_table
 
 
 def exposure(rows):

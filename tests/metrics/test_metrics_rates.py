@@ -9,14 +9,13 @@ import pytest
 from scipy import stats
 from tidy_checks import validate_tidy
 
-from metrics.rates import (
+from metrics.intervals import (
     katz_relative_rate,
-    not_stated_share,
     poisson_exact_interval,
-    proportion_table,
     rate_ratio_intervals,
     wilson_interval,
 )
+from metrics.rates import not_stated_share, proportion_table
 from metrics.tidy import TIDY_COLUMNS, TIDY_SCHEMA
 
 

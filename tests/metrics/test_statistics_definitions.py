@@ -15,9 +15,10 @@ from statsmodels.stats.multitest import multipletests
 
 from metrics import narrative
 from metrics.disparity import decision_stage_table
+from metrics.intervals import katz_relative_rate
 from metrics.models import rate_ratio_trend
 from metrics.queries import Filters
-from metrics.rates import katz_relative_rate, mantel_haenszel, stratified_proportion_table
+from metrics.rates import mantel_haenszel, stratified_proportion_table
 from metrics.significance import NOT_STATED_NOTE, flag_comparisons
 from metrics.survival import km_quantile
 from metrics.tables import REGISTRY, TIDY, get_table

@@ -108,8 +108,7 @@ def last_day(month_start: date) -> date:
     return add_months(month_start, 1) - timedelta(days=1)
 
 
-def person_time(f: Filters, *, area_col: str | None = "business_area_code",
-                worker_col: str | None = "worker_type") -> tuple[str, str, list]:
+def person_time(f: Filters) -> tuple[str, str, dict]:
     """Person-time in the filter's months, area and worker type: (subquery, where, params).
 
     The subquery has a row per stretch of a posting that overlaps the period, every characteristic,
@@ -122,7 +121,7 @@ def person_time(f: Filters, *, area_col: str | None = "business_area_code",
     sub = f"""(select * replace (date_diff('day', greatest(from_date, $lo::date), least(to_date, $hi::date)) + 1
                                  as exposure_days)
                from {PERSON_TIME} where from_date <= $hi::date and to_date >= $lo::date)"""
-    where, params = where_clause(f.with_(start=None, end=None), "from_date", area_col=area_col, worker_col=worker_col)
+    where, params = where_clause(f.with_(start=None, end=None), "from_date")
     return sub, where, {"lo": lo, "hi": hi, **params}
 
 
@@ -137,12 +136,10 @@ def exposure_by_group(wh: Warehouse, f: Filters) -> pl.DataFrame:
     )
 
 
-def event_counts(wh: Warehouse, f: Filters, *, table: str, month_col: str, flag: str | None = None) -> pl.DataFrame:
-    """Events per group in a fact table (optionally only rows where `flag` is true)."""
+def event_counts(wh: Warehouse, f: Filters, *, table: str, month_col: str) -> pl.DataFrame:
+    """Events (rows) per group in a fact table."""
     col = characteristic_column(f.characteristic)
     where, params = where_clause(f, month_col)
-    if flag is not None:
-        where += f" and {flag}"
     return wh.query(
         f"""select {col} as "group", count(*)::bigint as events
             from {table} where {where} group by all order by all""",

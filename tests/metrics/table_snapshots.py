@@ -41,10 +41,13 @@ def filter_sets(wh: Warehouse) -> dict[str, tuple[Filters, bool]]:
     }
 
 
-def compute(wh: Warehouse) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
-    """Every table for every filter set: frames by key, and the error message where one is refused."""
+def compute(wh: Warehouse, only: tuple[str, ...] | None = None) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
+    """Every table for every filter set (or the sets named in `only`): frames by key, and the error
+    message where one is refused."""
     frames, errors = {}, {}
     for set_name, (f, suppressed) in filter_sets(wh).items():
+        if only is not None and set_name not in only:
+            continue
         for name in sorted(REGISTRY):
             key = f"{set_name}__{name}"
             try:
@@ -62,11 +65,16 @@ def write(wh: Warehouse, out: Path) -> None:
     (out / "errors.json").write_text(json.dumps(errors, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def differences(wh: Warehouse, snapshot: Path) -> list[str]:
+def differences(wh: Warehouse, snapshot: Path, only: tuple[str, ...] | None = None) -> list[str]:
     """What differs from the snapshot: one line per table and filter set (empty when identical)."""
-    frames, errors = compute(wh)
-    stored_errors = json.loads((snapshot / "errors.json").read_text(encoding="utf-8"))
-    stored = {p.stem for p in snapshot.glob("*.parquet")}
+    frames, errors = compute(wh, only)
+
+    def kept(key: str) -> bool:
+        return only is None or key.split("__", 1)[0] in only
+
+    stored_errors = {k: v for k, v in json.loads((snapshot / "errors.json").read_text(encoding="utf-8")).items()
+                     if kept(k)}
+    stored = {p.stem for p in snapshot.glob("*.parquet") if kept(p.stem)}
     out = [f"{k}: error {errors.get(k)!r} != {stored_errors.get(k)!r}"
            for k in sorted(set(errors) | set(stored_errors)) if errors.get(k) != stored_errors.get(k)]
     out += [f"{k}: table missing from this run" for k in sorted(stored - set(frames))]

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-ROLES = ("board", "staff_association", "analyst")
-LEAST_ROLE = "staff_association"
+from metrics.config import ROLES, STAFF_ASSOCIATION
+
+LEAST_ROLE = STAFF_ASSOCIATION
 # Most restricted first: a user listed under two roles gets the first of them.
 RESTRICTION_ORDER = ("staff_association", "board", "analyst")
 DEFAULT_VERIFIED_CLAIM = "email_verified"

@@ -103,13 +103,37 @@ def representation_cells(headcount: pl.DataFrame) -> pl.DataFrame:
             .with_columns(pl.col("events").cast(pl.Int64)))
 
 
+def _adjusted_across_forces(cells: pl.DataFrame, adjustment: str) -> np.ndarray:
+    """Holm across the published forces compared in one year, rank and group (one family: "is any
+    force out of line?"); the own force is a separate comparison, adjusted on its own."""
+    from metrics.significance import adjust_pvalues
+
+    cells = cells.with_row_index("_i")
+    adjusted = np.full(len(cells), np.nan)
+    for part in cells.partition_by("source", "year", "rank", "group"):
+        for i, a in zip(part["_i"].to_list(), adjust_pvalues(part["p_value"].to_list(), adjustment), strict=True):
+            adjusted[i] = np.nan if a is None else a
+    return adjusted
+
+
+def _funnel_limits(expected: np.ndarray) -> dict[str, np.ndarray]:
+    """The 95% and 99.8% limits of observed / expected around 1 (NaN where nothing is expected)."""
+    limits = {}
+    e = np.where(np.isnan(expected), 0.0, expected)
+    for level, name in ((0.95, "95"), (0.998, "99_8")):
+        tail = (1 - level) / 2
+        limits[f"lower_{name}"] = np.where(e > 0, control_limit(e, 1.0, tail, kind="rate"), np.nan)
+        limits[f"upper_{name}"] = np.where(e > 0, control_limit(e, 1.0, 1 - tail, kind="rate"), np.nan)
+    return limits
+
+
 def force_representation(headcount: pl.DataFrame, census: pl.DataFrame, *, alpha: float = DEFAULTS.alpha,
                          adjustment: str = DEFAULTS.adjustment, source: str = PUBLISHED,
                          own: pl.DataFrame | None = None) -> pl.DataFrame:
     """The tidy benchmark table (see the module docstring). ``headcount`` is fct_force_headcount,
     ``census`` is stg_census_population, ``own`` (optional) the warehouse's own force in the same
     shape as headcount, compared the same way but not adjusted with the published forces."""
-    from metrics.significance import ADJUSTMENT_LABELS, adjust_pvalues, binomtest_pvalues
+    from metrics.significance import ADJUSTMENT_LABELS, binomtest_pvalues
 
     national, national_census = national_totals(headcount, census)
     shares = census_shares(pl.concat([census.select(national_census.columns), national_census]))
@@ -130,22 +154,10 @@ def force_representation(headcount: pl.DataFrame, census: pl.DataFrame, *, alpha
         p[testable] = binomtest_pvalues(events[testable], n[testable], share[testable])
     expected = np.where(np.isnan(share), np.nan, n * share)
     cells = cells.with_columns(pl.Series("p_value", p).fill_nan(None), pl.Series("expected", expected).fill_nan(None))
-    # Holm across the published forces compared in one year, rank and group (one family: "is any
-    # force out of line?"); the own force is a separate comparison, adjusted on its own.
-    cells = cells.with_row_index("_i")
-    adjusted = np.full(len(cells), np.nan)
-    for part in cells.partition_by("source", "year", "rank", "group"):
-        for i, a in zip(part["_i"].to_list(), adjust_pvalues(part["p_value"].to_list(), adjustment), strict=True):
-            adjusted[i] = np.nan if a is None else a
+    adjusted = _adjusted_across_forces(cells, adjustment)
     label = ADJUSTMENT_LABELS.get(adjustment, adjustment)
-
     rows = []
-    limits = {}
-    for level, name in ((0.95, "95"), (0.998, "99_8")):
-        tail = (1 - level) / 2
-        e = np.where(np.isnan(expected), 0.0, expected)
-        limits[f"lower_{name}"] = np.where(e > 0, control_limit(e, 1.0, tail, kind="rate"), np.nan)
-        limits[f"upper_{name}"] = np.where(e > 0, control_limit(e, 1.0, 1 - tail, kind="rate"), np.nan)
+    limits = _funnel_limits(expected)
     wilson = wilson_intervals(events, n, alpha)
     for i, row in enumerate(cells.iter_rows(named=True)):
         low, high = wilson[i]

@@ -5,7 +5,7 @@ Thresholds are passed through to metric functions as arguments; this module only
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -35,7 +35,6 @@ class Characteristic:
     column: str
     label: str
     reference_group: str
-    protected: bool = True  # one of the nine Equality Act 2010 characteristics
     not_stated: str | None = "Not stated"
 
 
@@ -54,11 +53,11 @@ CHARACTERISTICS: dict[str, Characteristic] = {
         Characteristic("pregnancy_maternity", "Pregnancy and maternity", "No"),
         Characteristic("religion", "Religion or belief", "Christian"),
         Characteristic("sexual_orientation", "Sexual orientation", "Heterosexual"),
-        Characteristic("caring_responsibilities", "Caring responsibilities", "Not a carer", protected=False),
-        Characteristic("worker_type", "Worker type", "Police officer", protected=False, not_stated=None),
-        Characteristic("rank_grade", "Rank or grade", "Constable", protected=False, not_stated=None),
-        Characteristic("service_band", "Length of service", "5-9 years", protected=False, not_stated=None),
-        Characteristic("ethnicity_sex", "Ethnic group x sex", "White male", protected=True),
+        Characteristic("caring_responsibilities", "Caring responsibilities", "Not a carer"),
+        Characteristic("worker_type", "Worker type", "Police officer", not_stated=None),
+        Characteristic("rank_grade", "Rank or grade", "Constable", not_stated=None),
+        Characteristic("service_band", "Length of service", "5-9 years", not_stated=None),
+        Characteristic("ethnicity_sex", "Ethnic group x sex", "White male"),
     )
 }
 
@@ -66,6 +65,16 @@ CHARACTERISTICS: dict[str, Characteristic] = {
 # minorities excluded, as Home Office statistics do). Never shown without the five groups beside it.
 AGGREGATE_GROUPS: tuple[str, ...] = ("Asian", "Black", "Mixed", "Other")
 AGGREGATE_LABEL = "Black, Asian, Mixed and Other ethnic groups"
+# The five ethnic groups in display order, then the not-stated row (GOV.UK ethnicity guidance).
+ETHNIC_GROUPS: tuple[str, ...] = (*AGGREGATE_GROUPS, "White", "Not stated")
+
+# The characteristics an application records (the recruitment tables break down by these only).
+APPLICANT_CHARACTERISTICS: tuple[str, ...] = ("ethnicity_group", "ethnicity", "sex", "ethnicity_sex")
+
+# Who may see what (metrics/tables.get_table enforces it; dashboard/roles.py maps people to them):
+# the Management Board (aggregates), staff associations (the protected release only), analysts (all).
+BOARD, STAFF_ASSOCIATION, ANALYST = "board", "staff_association", "analyst"
+ROLES: tuple[str, ...] = (BOARD, STAFF_ASSOCIATION, ANALYST)
 
 
 @dataclass(frozen=True)
@@ -88,7 +97,6 @@ class Settings:
     # evidence strength (metrics/power.py): a comparison that could have detected a ratio this
     # small (at 80% power) and found none says "no difference larger than ... is likely"
     evidence_ratio_threshold: float = 2.0
-    roles: tuple[str, ...] = field(default=("board", "staff_association", "analyst"))
 
 
 DEFAULTS = Settings()

@@ -35,7 +35,7 @@ def _kind(frame: pl.DataFrame) -> str:
 
 def with_overall(frame: pl.DataFrame, *, alpha: float = DEFAULTS.alpha) -> pl.DataFrame:
     """The tidy table with an "Overall" row first in each part (all groups, Not stated included)."""
-    from metrics.rates import poisson_exact_interval, wilson_interval
+    from metrics.intervals import poisson_exact_interval, wilson_interval
 
     if frame.height == 0 or not set(TIDY_COLUMNS) <= set(frame.columns) or OVERALL in frame["group"]:
         return frame

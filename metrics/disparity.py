@@ -21,73 +21,6 @@ from metrics.tidy import concat_tidy, empty_tidy, order_tidy, require_columns
 FOUR_FIFTHS = 0.8  # US EEOC Uniform Guidelines (1978) adverse-impact threshold
 
 
-def stage_transitions(frame: pl.DataFrame, *, stages: Sequence[str]) -> dict[str, pl.DataFrame]:
-    """For each stage after the first: a (group, n, events) frame with n = count at the previous
-    stage and events = count at this stage. Input long frame: group, stage, n.
-
-    A group without a row for a stage has zero at that stage (marts omit empty cells). A count
-    larger than the previous stage's is an error: stages must be nested.
-    """
-    require_columns(frame, ["group", "stage", "n"], "stage_transitions")
-    if len(stages) < 2:
-        raise ValueError(f"need at least two ordered stages; got {list(stages)}")
-    unknown = sorted(set(frame["stage"].unique().to_list()) - set(stages))
-    if unknown:
-        raise ValueError(f"stage_transitions: column 'stage' has value(s) {unknown} not in stages {list(stages)}")
-    dupes = frame.group_by("group", "stage").len().filter(pl.col("len") > 1)
-    if dupes.height:
-        g, s = dupes.row(0)[:2]
-        raise ValueError(f"stage_transitions: group {g!r} has more than one row for stage {s!r}")
-    groups = list(dict.fromkeys(frame["group"].to_list()))
-    counts = {(g, s): int(n) for g, s, n in frame.select("group", "stage", "n").iter_rows()}
-    out = {}
-    for prev, cur in zip(stages[:-1], stages[1:], strict=True):
-        rows = []
-        for g in groups:
-            n, e = counts.get((g, prev), 0), counts.get((g, cur), 0)
-            if e > n:
-                raise ValueError(
-                    f"stage_transitions: group {g!r}: {e} at stage {cur!r} exceeds {n} at previous stage {prev!r}"
-                )
-            rows.append({"group": g, "n": n, "events": e})
-        out[cur] = pl.DataFrame(rows, schema={"group": pl.String, "n": pl.Int64, "events": pl.Int64})
-    return out
-
-
-def relative_rate_index(
-    frame: pl.DataFrame,
-    *,
-    stages: Sequence[str],
-    characteristic: str,
-    reference_group: str,
-    alpha: float = DEFAULTS.alpha,
-    adjustment: str = DEFAULTS.adjustment,
-    min_n: int = DEFAULTS.min_group_for_ratio,
-    not_stated: str | None = NOT_STATED,
-) -> pl.DataFrame:
-    """Relative rate index at each decision point: (group's rate of progressing from the previous
-    stage) / (reference group's rate), with Katz CI and a test per stage. The p-values are adjusted
-    across every stage and group of the table at once (one family: "is there disparity at any
-    decision point?"), not within each stage. Input long frame: group, stage, n (people/cases at
-    that stage), stages in order, e.g. ["referral", "investigation", "hearing", "sanction"]. One
-    tidy row per group per later stage. For stages where some cases are not yet decided, see
-    decision_stage_table.
-    """
-    if frame.height == 0:
-        return empty_tidy(("stage", *PROPORTION_EXTRAS))
-    tables = []
-    for stage, counts in stage_transitions(frame, stages=stages).items():
-        table = proportion_table(
-            counts, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
-            adjustment=adjustment, min_n=min_n, not_stated=not_stated,
-        )
-        tables.append(order_tidy(table.with_columns(
-            pl.lit(stage).alias("stage"),
-            pl.col("method").str.replace("Katz log RR", "relative rate index (Katz log CI)", literal=True),
-        )))
-    return flag_comparisons(concat_tidy(tables), alpha=alpha, adjustment=adjustment, across="stages")
-
-
 def four_fifths_table(
     frame: pl.DataFrame,
     *,
@@ -128,58 +61,6 @@ def four_fifths_table(
         (pl.col("method").str.replace("Katz log RR", "impact ratio (Katz log CI)", literal=True)
          + pl.lit("; " + label)),
     ))
-
-
-def adverse_impact(
-    frame: pl.DataFrame,
-    *,
-    stages: Sequence[str],
-    characteristic: str,
-    reference_group: str,
-    comparator: str = "reference",
-    threshold: float = FOUR_FIFTHS,
-    alpha: float = DEFAULTS.alpha,
-    adjustment: str = DEFAULTS.adjustment,
-    min_n: int = DEFAULTS.min_group_for_ratio,
-    not_stated: str | None = NOT_STATED,
-) -> pl.DataFrame:
-    """Four-fifths table at each recruitment stage (selection rate = reached this stage / reached
-    the previous one), p-values adjusted across every stage and group at once. Input long frame:
-    group, stage, n; stages in funnel order, e.g.
-    ["applied", "sift", "assessment", "vetting", "medical", "offer", "joined"]."""
-    if frame.height == 0:
-        return empty_tidy(("stage", *PROPORTION_EXTRAS, "is_adverse_impact"))
-    tables = [
-        order_tidy(four_fifths_table(
-            counts, characteristic=characteristic, reference_group=reference_group, comparator=comparator,
-            threshold=threshold, alpha=alpha, adjustment=adjustment, min_n=min_n, not_stated=not_stated,
-        ).with_columns(pl.lit(stage).alias("stage")))
-        for stage, counts in stage_transitions(frame, stages=stages).items()
-    ]
-    return flag_comparisons(concat_tidy(tables), alpha=alpha, adjustment=adjustment, across="stages")
-
-
-def acting_up_adverse_impact(
-    frame: pl.DataFrame,
-    *,
-    characteristic: str,
-    reference_group: str,
-    comparator: str = "reference",
-    threshold: float = FOUR_FIFTHS,
-    alpha: float = DEFAULTS.alpha,
-    adjustment: str = DEFAULTS.adjustment,
-    min_n: int = DEFAULTS.min_group_for_ratio,
-    not_stated: str | None = NOT_STATED,
-) -> pl.DataFrame:
-    """Four-fifths table for acting-up (IOPC recommendation 15). Input: group, n_eligible
-    (people in the substantive rank), n_selected (given acting-up); stage column = "acting_up"."""
-    require_columns(frame, ["group", "n_eligible", "n_selected"], "acting_up_adverse_impact")
-    counts = frame.select("group", pl.col("n_eligible").alias("n"), pl.col("n_selected").alias("events"))
-    table = four_fifths_table(
-        counts, characteristic=characteristic, reference_group=reference_group, comparator=comparator,
-        threshold=threshold, alpha=alpha, adjustment=adjustment, min_n=min_n, not_stated=not_stated,
-    )
-    return order_tidy(table.with_columns(pl.lit("acting_up").alias("stage")))
 
 
 def _highest_rate_group(frame: pl.DataFrame, *, min_n: int, not_stated: str | None) -> str | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -48,10 +48,6 @@ class Finding:
     lead: str | None = None  # senior lead (STRIDE, IOPC)
     rank: tuple = ()
 
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("rank")
-        return d
 
 
 def _usable(r: Mapping) -> bool:

@@ -61,20 +61,6 @@ def funnel_limits(
     return pl.DataFrame(data, schema={c: pl.Float64 for c in data}).fill_nan(None)
 
 
-def funnel_curve(
-    *, overall_rate: float, max_size: float, kind: str = "proportion", points: int = 200,
-    levels: Sequence[float] = LEVELS,
-) -> pl.DataFrame:
-    """Limits on a grid of sizes from 1 to max_size (log-spaced, integers for proportions) for
-    drawing the funnel; same columns as funnel_limits."""
-    if max_size < 1:
-        return funnel_limits([], overall_rate=overall_rate, kind=kind, levels=levels)
-    grid = np.geomspace(1, max_size, points)
-    if kind == "proportion":
-        grid = np.unique(np.round(grid))
-    return funnel_limits(grid.tolist(), overall_rate=overall_rate, kind=kind, levels=levels)
-
-
 def funnel_flags(
     frame: pl.DataFrame,
     *,
@@ -153,18 +139,8 @@ def poisson_funnel(
                          adjustment=adjustment)
 
 
-def proportion_funnel(
-    frame: pl.DataFrame, *, characteristic: str, overall_rate: float | None = None, alpha: float = DEFAULTS.alpha,
-    adjustment: str = DEFAULTS.adjustment,
-) -> pl.DataFrame:
-    """As poisson_funnel for proportions: input group, n, events; Wilson CI; exact binomial test
-    (scipy.stats.binomtest, two-sided) against the force rate."""
-    return _funnel_table(frame, characteristic=characteristic, overall_rate=overall_rate, alpha=alpha,
-                         kind="proportion", adjustment=adjustment)
-
-
 def _funnel_table(frame, *, characteristic, overall_rate, alpha, kind, adjustment) -> pl.DataFrame:
-    from metrics.rates import poisson_exact_interval, wilson_interval
+    from metrics.intervals import poisson_exact_interval, wilson_interval
     from metrics.significance import flag_comparisons
 
     extras = FUNNEL_EXTRAS if kind == "rate" else tuple(e for e in FUNNEL_EXTRAS if e not in ("exposure", "rate_per_1000"))

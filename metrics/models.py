@@ -17,23 +17,19 @@ Any warning that still arises is caught and reported in the method column.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import statsmodels.api as sm
-from scipy import sparse, special, stats
-from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+from scipy import stats
 
+from metrics.comparison import check_comparison, compare_to_reference
 from metrics.config import DEFAULTS
-from metrics.rates import NOT_STATED, poisson_exact_interval, wilson_interval
-from metrics.significance import ADJUSTMENT_LABELS, flag_comparisons
-from metrics.tidy import empty_tidy, require_columns, tidy_frame
+from metrics.glm import OVERDISPERSION_THRESHOLD, fit_glm, matrix_rank, poisson_glm
+from metrics.intervals import poisson_exact_interval, wilson_interval
+from metrics.rates import NOT_STATED
+from metrics.tidy import empty_tidy, require_columns
 
-OVERDISPERSION_THRESHOLD = 1.5  # Pearson chi2/df above this -> quasi-Poisson standard errors
-UNSTABLE_LOG_SE = 5.0  # a log-ratio SE this large means the data cannot pin the ratio down
 POISSON_EXTRAS = ("reference_group", "exposure", "rate_per_1000", "is_reference", "is_not_stated", "note")
 LOGIT_EXTRAS = ("reference_group", "is_reference", "is_not_stated", "note")
 
@@ -69,7 +65,7 @@ def poisson_irr(
         for g, e, x in crude.iter_rows()
     }
     fit_cells = cells.filter(pl.col("exposure") > 0)
-    fit = _fit(
+    fit = fit_glm(
         fit_cells, covariates, reference_group=reference_group, alpha=alpha, family="poisson",
         overdispersion_threshold=overdispersion_threshold,
     )
@@ -106,7 +102,7 @@ def logistic_odds_ratios(
         g: {"n": int(n), "events": e, "rate": e / n if n > 0 else None, "ci": wilson_interval(e, int(n), alpha)}
         for g, e, n in crude.iter_rows()
     }
-    fit = _fit(cells.filter(pl.col("n") > 0), covariates, reference_group=reference_group, alpha=alpha,
+    fit = fit_glm(cells.filter(pl.col("n") > 0), covariates, reference_group=reference_group, alpha=alpha,
                family="binomial")
     return _assemble(rows, fit, characteristic=characteristic, reference_group=reference_group,
                      alpha=alpha, adjustment=adjustment, not_stated=not_stated, covariates=covariates,
@@ -139,267 +135,85 @@ def rate_ratio_trend(
     R: glm(events ~ factor(period) + group + group:period, offset = log(exposure), family = poisson)
     """
     require_columns(frame, ["group", "period", "events", "exposure"], "rate_ratio_trend")
-    if adjustment not in ADJUSTMENT_LABELS:
-        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
+    check_comparison(reference_group=reference_group, adjustment=adjustment, not_stated=not_stated)
     cells = frame.select(pl.col("group").cast(pl.String), pl.col("period").cast(pl.Int64),
                          pl.col("events").cast(pl.Int64), pl.col("exposure").cast(pl.Float64))
     if cells.height == 0:
         return empty_tidy(TREND_EXTRAS)
     crude = _crude(cells.drop("period"), "exposure")
     periods = sorted(set(cells["period"].to_list()))
-    fit_cells = cells.filter(pl.col("exposure") > 0)
-    # A group with no events, or a period with none, has no finite estimate and carries nothing.
-    no_events = set(fit_cells.group_by("group").agg(pl.col("events").sum()).filter(pl.col("events") == 0)["group"])
-    quiet = set(fit_cells.group_by("period").agg(pl.col("events").sum()).filter(pl.col("events") == 0)["period"])
-    fit_cells = fit_cells.filter(~pl.col("group").is_in(list(no_events)) & ~pl.col("period").is_in(list(quiet)))
-    groups = sorted(set(fit_cells["group"].to_list()) - {reference_group})
-    kept_periods = sorted(set(fit_cells["period"].to_list()))
-    estimates, fatal, scale = {}, None, ""
+    fit_cells, no_events = _trend_cells(cells)
     if reference_group not in set(fit_cells["group"].to_list()):
+        estimates, scale = {}, ""
         fatal = f"reference group {reference_group!r} has no events" if reference_group in no_events else \
             f"reference group {reference_group!r} not in table"
-    elif len(kept_periods) < 2:
-        fatal = "no trend test (fewer than two periods with events)"
     else:
-        centre = float(np.mean(kept_periods))
-        g = fit_cells["group"].to_numpy()
-        t = fit_cells["period"].to_numpy().astype(float) - centre
-        cols = [np.ones(fit_cells.height)] + [(fit_cells["period"] == k).to_numpy().astype(float)
-                                               for k in kept_periods[1:]]
-        cols += [(g == level).astype(float) for level in groups]
-        cols += [(g == level).astype(float) * t for level in groups]
-        X = np.column_stack(cols)
-        res = _poisson_glm(X, fit_cells["events"].to_numpy().astype(float), np.log(fit_cells["exposure"].to_numpy()))
-        if not res.converged or _rank(X) < X.shape[1]:
-            fatal = "model did not converge" if not res.converged else "model not identifiable"
-        else:
-            dispersion = res.pearson_chi2 / res.df_resid if res.df_resid > 0 else float("nan")
-            if dispersion > overdispersion_threshold:
-                res = res.with_scale(dispersion)
-                scale = f"quasi-Poisson scale (Pearson chi2/df = {dispersion:.2f})"
-            elif dispersion == dispersion:
-                scale = f"Poisson scale (Pearson chi2/df = {dispersion:.2f})"
-            z = stats.norm.ppf(1 - alpha / 2)
-            first = 1 + (len(kept_periods) - 1) + len(groups)
-            for j, level in enumerate(groups):
-                beta, se = float(res.params[first + j]), float(res.bse[first + j])
-                estimates[level] = (math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se),
-                                    float(res.pvalues[first + j]))
+        estimates, fatal, scale = _trend_fit(fit_cells, reference_group, alpha, overdispersion_threshold)
     span = f"{len(periods)} periods, {periods[0]} to {periods[-1]}"
     model = "; ".join(x for x in ("Poisson GLM, log person-years offset: period + group + group x period (linear)",
                                   "ratio = change in the rate ratio per period", scale,
                                   "Wald test of the group x period interaction (trend)", span) if x)
-    records = []
+    rows = []
     for group, e, x in crude.iter_rows():
-        is_ref = group == reference_group
         low, high = poisson_exact_interval(e, x, alpha)
-        record = {"characteristic": characteristic, "group": group, "n": int(round(x)), "events": e,
-                  "rate": e / x if x > 0 else None, "ci_low": low, "ci_high": high, "is_significant": False,
-                  "is_suppressed": False, "reference_group": reference_group, "exposure": x,
-                  "rate_per_1000": 1000 * e / x if x > 0 else None, "is_reference": is_ref,
-                  "is_not_stated": not_stated is not None and group == not_stated}
-        method = ["exact Poisson"]
-        if fatal:
-            method.append(fatal)
-        elif is_ref:
-            method += [model, "reference group"]
-        elif group in estimates:
-            ratio, lo, hi, p = estimates[group]
-            record.update(ratio=ratio, ratio_ci_low=lo, ratio_ci_high=hi, p_value=p)
-            method.append(model)
-        else:
-            method.append("no trend estimable: group has no events")
-        record["method"] = "; ".join(method)
-        records.append(record)
-    return flag_comparisons(tidy_frame(records, TREND_EXTRAS), alpha=alpha, adjustment=adjustment)
+        rows.append({"group": group, "n": int(round(x)), "events": e, "rate": e / x if x > 0 else None,
+                     "ci_low": low, "ci_high": high, "exposure": x,
+                     "rate_per_1000": 1000 * e / x if x > 0 else None})
+
+    def compare(row, ref):
+        if row["group"] not in estimates:
+            return {}, ["no trend estimable: group has no events"]
+        ratio, lo, hi, p = estimates[row["group"]]
+        return {"ratio": ratio, "ratio_ci_low": lo, "ratio_ci_high": hi, "p_value": p}, [model]
+
+    return compare_to_reference(rows, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
+                                adjustment=adjustment, not_stated=not_stated, extras=TREND_EXTRAS,
+                                method="exact Poisson", compare=compare, reference_ratio=None,
+                                reference_method=[model], fatal=fatal)
 
 
-# --- fitting ---------------------------------------------------------------------------------
+def _trend_cells(cells: pl.DataFrame) -> tuple[pl.DataFrame, set]:
+    """The cells the trend model is fitted to, and the groups with no events: a group with no
+    events, or a period with none, has no finite estimate and carries nothing."""
+    fit_cells = cells.filter(pl.col("exposure") > 0)
+    no_events = set(fit_cells.group_by("group").agg(pl.col("events").sum()).filter(pl.col("events") == 0)["group"])
+    quiet = set(fit_cells.group_by("period").agg(pl.col("events").sum()).filter(pl.col("events") == 0)["period"])
+    return fit_cells.filter(~pl.col("group").is_in(list(no_events)) & ~pl.col("period").is_in(list(quiet))), no_events
 
 
-def _fit(
-    cells: pl.DataFrame,
-    covariates: list[str],
-    *,
-    reference_group: str,
-    alpha: float,
-    family: str,
-    overdispersion_threshold: float = OVERDISPERSION_THRESHOLD,
-) -> dict:
-    """Fit the GLM; returns {"estimates": {group: (ratio, low, high, p)}, "excluded": {group: why},
-    "notes": [...], "scale": str}. Never raises on data problems and never lets a warning out."""
-    denom = "exposure" if family == "poisson" else "n"
-    result: dict = {"estimates": {}, "excluded": {}, "notes": [], "scale": ""}
-    cells, excluded, dropped = _drop_uninformative(cells, covariates, denom=denom, family=family)
-    result["excluded"] = excluded
-    if dropped:
-        result["notes"].append(dropped)
-    if reference_group in excluded:
-        result["fatal"] = f"reference group {excluded[reference_group]}: no adjusted ratios"
-        return result
-    groups = list(dict.fromkeys(cells["group"].to_list()))
-    if reference_group not in groups:
-        result["fatal"] = f"reference group {reference_group!r} not in table"
-        return result
-    X, names = _design(cells, covariates, reference_group)
-    if _rank(X) < X.shape[1]:
-        result["fatal"] = "model not identifiable: a group is confounded with the covariates"
-        return result
-    events = cells["events"].to_numpy().astype(float)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if family == "poisson":
-            offset = np.log(cells["exposure"].to_numpy())
-            res = _poisson_glm(X, events, offset)
-            dispersion = res.pearson_chi2 / res.df_resid if res.df_resid > 0 else float("nan")
-            if res.converged and dispersion > overdispersion_threshold:
-                # Extra-Poisson variation (clustering of referrals): inflate SEs by sqrt(dispersion).
-                res = res.with_scale(dispersion)
-                result["scale"] = f"quasi-Poisson scale (Pearson chi2/df = {dispersion:.2f})"
-            elif dispersion == dispersion:
-                result["scale"] = f"Poisson scale (Pearson chi2/df = {dispersion:.2f})"
-        else:
-            endog = np.column_stack([events, cells["n"].to_numpy() - events])
-            res = sm.GLM(endog, X, family=sm.families.Binomial()).fit()
-    if abs(res.deviance) < 1e-8:
-        # statsmodels reports an exact (e.g. saturated) fit as "perfect separation or prediction";
-        # separation proper was removed above, so an exact fit is just an exact fit.
-        caught = [w for w in caught if not issubclass(w.category, PerfectSeparationWarning)]
-    if caught:
-        result["notes"].append("model warning: " + "; ".join(sorted({str(w.message) for w in caught})))
-    if not res.converged:
-        result["fatal"] = "model did not converge"
-        return result
+def _trend_fit(fit_cells: pl.DataFrame, reference_group: str, alpha: float, overdispersion_threshold: float
+               ) -> tuple[dict, str | None, str]:
+    """(estimates {group: (ratio, low, high, p)}, why there are none, the scale used) of the group x
+    period interaction, by the IRLS Poisson GLM."""
+    groups = sorted(set(fit_cells["group"].to_list()) - {reference_group})
+    kept_periods = sorted(set(fit_cells["period"].to_list()))
+    if len(kept_periods) < 2:
+        return {}, "no trend test (fewer than two periods with events)", ""
+    g = fit_cells["group"].to_numpy()
+    t = fit_cells["period"].to_numpy().astype(float) - float(np.mean(kept_periods))
+    cols = [np.ones(fit_cells.height)] + [(fit_cells["period"] == k).to_numpy().astype(float)
+                                           for k in kept_periods[1:]]
+    cols += [(g == level).astype(float) for level in groups]
+    cols += [(g == level).astype(float) * t for level in groups]
+    X = np.column_stack(cols)
+    res = poisson_glm(X, fit_cells["events"].to_numpy().astype(float), np.log(fit_cells["exposure"].to_numpy()))
+    if not res.converged or matrix_rank(X) < X.shape[1]:
+        return {}, "model did not converge" if not res.converged else "model not identifiable", ""
+    scale = ""
+    dispersion = res.pearson_chi2 / res.df_resid if res.df_resid > 0 else float("nan")
+    if dispersion > overdispersion_threshold:
+        res = res.with_scale(dispersion)
+        scale = f"quasi-Poisson scale (Pearson chi2/df = {dispersion:.2f})"
+    elif dispersion == dispersion:
+        scale = f"Poisson scale (Pearson chi2/df = {dispersion:.2f})"
     z = stats.norm.ppf(1 - alpha / 2)
-    for j, name in enumerate(names):
-        if not name.startswith("group="):
-            continue
-        beta, se, p = float(res.params[j]), float(res.bse[j]), float(res.pvalues[j])
-        group = name.removeprefix("group=")
-        if not (math.isfinite(se) and se < UNSTABLE_LOG_SE):
-            result["excluded"][group] = "estimate unstable (too few events)"
-            continue
-        result["estimates"][group] = (math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se), p)
-    return result
-
-
-def _rank(X: np.ndarray) -> int:
-    """Numerical rank of the design from the eigenvalues of X'X (p x p, formed sparsely) rather
-    than an SVD of X itself (n x p: seconds at national scale). An eigenvalue under 1e-10 of the
-    largest counts as zero: rounding puts an exact zero near p * eps * largest (~1e-13 relative),
-    and a design that ill-conditioned would give unusable standard errors anyway."""
-    xs = sparse.csr_matrix(X)
-    eig = np.linalg.eigvalsh((xs.T @ xs).toarray())
-    return int(np.sum(eig > 1e-10 * eig.max())) if eig.size else 0
-
-
-@dataclass(frozen=True)
-class _GlmResult:
-    """The parts of a statsmodels GLM result that _fit reads."""
-
-    params: np.ndarray
-    bse: np.ndarray
-    pvalues: np.ndarray
-    deviance: float
-    pearson_chi2: float
-    df_resid: int
-    converged: bool
-
-    def with_scale(self, scale: float) -> _GlmResult:
-        """The quasi-Poisson result: same estimates, standard errors times sqrt(scale) (as
-        statsmodels' fit(scale="X2"))."""
-        bse = self.bse * math.sqrt(scale)
-        return _GlmResult(self.params, bse, 2 * stats.norm.sf(np.abs(self.params / bse)), self.deviance,
-                          self.pearson_chi2, self.df_resid, self.converged)
-
-
-def _poisson_glm(X: np.ndarray, y: np.ndarray, offset: np.ndarray, *, tol: float = 1e-12,
-                 max_iter: int = 100) -> _GlmResult:
-    """Poisson GLM with log link and offset: IRLS on the sparse design, statsmodels' starting
-    values (mu = (y + mean y) / 2), stopping when the deviance changes by less than tol
-    relative; Wald standard errors from the inverse Fisher information (X'WX)^-1."""
-    xs = sparse.csr_matrix(X)
-    n, p = X.shape
-    mu = (y + y.mean()) / 2
-    eta = np.log(mu)
-    deviance, converged = math.inf, False
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        try:
-            for _ in range(max_iter):
-                z = eta - offset + (y - mu) / mu
-                info = (xs.T @ xs.multiply(mu[:, None])).toarray()
-                beta = np.linalg.solve(info, xs.T @ (mu * z))
-                eta = xs @ beta + offset
-                mu = np.exp(eta)
-                new = 2.0 * float(np.sum(special.xlogy(y, y / mu) - (y - mu)))
-                if abs(new - deviance) <= tol * max(1.0, abs(new)):
-                    converged = True
-                    deviance = new
-                    break
-                deviance = new
-            cov = np.linalg.inv((xs.T @ xs.multiply(mu[:, None])).toarray())
-        except (FloatingPointError, np.linalg.LinAlgError):
-            nan = np.full(p, np.nan)
-            return _GlmResult(nan, nan, nan, math.nan, math.nan, n - p, False)
-    bse = np.sqrt(np.diag(cov))
-    pearson = float(np.sum((y - mu) ** 2 / mu))
-    return _GlmResult(beta, bse, 2 * stats.norm.sf(np.abs(beta / bse)), deviance, pearson, n - p, converged)
-
-
-def _drop_uninformative(cells: pl.DataFrame, covariates: list[str], *, denom: str, family: str):
-    """Remove what has no finite MLE, before fitting.
-
-    - A group with no events (or, for logit, every case an event): its coefficient is -inf/+inf;
-      report it as not estimable rather than print a meaningless huge ratio.
-    - Cells of a covariate level with no events (or all events): at the MLE their fitted values are
-      0 (or n), so they contribute nothing to the other coefficients' score equations; dropping
-      them gives exactly the limiting estimates for everything else, without separation warnings.
-    """
-    excluded: dict[str, str] = {}
-    dropped_levels: list[str] = []
-    full = "n" if family == "binomial" else None
-
-    def degenerate(by: str) -> pl.DataFrame:
-        agg = cells.group_by(by, maintain_order=True).agg(pl.col("events").sum().alias("e"), pl.col(denom).sum().alias("d")).sort(by)
-        cond = pl.col("e") == 0
-        if full:
-            cond = cond | (pl.col("e") == pl.col("d"))
-        return agg.filter(cond)
-
-    changed = True
-    while changed and cells.height:
-        changed = False
-        for g, e, _ in degenerate("group").iter_rows():
-            excluded[g] = "has no events" if e == 0 else "has every case with the outcome"
-            changed = True
-        cells = cells.filter(~pl.col("group").is_in(list(excluded)))
-        for cov in covariates:
-            bad = degenerate(cov)[cov].to_list()
-            if bad:
-                dropped_levels += [f"{cov}={v}" for v in bad]
-                cells = cells.filter(~pl.col(cov).is_in(bad))
-                changed = True
-    note = ""
-    if dropped_levels:
-        note = "cells of covariate levels with no variation in the outcome left out: " + ", ".join(map(str, dropped_levels))
-    return cells, excluded, note
-
-
-def _design(cells: pl.DataFrame, covariates: list[str], reference_group: str) -> tuple[np.ndarray, list[str]]:
-    """Intercept + treatment dummies; a covariate's baseline is its level with the largest
-    denominator (most stable contrasts); levels sorted so the design does not depend on row order."""
-    columns, names = [np.ones(cells.height)], ["intercept"]
-    for level in sorted(set(cells["group"].to_list()) - {reference_group}):
-        columns.append((cells["group"] == level).to_numpy().astype(float))
-        names.append(f"group={level}")
-    weight = "exposure" if "exposure" in cells.columns else "n"
-    for cov in covariates:
-        sizes = cells.group_by(cov).agg(pl.col(weight).sum()).sort([weight, cov], descending=[True, False])
-        baseline = sizes[cov][0]
-        for level in sorted(v for v in sizes[cov].to_list() if v != baseline):
-            columns.append((cells[cov] == level).to_numpy().astype(float))
-            names.append(f"{cov}={level}")
-    return np.column_stack(columns), names
+    first = 1 + (len(kept_periods) - 1) + len(groups)
+    estimates = {}
+    for j, level in enumerate(groups):
+        beta, se = float(res.params[first + j]), float(res.bse[first + j])
+        estimates[level] = (math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se),
+                            float(res.pvalues[first + j]))
+    return estimates, None, scale
 
 
 # --- assembling the tidy table ---------------------------------------------------------------
@@ -407,37 +221,26 @@ def _design(cells: pl.DataFrame, covariates: list[str], reference_group: str) ->
 
 def _assemble(rows, fit, *, characteristic, reference_group, alpha, adjustment, not_stated, covariates,
               label, extras) -> pl.DataFrame:
-    if adjustment not in ADJUSTMENT_LABELS:
-        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
     adjusted_for = f"adjusted for {', '.join(covariates)}" if covariates else "unadjusted"
     model_method = "; ".join(x for x in (label, adjusted_for, fit["scale"], "Wald CI") if x)
-    rate_label = "exact Poisson" if "exposure" in extras else "Wilson"
-    records = []
-    for group, r in rows.items():
-        is_ref, is_ns = group == reference_group, not_stated is not None and group == not_stated
-        record = {
-            "characteristic": characteristic, "group": group, "n": r["n"], "events": r["events"],
-            "rate": r["rate"], "ci_low": r["ci"][0], "ci_high": r["ci"][1], "is_suppressed": False,
-            "is_significant": False, "reference_group": reference_group, "exposure": r.get("exposure"),
-            "is_reference": is_ref, "is_not_stated": is_ns, "note": "; ".join(fit["notes"]) or None,
-        }
-        method = [rate_label]
-        if "fatal" in fit:
-            method.append(fit["fatal"])
-        elif is_ref:
-            record["ratio"] = 1.0
-            method += [model_method, "reference group"]
-        elif group in fit["excluded"]:
-            method.append(f"ratio not estimable: group {fit['excluded'][group]}")
-        elif group in fit["estimates"]:
+    note = "; ".join(fit["notes"]) or None
+
+    def compare(row, ref):
+        group = row["group"]
+        if group in fit["excluded"]:
+            return {}, [f"ratio not estimable: group {fit['excluded'][group]}"]
+        if group in fit["estimates"]:
             ratio, low, high, p = fit["estimates"][group]
-            record.update(ratio=ratio, ratio_ci_low=low, ratio_ci_high=high, p_value=p)
-            method.append(model_method)
-        else:  # every cell of the group was left out with a degenerate covariate level
-            method.append("ratio not estimable: no informative cells")
-        record["method"] = "; ".join(method)
-        records.append({k: v for k, v in record.items() if k != "exposure" or "exposure" in extras})
-    return flag_comparisons(tidy_frame(records, extras), alpha=alpha, adjustment=adjustment)
+            return {"ratio": ratio, "ratio_ci_low": low, "ratio_ci_high": high, "p_value": p}, [model_method]
+        return {}, ["ratio not estimable: no informative cells"]  # every cell left out with a degenerate level
+
+    table_rows = [{"group": group, "n": r["n"], "events": r["events"], "rate": r["rate"], "ci_low": r["ci"][0],
+                   "ci_high": r["ci"][1], "exposure": r.get("exposure"), "note": note} for group, r in rows.items()]
+    return compare_to_reference(table_rows, characteristic=characteristic, reference_group=reference_group,
+                                alpha=alpha, adjustment=adjustment, not_stated=not_stated, extras=extras,
+                                method="exact Poisson" if "exposure" in extras else "Wilson", compare=compare,
+                                reference_ratio=lambda row: 1.0, reference_method=[model_method],
+                                fatal=fit.get("fatal"))
 
 
 def _crude(cells: pl.DataFrame, denom: str) -> pl.DataFrame:

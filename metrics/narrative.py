@@ -9,11 +9,12 @@ advises against.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
+from metrics import formats
 from metrics.config import CHARACTERISTICS
 from metrics.tidy import TOO_FEW
 
@@ -60,25 +61,6 @@ def adjustment_name(method: str | None) -> str | None:
     return None
 
 
-def fmt_number(x: float | None, digits: int = 2) -> str:
-    """Ratios and rates to a sensible precision: 1.83 -> "1.8", 0.456 -> "0.46"."""
-    if x is None:
-        return "–"
-    if x == 0:
-        return "0"
-    if abs(x) >= 10:
-        return f"{x:.0f}"
-    if abs(x) >= 1:
-        return f"{x:.{max(digits - 1, 0)}f}"
-    return f"{x:.{digits}f}"
-
-
-def fmt_p(p: float | None) -> str:
-    if p is None:
-        return "–"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
 def group_phrase(characteristic: str, group: str, noun: str = "officers and staff") -> str:
     """'Black officers and staff', 'officers and staff aged 25-34', 'Female applicants'."""
     if characteristic == "age_band":
@@ -111,11 +93,11 @@ def significance_clause(row: Mapping[str, Any]) -> str:
         return "no test was possible"
     if p_adj is None:
         # Not in the adjustment family (e.g. "Not stated"): raw p only, said as such.
-        return f"{fmt_p(p_raw)} unadjusted ({test}; not in the comparison family)"
+        return f"{formats.p_phrase(p_raw)} unadjusted ({test}; not in the comparison family)"
     where = f"after {adjustment} adjustment" if adjustment else "(no adjustment)"
     if row.get("is_significant"):
-        return f"significant {where} ({test}, adjusted {fmt_p(p_adj)})"
-    return f"not significant {where} ({test}, adjusted {fmt_p(p_adj)})"
+        return f"significant {where} ({test}, adjusted {formats.p_phrase(p_adj)})"
+    return f"not significant {where} ({test}, adjusted {formats.p_phrase(p_adj)})"
 
 
 def ratio_sentence(row: Mapping[str, Any], *, outcome: str, noun: str = "officers and staff",
@@ -139,8 +121,8 @@ def ratio_sentence(row: Mapping[str, Any], *, outcome: str, noun: str = "officer
     words = RATIO_WORDS[kind]
     ci = ""
     if row.get("ratio_ci_low") is not None and row.get("ratio_ci_high") is not None:
-        ci = f" ({confidence:.0%} CI {fmt_number(row['ratio_ci_low'])}–{fmt_number(row['ratio_ci_high'])})"
-    claim = " ".join(part for part in (who, "were", fmt_number(ratio), words, ref_phrase, outcome.strip()) if part)
+        ci = f" ({confidence:.0%} CI {formats.fmt_interval(row['ratio_ci_low'], row['ratio_ci_high'])})"
+    claim = " ".join(part for part in (who, "were", formats.fmt_ratio(ratio), words, ref_phrase, outcome.strip()) if part)
     sentence = f"{claim}{ci}; {significance_clause(row)}."
     note = row.get("note") or ""
     for part in note.split("; "):
@@ -193,10 +175,10 @@ def rate_sentence(row: Mapping[str, Any], *, what: str, per: str = "share", noun
     if is_too_few(row) or row.get("rate") is None:
         return f"{who}: {TOO_FEW}."
     if per == "per_1000":
-        value = f"{fmt_number(row['rate'] * 1000)} {what} per 1,000 person-years"
+        value = f"{formats.fmt_rate(row['rate'] * 1000)} {what} per 1,000 person-years"
         ci = _ci(row, scale=1000, suffix="")
     else:
-        value = f"{100 * row['rate']:.1f}% {what}"
+        value = f"{formats.fmt_pct(row['rate'])} {what}"
         ci = _ci(row, scale=100, suffix="%")
     return f"{who}: {value}{ci}."
 
@@ -207,7 +189,7 @@ def target_sentence(row: Mapping[str, Any], *, what: str) -> str:
     group = row.get("group")
     if is_too_few(row) or row.get("rate") is None:
         return f"{period}: {group}: {TOO_FEW}."
-    share = f"{100 * row['rate']:.1f}%"
+    share = f"{formats.fmt_pct(row['rate'])}"
     target = row.get("target_share")
     base = f"At {period}, {share} of {what} were from {group}{_ci(row, scale=100, suffix='%')}"
     if target is None:
@@ -215,8 +197,8 @@ def target_sentence(row: Mapping[str, Any], *, what: str) -> str:
     test = test_name(row.get("method")) or "no test"
     verdict = "significantly below" if row.get("is_significant") else "not significantly below"
     relation = "below" if row["rate"] < target else "at or above"
-    return (f"{base}, {relation} the target trajectory of {100 * target:.1f}%; {verdict} it "
-            f"({test}, {fmt_p(row.get('p_value'))}, not adjusted).")
+    return (f"{base}, {relation} the target trajectory of {formats.fmt_pct(target)}; {verdict} it "
+            f"({test}, {formats.p_phrase(row.get('p_value'))}, not adjusted).")
 
 
 def funnel_sentence(frame: pl.DataFrame, *, what: str, area_names: Mapping[str, str] | None = None) -> str:
@@ -247,7 +229,7 @@ def median_sentence(frame: pl.DataFrame, *, noun: str = "officers and staff") ->
         if is_too_few(r):
             parts.append(f"{who}: {TOO_FEW}")
             continue
-        days = "median not reached" if r.get("median_days") is None else f"{_days(r['median_days'])} days"
+        days = "median not reached" if r.get("median_days") is None else f"{formats.fmt_days(r['median_days'])} days"
         if r.get("is_reference"):
             parts.append(f"{who}: {days} (the reference group)")
         elif r.get("p_value") is None:
@@ -257,10 +239,6 @@ def median_sentence(frame: pl.DataFrame, *, noun: str = "officers and staff") ->
     if not parts:
         return "There are no grievances to describe for this selection."
     return "Median time to resolve (Kaplan-Meier, open grievances censored): " + "; ".join(parts) + "."
-
-
-def _days(x: float) -> str:
-    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
 
 
 def _vs(row: Mapping[str, Any]) -> str:
@@ -293,19 +271,12 @@ def trend_sentences(test: pl.DataFrame, *, outcome: str = "referral", noun: str 
                    "no evidence that it is changing")
         ci = ""
         if r.get("ratio_ci_low") is not None and r.get("ratio_ci_high") is not None:
-            ci = f" (95% CI {fmt_number(r['ratio_ci_low'])}–{fmt_number(r['ratio_ci_high'])})"
+            ci = f" (95% CI {formats.fmt_interval(r['ratio_ci_low'], r['ratio_ci_high'])})"
         out.append(
             f"Is the gap falling? The {outcome} rate ratio of {who} to {ref} changed by a factor of "
-            f"{fmt_number(r['ratio'])} a year{ci}{period}; {significance_clause(r)}: {verdict}."
+            f"{formats.fmt_ratio(r['ratio'])} a year{ci}{period}; {significance_clause(r)}: {verdict}."
             + (f" Note: {r['note']}." if r.get("note") and "interval" in (r.get("note") or "") else ""))
     return out
-
-
-def list_sentence(items: Iterable[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _ci(row: Mapping[str, Any], *, scale: float, suffix: str) -> str:
@@ -313,8 +284,8 @@ def _ci(row: Mapping[str, Any], *, scale: float, suffix: str) -> str:
     if lo is None or hi is None:
         return ""
     if suffix == "%":
-        return f" (95% CI {scale * lo:.1f}–{scale * hi:.1f}%)"
-    return f" (95% CI {fmt_number(scale * lo)}–{fmt_number(scale * hi)})"
+        return f" (95% CI {formats.fmt_pct_interval(lo, hi)})"
+    return f" (95% CI {formats.fmt_interval(scale * lo, scale * hi, formats.fmt_rate)})"
 
 
 def _method_reason(method: str | None) -> str | None:

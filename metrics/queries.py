@@ -90,22 +90,17 @@ def reference_group(name: str) -> str:
     return CROSS.join(CHARACTERISTICS[p].reference_group for p in characteristic_parts(name))
 
 
-def _where(f: Filters, month_col: str, *, area_col: str | None = "business_area_code",
-           worker_col: str | None = "worker_type") -> tuple[str, list]:
-    """A WHERE clause and its parameters for the period, area and worker-type filters."""
-    clauses, params = ["true"], []
-    if f.start is not None:
-        clauses.append(f"{month_col} >= ?")
-        params.append(f.start)
-    if f.end is not None:
-        clauses.append(f"{month_col} <= ?")
-        params.append(f.end)
-    if f.area is not None and area_col is not None:
-        clauses.append(f"{area_col} = ?")
-        params.append(f.area)
-    if f.worker_type is not None and worker_col is not None:
-        clauses.append(f"{worker_col} = ?")
-        params.append(f.worker_type)
+def where_clause(f: Filters, month_col: str, *, area_col: str | None = "business_area_code",
+                 worker_col: str | None = "worker_type") -> tuple[str, dict]:
+    """A WHERE clause for the period, area and worker-type filters, and its named parameters
+    ($start, $end, $area, $worker_type: the same names in every clause, so two clauses for the
+    same filters share one parameter dict)."""
+    clauses, params = ["true"], {}
+    for value, column, op, name in ((f.start, month_col, ">=", "start"), (f.end, month_col, "<=", "end"),
+                                    (f.area, area_col, "=", "area"), (f.worker_type, worker_col, "=", "worker_type")):
+        if value is not None and column is not None:
+            clauses.append(f"{column} {op} ${name}")
+            params[name] = value
     return " and ".join(clauses), params
 
 
@@ -113,21 +108,21 @@ def last_day(month_start: date) -> date:
     return add_months(month_start, 1) - timedelta(days=1)
 
 
-def person_time(f: Filters, *, area_col: str | None = "business_area_code",
-                worker_col: str | None = "worker_type") -> tuple[str, str, list]:
+def person_time(f: Filters) -> tuple[str, str, dict]:
     """Person-time in the filter's months, area and worker type: (subquery, where, params).
 
     The subquery has a row per stretch of a posting that overlaps the period, every characteristic,
     and exposure_days clipped to the period; `where` applies the area and worker-type filters.
-    Use as f"select ... from {sub} where {where} ..." with params in that order.
+    Use as f"select ... from {sub} where {where} ..." with the named parameters ($lo, $hi and the
+    area and worker type's).
     """
     lo = f.start or EARLIEST
     hi = last_day(f.end) if f.end else LATEST
-    sub = f"""(select * replace (date_diff('day', greatest(from_date, ?::date), least(to_date, ?::date)) + 1
+    sub = f"""(select * replace (date_diff('day', greatest(from_date, $lo::date), least(to_date, $hi::date)) + 1
                                  as exposure_days)
-               from {PERSON_TIME} where from_date <= ?::date and to_date >= ?::date)"""
-    where, params = _where(f.with_(start=None, end=None), "from_date", area_col=area_col, worker_col=worker_col)
-    return sub, where, [lo, hi, hi, lo, *params]
+               from {PERSON_TIME} where from_date <= $hi::date and to_date >= $lo::date)"""
+    where, params = where_clause(f.with_(start=None, end=None), "from_date")
+    return sub, where, {"lo": lo, "hi": hi, **params}
 
 
 def exposure_by_group(wh: Warehouse, f: Filters) -> pl.DataFrame:
@@ -141,12 +136,10 @@ def exposure_by_group(wh: Warehouse, f: Filters) -> pl.DataFrame:
     )
 
 
-def event_counts(wh: Warehouse, f: Filters, *, table: str, month_col: str, flag: str | None = None) -> pl.DataFrame:
-    """Events per group in a fact table (optionally only rows where `flag` is true)."""
+def event_counts(wh: Warehouse, f: Filters, *, table: str, month_col: str) -> pl.DataFrame:
+    """Events (rows) per group in a fact table."""
     col = characteristic_column(f.characteristic)
-    where, params = _where(f, month_col)
-    if flag is not None:
-        where += f" and {flag}"
+    where, params = where_clause(f, month_col)
     return wh.query(
         f"""select {col} as "group", count(*)::bigint as events
             from {table} where {where} group by all order by all""",
@@ -171,7 +164,7 @@ def area_rate_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str) ->
     summed as integers, so the exposure is exact and equal to exposure_by_group's."""
     col = characteristic_column(f.characteristic)
     sub, where_exposure, params_exposure = person_time(f)
-    where_events, params_events = _where(f, month_col)
+    where_events, params_events = where_clause(f, month_col)
     return wh.query(
         f"""with exposure as (select business_area_code, {col} as "group", sum(exposure_days) as exposure_days
                               from {sub} where {where_exposure} group by all),
@@ -181,7 +174,7 @@ def area_rate_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str) ->
                    (coalesce(exposure_days, 0) / 365.25)::double as exposure
             from exposure full join events using (business_area_code, "group")
             order by business_area_code, "group" """,
-        params_exposure + params_events,
+        {**params_exposure, **params_events},
     )
 
 
@@ -189,7 +182,7 @@ def proportion_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str, d
                      ) -> pl.DataFrame:
     """group, n, events: rows meeting `denominator`, and of those the ones meeting `numerator`."""
     col = characteristic_column(f.characteristic)
-    where, params = _where(f, month_col)
+    where, params = where_clause(f, month_col)
     return wh.query(
         f"""select {col} as "group",
                    count(*) filter (where {denominator})::bigint as n,
@@ -203,7 +196,7 @@ def crosstab_cells(wh: Warehouse, f: Filters, *, table: str, month_col: str, col
                    condition: str = "true") -> pl.DataFrame:
     """group x category counts (long): group, category, n."""
     col = characteristic_column(f.characteristic)
-    where, params = _where(f, month_col)
+    where, params = where_clause(f, month_col)
     return wh.query(
         f"""select {col} as "group", {label} as category, count(*)::bigint as n
             from {table} where {where} and {condition} and {column} is not null

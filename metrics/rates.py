@@ -11,194 +11,29 @@ with nulls and a method note, never an exception or a numpy warning.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 from scipy import stats
 
+from metrics.comparison import NOT_STATED, check_comparison, compare_to_reference
 from metrics.config import DEFAULTS
-from metrics.significance import ADJUSTMENT_LABELS, binomtest_pvalues, flag_comparisons, two_by_two_test
-from metrics.tidy import EXTRA_COLUMNS, TOO_FEW, empty_tidy, order_tidy, require_columns, tidy_frame
+from metrics.intervals import (
+    _divide,
+    conditional_rate_tests,
+    katz_relative_rate,
+    poisson_exact_intervals,
+    rate_ratio_intervals,
+    wilson_interval,
+)
+from metrics.significance import two_by_two_test
+from metrics.tidy import EXTRA_COLUMNS, TOO_FEW, empty_tidy, require_columns, tidy_frame
 
-NOT_STATED = "Not stated"
 PROPORTION_EXTRAS = ("reference_group", "is_reference", "is_not_stated", "note")
 EXPOSURE_EXTRAS = ("reference_group", "exposure", "rate_per_1000", "is_reference", "is_not_stated", "note")
 
 
-# --- intervals -------------------------------------------------------------------------------
-
-
-def wilson_interval(events: int, n: int, alpha: float = DEFAULTS.alpha) -> tuple[float | None, float | None]:
-    """Wilson score interval for events/n (R: prop.test(x, n, correct=FALSE)$conf.int).
-
-    Wilson rather than Wald because it stays inside [0, 1] and keeps its coverage for the small
-    counts and extreme rates that most of our cells have. Empty group -> (None, None).
-    """
-    if n <= 0:
-        return None, None
-    # imported here: statsmodels brings pandas with it (0.7 s), which tables of rates per
-    # person-year never need, and `eqdash table` starts a fresh process each time
-    from statsmodels.stats.proportion import proportion_confint
-
-    low, high = proportion_confint(events, n, alpha=alpha, method="wilson")
-    return float(low), float(high)
-
-
-def poisson_exact_interval(
-    events: int, exposure: float, alpha: float = DEFAULTS.alpha
-) -> tuple[float | None, float | None]:
-    """Exact (Garwood) interval for a rate events/exposure, from chi-square quantiles.
-
-    Exact because referral counts per group are often small; with zero events the lower limit
-    is 0 and the upper is -ln(alpha/2)/exposure. No exposure -> (None, None).
-    One row of poisson_exact_intervals.
-    """
-    if exposure <= 0:
-        return None, None
-    low, high = poisson_exact_intervals(np.array([events]), np.array([exposure]), alpha)
-    return float(low[0]), float(high[0])
-
-
-def poisson_exact_intervals(events, exposure, alpha: float = DEFAULTS.alpha) -> tuple[np.ndarray, np.ndarray]:
-    """poisson_exact_interval on arrays (the one implementation): NaN where exposure <= 0."""
-    events = np.asarray(events, dtype=float)
-    exposure = np.asarray(exposure, dtype=float)
-    low = np.where(events == 0, 0.0, stats.chi2.ppf(alpha / 2, np.maximum(2 * events, 1)) / 2)
-    high = stats.chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2
-    has_exposure = exposure > 0
-    return _divide(low, exposure, has_exposure), _divide(high, exposure, has_exposure)
-
-
-def _divide(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """a / b where `where`, NaN elsewhere (no divide-by-zero warning)."""
-    return np.divide(a, b, out=np.full(np.broadcast(a, b).shape, np.nan), where=where)
-
-
-KATZ_ALL_EVENTS_NOTE = "Katz log RR, interval with 0.5 added to each cell (every case in a group had the outcome)"
-
-
-def katz_relative_rate(
-    events_1: int, n_1: int, events_0: int, n_0: int, alpha: float = DEFAULTS.alpha
-) -> tuple[float | None, float | None, float | None, str]:
-    """Relative rate (events_1/n_1)/(events_0/n_0) with the Katz log interval, and a method note.
-
-    Same as scipy.stats.contingency.relative_risk(...).confidence_interval(). Zero-cell rules
-    (Katz's log SE is infinite when a group has no events):
-    - group has no events: ratio 0, lower limit 0, upper limit from the Katz interval after
-      adding 0.5 to every cell (Haldane), so readers still see how large it could plausibly be;
-    - every case in the group (or the reference) had the outcome: the crude ratio, with the Katz
-      interval after adding 0.5 to every cell (unmodified, its variance drops that group's terms
-      and the interval collapses: 1 of 1 gave 2.65-3.84 beside p = 0.32);
-    - reference has no events or is empty, or the group is empty: ratio null.
-    """
-    if n_1 <= 0:
-        return None, None, None, "group is empty"
-    if n_0 <= 0:
-        return None, None, None, "reference group is empty"
-    if events_0 == 0:
-        return None, None, None, "reference group has no events"
-    z = stats.norm.ppf(1 - alpha / 2)
-    if events_1 == 0:
-        a, b, c, d = 0.5, n_1 + 0.5, events_0 + 0.5, n_0 - events_0 + 0.5
-        log_rr = math.log((a / (a + b)) / (c / (c + d)))
-        se = math.sqrt(1 / a - 1 / (a + b) + 1 / c - 1 / (c + d))
-        return 0.0, 0.0, math.exp(log_rr + z * se), "RR 0 (no events), upper limit Katz with 0.5 added to each cell"
-    rr = (events_1 / n_1) / (events_0 / n_0)
-    if events_1 == n_1 or events_0 == n_0:
-        # Every case in a group had the outcome: Katz's variance loses that group's terms
-        # (1/a - 1/n = 0), so the interval collapses around the estimate. Add 0.5 to each of the
-        # four cells for the interval (Haldane-Anscombe), which keeps its width honest.
-        a, n1, c, n0 = events_1 + 0.5, n_1 + 1.0, events_0 + 0.5, n_0 + 1.0
-        log_rr = math.log((a / n1) / (c / n0))
-        se = math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n0)
-        return (rr, math.exp(log_rr - z * se), math.exp(log_rr + z * se),
-                KATZ_ALL_EVENTS_NOTE)
-    se = math.sqrt(1 / events_1 - 1 / n_1 + 1 / events_0 - 1 / n_0)
-    return rr, math.exp(math.log(rr) - z * se), math.exp(math.log(rr) + z * se), "Katz log RR"
-
-
-def rate_ratio_interval(
-    events_1: int, exposure_1: float, events_0: int, exposure_0: float, alpha: float = DEFAULTS.alpha
-) -> tuple[float | None, float | None, float | None, str]:
-    """Incidence-rate ratio with the log interval exp(log IRR +/- z sqrt(1/a + 1/b)).
-
-    Zero-event rules as katz_relative_rate: group 0 events -> IRR 0, lower 0, upper after adding
-    0.5 to both counts; reference 0 events or no exposure -> null. One row of rate_ratio_intervals.
-    """
-    ratio, low, high, note = rate_ratio_intervals(*(np.array([v]) for v in (events_1, exposure_1, events_0,
-                                                                            exposure_0)), alpha)
-    return _none_if_nan(ratio[0]), _none_if_nan(low[0]), _none_if_nan(high[0]), str(note[0])
-
-
-IRR_ZERO_NOTE = "IRR 0 (no events), upper limit log interval with 0.5 added to each count"
-
-
-def rate_ratio_intervals(events_1, exposure_1, events_0, exposure_0, alpha: float = DEFAULTS.alpha
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """rate_ratio_interval on arrays (the one implementation): ratio, low, high (NaN where there
-    is no ratio) and the method note of each element."""
-    e1, x1, e0, x0 = (np.asarray(v, dtype=float) for v in (events_1, exposure_1, events_0, exposure_0))
-    note = np.select([x1 <= 0, x0 <= 0, e0 == 0, e1 == 0],
-                     ["group has no exposure", "reference group has no exposure", "reference group has no events",
-                      IRR_ZERO_NOTE], default="log IRR").astype(object)
-    comparable = (x1 > 0) & (x0 > 0) & (e0 > 0)
-    some, zero = comparable & (e1 > 0), comparable & (e1 == 0)
-    z = stats.norm.ppf(1 - alpha / 2)
-    ratio, low, high = (np.full(e1.shape, np.nan) for _ in range(3))
-    with np.errstate(divide="ignore", invalid="ignore"):  # the masked-out elements only
-        irr = (e1 / x1) / (e0 / x0)
-        half_width = z * np.sqrt(1 / e1 + 1 / e0)
-        ratio[some] = irr[some]
-        low[some] = np.exp(np.log(irr[some]) - half_width[some])
-        high[some] = np.exp(np.log(irr[some]) + half_width[some])
-        # no events in the group: 0.5 added to both counts for the upper limit only
-        a, b = 0.5, e0 + 0.5
-        upper = np.exp(np.log((a / x1) / (b / x0)) + z * np.sqrt(1 / a + 1 / b))
-    ratio[zero], low[zero], high[zero] = 0.0, 0.0, upper[zero]
-    return ratio, low, high, note
-
-
-def conditional_rate_test(events_1: int, exposure_1: float, events_0: int, exposure_0: float) -> tuple[float | None, str]:
-    """Exact conditional test of equal rates: given a+b events, a ~ Binomial(a+b, E1/(E1+E0)).
-
-    scipy.stats.binomtest, two-sided (R: poisson.test(c(a, b), c(E1, E0))). No events at all ->
-    no test. One row of conditional_rate_tests.
-    """
-    p, name = conditional_rate_tests(*(np.array([v]) for v in (events_1, exposure_1, events_0, exposure_0)))
-    return _none_if_nan(p[0]), str(name[0])
-
-
-def conditional_rate_tests(events_1, exposure_1, events_0, exposure_0) -> tuple[np.ndarray, np.ndarray]:
-    """conditional_rate_test on arrays (the one implementation): p-values (NaN where no test) and
-    the test's name for each element; the binomial tests run as one vectorised call."""
-    e1, e0 = np.asarray(events_1, dtype=np.int64), np.asarray(events_0, dtype=np.int64)
-    x1, x0 = np.asarray(exposure_1, dtype=float), np.asarray(exposure_0, dtype=float)
-    has_exposure = (x1 > 0) & (x0 > 0)
-    total = e1 + e0
-    name = np.select([~has_exposure, total == 0], ["no test (no exposure)", "no test (no events)"],
-                     default="exact conditional binomial test").astype(object)
-    p = np.full(e1.shape, np.nan)
-    tested = has_exposure & (total > 0)
-    p[tested] = binomtest_pvalues(e1[tested], total[tested], x1[tested] / (x1[tested] + x0[tested]))
-    return p, name
-
-
-def _none_if_nan(value: float) -> float | None:
-    return None if value != value else float(value)
-
-
 # --- tables ----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Row:
-    group: str
-    n: int
-    events: int
-    rate: float | None
-    ci: tuple[float | None, float | None]
 
 
 def proportion_table(
@@ -219,20 +54,20 @@ def proportion_table(
     figures (analysts see them) and get the note "too few to report"; suppression removes them
     from restricted outputs. Rows keep the input order.
     """
-    rows = [
-        _Row(g, n, e, e / n if n > 0 else None, wilson_interval(e, n, alpha))
-        for g, n, e in _validated_counts(frame, "proportion_table")
-    ]
+    rows = []
+    for g, n, e in _validated_counts(frame, "proportion_table"):
+        low, high = wilson_interval(e, n, alpha)
+        rows.append({"group": g, "n": n, "events": e, "rate": e / n if n > 0 else None, "ci_low": low,
+                     "ci_high": high, "note": TOO_FEW if n < min_n else None})
 
-    def compare(row: _Row, ref: _Row):
-        ratio = katz_relative_rate(row.events, row.n, ref.events, ref.n, alpha)
-        return ratio, two_by_two_test(row.events, row.n, ref.events, ref.n)
+    def compare(row, ref):
+        ratio, low, high, ratio_note = katz_relative_rate(row["events"], row["n"], ref["events"], ref["n"], alpha)
+        p, test_name = two_by_two_test(row["events"], row["n"], ref["events"], ref["n"])
+        return {"ratio": ratio, "ratio_ci_low": low, "ratio_ci_high": high, "p_value": p}, [ratio_note, test_name]
 
-    return _compare_groups(
-        rows, compare, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
-        adjustment=adjustment, min_n=min_n, not_stated=not_stated, rate_label="Wilson",
-        extras=PROPORTION_EXTRAS,
-    )
+    return compare_to_reference(rows, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
+                                adjustment=adjustment, not_stated=not_stated, extras=PROPORTION_EXTRAS,
+                                method="Wilson", compare=compare)
 
 
 def exposure_rate_table(
@@ -259,16 +94,13 @@ def exposure_rate_table(
     function on each part would give, stacked in input order, with the `by` column kept. Every
     statistic is computed on arrays, so 300 areas x 6 groups cost about what one table does.
     """
-    if adjustment not in ADJUSTMENT_LABELS:
-        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
+    check_comparison(reference_group=reference_group, adjustment=adjustment, not_stated=None)
     if by is not None and (by not in EXTRA_COLUMNS or by in EXPOSURE_EXTRAS):
         raise ValueError(f"exposure_rate_table: by must be a tidy extra column such as 'business_area_code'; got {by!r}")
     extras = EXPOSURE_EXTRAS + ((by,) if by else ())
     frame = _validated_exposure_frame(frame, "exposure_rate_table", by)
     if frame.height == 0:
         return empty_tidy(extras)
-    if not_stated is not None and reference_group == not_stated:
-        raise ValueError(f"reference_group cannot be {not_stated!r}: it is never a comparison baseline")
 
     part = pl.col(by) if by else pl.lit(0)
     is_ref_expr = pl.col("group") == reference_group
@@ -276,49 +108,32 @@ def exposure_rate_table(
         group=pl.col("group"), events=pl.col("events"), exposure=pl.col("exposure"),
         ref_events=pl.col("events").filter(is_ref_expr).first().over(part),
         ref_exposure=pl.col("exposure").filter(is_ref_expr).first().over(part),
-        part=part.rank("dense").cast(pl.Int64) if by else part,
     )
     group = cols["group"].to_numpy()
     events, exposure = cols["events"].to_numpy(), cols["exposure"].to_numpy()
-    has_ref = cols["ref_events"].is_not_null().to_numpy()
+    parts = frame[by].to_list() if by else None
     ref_events = cols["ref_events"].fill_null(0).to_numpy()
     ref_exposure = cols["ref_exposure"].fill_null(0.0).to_numpy()
     n = np.rint(exposure).astype(np.int64)  # half to even, as round() did
     ci_low, ci_high = poisson_exact_intervals(events, exposure, alpha)
 
-    is_ref = group == reference_group
-    is_ns = group == not_stated if not_stated is not None else np.zeros(len(group), dtype=bool)
-    compared = has_ref & ~is_ref
+    # Every statistic on arrays (against each row's part's reference; 0 where there is none, unused).
     ratio, ratio_low, ratio_high, ratio_note = rate_ratio_intervals(events, exposure, ref_events, ref_exposure, alpha)
     p, test_name = conditional_rate_tests(events, exposure, ref_events, ref_exposure)
-    ratio = np.where(compared, ratio, np.nan)
-    ratio[is_ref] = np.where((n[is_ref] > 0) & (events[is_ref] > 0), 1.0, np.nan)  # vs itself: 1 by definition
-    ratio_low, ratio_high, p = (np.where(compared, v, np.nan) for v in (ratio_low, ratio_high, p))
-
-    missing_ref = f"reference group {reference_group!r} not in table"
-    method, note = [], []
-    for i in range(len(group)):
-        if is_ref[i]:
-            method.append("exact Poisson; reference group")
-        elif not has_ref[i]:
-            method.append(f"exact Poisson; {missing_ref}")
-        else:
-            method.append(f"exact Poisson; {ratio_note[i]}; {test_name[i]}")
-        note.append(TOO_FEW if events[i] < min_events else None)
-
     rate = _divide(events.astype(float), exposure, exposure > 0)
-    table = pl.DataFrame({
-        "characteristic": pl.Series([characteristic] * len(group), dtype=pl.String),
-        "group": group, "n": n, "events": events, "rate": rate, "ci_low": ci_low, "ci_high": ci_high,
-        "ratio": ratio, "ratio_ci_low": ratio_low, "ratio_ci_high": ratio_high, "p_value": p,
-        "p_adjusted": np.full(len(group), np.nan), "is_significant": np.zeros(len(group), dtype=bool),
-        "is_suppressed": np.zeros(len(group), dtype=bool), "method": pl.Series(method, dtype=pl.String),
-        **({by: frame[by]} if by else {}),
-        "reference_group": pl.Series([reference_group] * len(group), dtype=pl.String),
-        "exposure": exposure, "rate_per_1000": rate * 1000, "is_reference": is_ref, "is_not_stated": is_ns,
-        "note": pl.Series(note, dtype=pl.String),
-    }, nan_to_null=True)
-    return flag_comparisons(order_tidy(table), alpha=alpha, adjustment=adjustment, by=by)
+    rows = [{"group": group[i], "n": n[i], "events": events[i], "rate": rate[i], "ci_low": ci_low[i],
+             "ci_high": ci_high[i], "exposure": exposure[i], "rate_per_1000": rate[i] * 1000,
+             "note": TOO_FEW if events[i] < min_events else None, "_i": i, **({by: parts[i]} if by else {})}
+            for i in range(len(group))]
+
+    def compare(row, ref):
+        i = row["_i"]
+        return ({"ratio": ratio[i], "ratio_ci_low": ratio_low[i], "ratio_ci_high": ratio_high[i], "p_value": p[i]},
+                [ratio_note[i], test_name[i]])
+
+    return compare_to_reference(rows, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
+                                adjustment=adjustment, not_stated=not_stated, extras=extras, method="exact Poisson",
+                                compare=compare, by=by)
 
 
 STRATIFIED_EXTRAS = PROPORTION_EXTRAS
@@ -378,40 +193,31 @@ def stratified_proportion_table(
     require_columns(frame, ["group", "stratum", "n", "events"], "stratified_proportion_table")
     if frame.height == 0:
         return empty_tidy(STRATIFIED_EXTRAS)
-    if not_stated is not None and reference_group == not_stated:
-        raise ValueError(f"reference_group cannot be {not_stated!r}: it is never a comparison baseline")
+    check_comparison(reference_group=reference_group, adjustment=adjustment, not_stated=not_stated)
     totals = frame.group_by("group", maintain_order=True).agg(pl.col("n").sum(), pl.col("events").sum())
     _validated_counts(totals, "stratified_proportion_table")
     strata = sorted(set(frame["stratum"].to_list()))
     wide = {g: {st: (0, 0) for st in strata} for g in totals["group"].to_list()}
     for g, st, n, e in frame.select("group", "stratum", "n", "events").iter_rows():
         wide[g][st] = (int(n), int(e))
-    ref = wide.get(reference_group)
-    records = []
+    rows = []
     for g, n, e in totals.select("group", "n", "events").iter_rows():
         n, e = int(n), int(e)
         low, high = wilson_interval(e, n, alpha)
-        is_ref = g == reference_group
-        record = {"characteristic": characteristic, "group": g, "n": n, "events": e, "rate": e / n if n else None,
-                  "ci_low": low, "ci_high": high, "is_significant": False, "is_suppressed": False,
-                  "reference_group": reference_group, "is_reference": is_ref,
-                  "is_not_stated": not_stated is not None and g == not_stated,
-                  "note": TOO_FEW if n < min_n else None}
-        method = ["Wilson (all strata)"]
-        if is_ref:
-            record["ratio"] = 1.0 if n > 0 and e > 0 else None
-            method.append("reference group")
-        elif ref is None:
-            method.append(f"reference group {reference_group!r} not in table")
-        else:
-            cells = [(wide[g][st][1], wide[g][st][0], ref[st][1], ref[st][0]) for st in strata]
-            rr, lo, hi, p, note = mantel_haenszel(*zip(*cells, strict=True), alpha=alpha)
-            record.update(ratio=rr, ratio_ci_low=lo, ratio_ci_high=hi, p_value=p)
-            method += [f"{note}, within {stratum_label}",
-                       f"Cochran-Mantel-Haenszel test within {stratum_label}" if p is not None else "no test (no variation)"]
-        record["method"] = "; ".join(method)
-        records.append(record)
-    return flag_comparisons(tidy_frame(records, STRATIFIED_EXTRAS), alpha=alpha, adjustment=adjustment)
+        rows.append({"group": g, "n": n, "events": e, "rate": e / n if n else None, "ci_low": low, "ci_high": high,
+                     "note": TOO_FEW if n < min_n else None})
+
+    def compare(row, ref):
+        g, r = wide[row["group"]], wide[ref["group"]]
+        cells = [(g[st][1], g[st][0], r[st][1], r[st][0]) for st in strata]
+        rr, lo, hi, p, note = mantel_haenszel(*zip(*cells, strict=True), alpha=alpha)
+        return ({"ratio": rr, "ratio_ci_low": lo, "ratio_ci_high": hi, "p_value": p},
+                [f"{note}, within {stratum_label}",
+                 f"Cochran-Mantel-Haenszel test within {stratum_label}" if p is not None else "no test (no variation)"])
+
+    return compare_to_reference(rows, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
+                                adjustment=adjustment, not_stated=not_stated, extras=STRATIFIED_EXTRAS,
+                                method="Wilson (all strata)", compare=compare)
 
 
 def not_stated_share(
@@ -435,59 +241,7 @@ def not_stated_share(
     )
 
 
-# --- shared machinery ------------------------------------------------------------------------
-
-
-def _compare_groups(
-    rows: list[_Row],
-    compare: Callable[[_Row, _Row], tuple[tuple, tuple]],
-    *,
-    characteristic: str,
-    reference_group: str,
-    alpha: float,
-    adjustment: str,
-    min_n: int,
-    not_stated: str | None,
-    rate_label: str,
-    extras: tuple[str, ...],
-) -> pl.DataFrame:
-    if adjustment not in ADJUSTMENT_LABELS:
-        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
-    if not rows:
-        return empty_tidy(extras)
-    if not_stated is not None and reference_group == not_stated:
-        raise ValueError(f"reference_group cannot be {not_stated!r}: it is never a comparison baseline")
-    ref = next((r for r in rows if r.group == reference_group), None)
-    records = []
-    for row in rows:
-        is_ref = row.group == reference_group
-        record = {
-            "characteristic": characteristic, "group": row.group, "n": row.n, "events": row.events,
-            "rate": row.rate, "ci_low": row.ci[0], "ci_high": row.ci[1], "is_suppressed": False,
-            "reference_group": reference_group, "is_reference": is_ref,
-            "is_not_stated": not_stated is not None and row.group == not_stated,
-            "is_significant": False, "note": TOO_FEW if row.n < min_n else None,
-        }
-        method = [rate_label]
-        if is_ref:
-            # The reference compared with itself: ratio 1 by definition, nothing to test.
-            record["ratio"] = 1.0 if row.n > 0 and row.events > 0 else None
-            method.append("reference group")
-        elif ref is None:
-            method.append(f"reference group {reference_group!r} not in table")
-        else:
-            (ratio, low, high, ratio_note), (p, test_name) = compare(row, ref)
-            record.update(ratio=ratio, ratio_ci_low=low, ratio_ci_high=high, p_value=p)
-            method += [ratio_note, test_name]
-        record["method"] = "; ".join(method)
-        records.append({k: v for k, v in record.items() if k in _TIDY_KEYS or k in extras})
-    return flag_comparisons(tidy_frame(records, extras), alpha=alpha, adjustment=adjustment)
-
-
-_TIDY_KEYS = {
-    "characteristic", "group", "n", "events", "rate", "ci_low", "ci_high", "ratio", "ratio_ci_low",
-    "ratio_ci_high", "p_value", "p_adjusted", "is_significant", "is_suppressed", "method",
-}
+# --- validation ------------------------------------------------------------------------------
 
 
 def _validated_counts(frame: pl.DataFrame, what: str) -> list[tuple[str, int, int]]:

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from metrics.config import CHARACTERISTICS, DEFAULTS, Settings
+from metrics.config import APPLICANT_CHARACTERISTICS, CHARACTERISTICS, DEFAULTS, Settings
 from metrics.queries import FilterError, Filters, add_months
 from metrics.warehouse import Warehouse
 
@@ -56,7 +56,6 @@ EXPOSURE_BASE = 10  # person-years are rounded to the nearest 10, and hidden bel
 TREND_YEARS = 6  # released periods in a staff association's trend table
 
 PERSON_CHARACTERISTICS = tuple(CHARACTERISTICS)
-APPLICANT_CHARACTERISTICS = ("ethnicity_group", "ethnicity", "sex", "ethnicity_sex")
 # Business-area tables (SPOC packs and the area disparity table) break down by these only: finer
 # breakdowns of a few dozen cases per area would be hidden almost entirely.
 AREA_CHARACTERISTICS = ("ethnicity_group", "sex", "disability")

@@ -1,5 +1,5 @@
-"""Significance tests shared by the metric tables: the 2x2 test chooser, the overall k x 2
-association test, and multiple-comparison adjustment that tolerates missing p-values.
+"""Significance tests shared by the metric tables: the 2x2 test chooser, and multiple-comparison
+adjustment (and flagging) that tolerates missing p-values.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from metrics.config import DEFAULTS
 # Cochran's rule of thumb: chi-square is trustworthy when every expected count is at least 5.
 MIN_EXPECTED = 5.0
 ADJUSTMENT_LABELS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "none": "no adjustment"}
-MONTE_CARLO_RESAMPLES = 9999
-DEFAULT_SEED = 20240401  # fixed so a Monte Carlo p-value is the same on every run
 
 
 def expected_counts(table: np.ndarray) -> np.ndarray:
@@ -103,56 +101,6 @@ def _binary_search_for_binom_tst(a, d: np.ndarray, lo: np.ndarray, hi: np.ndarra
     return found
 
 
-def overall_association(
-    frame: pl.DataFrame,
-    *,
-    characteristic: str,
-    seed: int = DEFAULT_SEED,
-    n_resamples: int = MONTE_CARLO_RESAMPLES,
-) -> pl.DataFrame:
-    """Is the outcome associated with the characteristic at all? One test across all groups.
-
-    Input: one row per group with `n` and `events`. Groups with n = 0 carry no information and
-    are left out of the table (they are still counted in `n_groups`). Chi-square on the k x 2
-    table when every expected count is >= 5; otherwise the Fisher-Freeman-Halton exact test by
-    Monte Carlo (scipy.stats.fisher_exact with a seeded MonteCarloMethod), so it is reproducible.
-    Returns one row: characteristic, n_groups, statistic, df, p_value, method.
-    """
-    schema = {
-        "characteristic": pl.String,
-        "n_groups": pl.Int64,
-        "statistic": pl.Float64,
-        "df": pl.Int64,
-        "p_value": pl.Float64,
-        "method": pl.String,
-    }
-
-    def row(statistic, df, p, method):
-        return pl.DataFrame(
-            [{"characteristic": characteristic, "n_groups": frame.height, "statistic": statistic,
-              "df": df, "p_value": p, "method": method}],
-            schema=schema,
-        )
-
-    used = frame.filter(pl.col("n") > 0) if frame.height else frame
-    if used.height < 2:
-        return row(None, None, None, "no test (fewer than two non-empty groups)")
-    events = used["events"].to_numpy().astype(np.int64)
-    n = used["n"].to_numpy().astype(np.int64)
-    table = np.column_stack([events, n - events])
-    if table[:, 0].sum() == 0 or table[:, 1].sum() == 0:
-        # Every group has the same (0% or 100%) rate: no variation to test.
-        return row(None, None, None, "no test (outcome is constant)")
-    df = used.height - 1
-    if (expected_counts(table) < MIN_EXPECTED).any():
-        method = stats.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
-        res = stats.fisher_exact(table, method=method)
-        return row(None, df, float(res.pvalue),
-                   f"Fisher-Freeman-Halton exact (Monte Carlo, {n_resamples} resamples, seed {seed})")
-    res = stats.chi2_contingency(table, correction=False)
-    return row(float(res.statistic), df, float(res.pvalue), "chi-square")
-
-
 def adjust_pvalues(p_values: Sequence[float | None], method: str = DEFAULTS.adjustment) -> list[float | None]:
     """Adjust a family of p-values; missing (None/NaN) p-values stay missing and are not counted.
 
@@ -183,16 +131,6 @@ def adjust_pvalues(p_values: Sequence[float | None], method: str = DEFAULTS.adju
     for i, q in zip(present, adjusted, strict=True):
         out[i] = float(q)
     return out
-
-
-def holm(p_values: Sequence[float | None]) -> list[float | None]:
-    """Holm step-down adjustment (controls the family-wise error rate); NaN-tolerant."""
-    return adjust_pvalues(p_values, "holm")
-
-
-def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
-    """Benjamini-Hochberg step-up adjustment (controls the false discovery rate); NaN-tolerant."""
-    return adjust_pvalues(p_values, "fdr_bh")
 
 
 # --- the one comparison rule -----------------------------------------------------------------
@@ -232,20 +170,10 @@ def flag_comparisons(
         return frame
     level = confidence if confidence is not None else 1 - alpha
     p = frame["p_value"].cast(pl.Float64).fill_nan(None)
-    is_ref = frame["is_reference"].fill_null(False) if "is_reference" in frame.columns else pl.repeat(False, frame.height, eager=True)
-    is_ns = frame["is_not_stated"].fill_null(False) if "is_not_stated" in frame.columns else pl.repeat(False, frame.height, eager=True)
-    family = (p.is_not_null() & ~is_ref & ~is_ns).to_numpy()
-    parts = frame[by].to_list() if by else [None] * frame.height
+    is_ns = _flag_column(frame, "is_not_stated")
+    family = (p.is_not_null() & ~_flag_column(frame, "is_reference") & ~is_ns).to_numpy()
     p_list = p.to_list()
-    adjusted: list[float | None] = [None] * frame.height
-    sizes: list[int] = [0] * frame.height
-    members_of: dict = {}
-    for i in range(frame.height):
-        if family[i]:
-            members_of.setdefault(parts[i], []).append(i)
-    for members in members_of.values():
-        for i, q in zip(members, adjust_pvalues([p_list[i] for i in members], adjustment), strict=True):
-            adjusted[i], sizes[i] = q, len(members)
+    adjusted, sizes = _adjust_family(p_list, family, frame[by].to_list() if by else [None] * frame.height, adjustment)
     label = ADJUSTMENT_LABELS[adjustment]
     methods, notes = [], []
     old_notes = frame["note"].to_list() if "note" in frame.columns else [None] * frame.height
@@ -273,6 +201,27 @@ def flag_comparisons(
     if "note" in frame.columns:
         out = out.with_columns(pl.Series("note", notes, dtype=pl.String))
     return out
+
+
+def _flag_column(frame: pl.DataFrame, name: str) -> pl.Series:
+    """A boolean marker column (is_reference, is_not_stated), false where absent or null."""
+    if name in frame.columns:
+        return frame[name].fill_null(False)
+    return pl.repeat(False, frame.height, eager=True)
+
+
+def _adjust_family(p: list, family, parts: list, adjustment: str) -> tuple[list[float | None], list[int]]:
+    """The adjusted p-value of each family member (adjusted within its part) and its family's size."""
+    adjusted: list[float | None] = [None] * len(p)
+    sizes: list[int] = [0] * len(p)
+    members_of: dict = {}
+    for i in range(len(p)):
+        if family[i]:
+            members_of.setdefault(parts[i], []).append(i)
+    for members in members_of.values():
+        for i, q in zip(members, adjust_pvalues([p[i] for i in members], adjustment), strict=True):
+            adjusted[i], sizes[i] = q, len(members)
+    return adjusted, sizes
 
 
 def _is_interval_note(note: str) -> bool:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from datetime import date
 
 import numpy as np
 import polars as pl
 from scipy import stats
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
+from metrics.comparison import check_comparison, compare_to_reference
 from metrics.config import DEFAULTS
-from metrics.rates import NOT_STATED, wilson_interval
-from metrics.significance import ADJUSTMENT_LABELS, flag_comparisons
-from metrics.tidy import TOO_FEW, empty_tidy, require_columns, tidy_frame
+from metrics.intervals import wilson_interval
+from metrics.rates import NOT_STATED
+from metrics.tidy import TOO_FEW, empty_tidy, require_columns
 
 CURVE_SCHEMA = {
     "characteristic": pl.String, "group": pl.String, "time": pl.Float64, "survival": pl.Float64,
@@ -33,30 +33,6 @@ LOGRANK_SCHEMA = {
     "characteristic": pl.String, "n_groups": pl.Int64, "statistic": pl.Float64, "df": pl.Int64,
     "p_value": pl.Float64, "method": pl.String,
 }
-
-
-def durations(frame: pl.DataFrame, *, start: str, end: str, as_of: date) -> pl.DataFrame:
-    """Add duration_days and is_event: a case closed on or before as_of is an event at its
-    closing date; an open case (end blank) or one closed after as_of is censored at as_of.
-
-    A start date after as_of or an end before start is an error naming the row.
-    """
-    require_columns(frame, [start, end], "durations")
-    checks = [
-        (pl.col(start).is_null(), start, "start date is missing"),
-        (pl.col(start) > pl.lit(as_of), start, f"start date is after the as-of date {as_of}"),
-        (pl.col(end) < pl.col(start), end, f"end date is before {start}"),
-    ]
-    for cond, col, rule in checks:
-        bad = frame.select(cond.fill_null(False).alias("bad"))["bad"]
-        if bad.any():
-            raise ValueError(f"durations: row {int(bad.arg_true()[0]) + 1}, column {col!r}: {rule}")
-    is_event = pl.col(end).is_not_null() & (pl.col(end) <= pl.lit(as_of))
-    stop = pl.when(is_event).then(pl.col(end)).otherwise(pl.lit(as_of))
-    return frame.with_columns(
-        (stop - pl.col(start)).dt.total_days().cast(pl.Float64).alias("duration_days"),
-        is_event.alias("is_event"),
-    )
 
 
 def kaplan_meier(frame: pl.DataFrame, *, characteristic: str, alpha: float = DEFAULTS.alpha) -> pl.DataFrame:
@@ -226,40 +202,33 @@ def median_table(
     with its Brookmeyer-Crowley CI in the extras; p_value = two-group log-rank test against the
     reference group, adjusted across the stated groups. ratio is not used (null).
     """
-    if adjustment not in ADJUSTMENT_LABELS:
-        raise ValueError(f"adjustment must be one of {list(ADJUSTMENT_LABELS)}; got {adjustment!r}")
+    check_comparison(reference_group=reference_group, adjustment=adjustment, not_stated=not_stated)
     groups = _groups(frame)
     if not groups:
         return empty_tidy(MEDIAN_EXTRAS)
     medians = {r["group"]: r for r in km_median(frame, characteristic=characteristic, alpha=alpha).iter_rows(named=True)}
-    ref = next((g for g in groups if g[0] == reference_group), None)
-    records = []
+    times = {group: (time, status) for group, time, status in groups}
+    rows = []
     for group, time, status in groups:
         m = medians[group]
         n, events = len(time), int(status.sum())
         low, high = wilson_interval(events, n, alpha)
-        is_ref, is_ns = group == reference_group, not_stated is not None and group == not_stated
-        method = ["share closed: Wilson", m["method"]]
-        p = None
-        if is_ref:
-            method.append("reference group")
-        elif ref is None:
-            method.append(f"reference group {reference_group!r} not in table")
-        elif status.any() or ref[2].any():
-            _, p = _survdiff(np.concatenate([time, ref[1]]), np.concatenate([status, ref[2]]),
-                             np.array([1] * n + [0] * len(ref[1])))
-            method.append(NO_COMPARABLE_EVENTS if p is None else "log-rank vs reference")
-        else:
-            method.append("no test (no closed cases)")
-        records.append({
-            "characteristic": characteristic, "group": group, "n": n, "events": events,
-            "rate": events / n if n else None, "ci_low": low, "ci_high": high, "p_value": p,
-            "is_significant": False, "is_suppressed": False, "method": "; ".join(method),
-            "reference_group": reference_group, "median_days": m["median_days"],
-            "median_ci_low": m["median_ci_low"], "median_ci_high": m["median_ci_high"], "is_reference": is_ref,
-            "is_not_stated": is_ns, "note": TOO_FEW if n < min_n else None,
-        })
-    return flag_comparisons(tidy_frame(records, MEDIAN_EXTRAS), alpha=alpha, adjustment=adjustment)
+        rows.append({"group": group, "n": n, "events": events, "rate": events / n if n else None, "ci_low": low,
+                     "ci_high": high, "method": f"share closed: Wilson; {m['method']}", "median_days": m["median_days"],
+                     "median_ci_low": m["median_ci_low"], "median_ci_high": m["median_ci_high"],
+                     "note": TOO_FEW if n < min_n else None})
+
+    def compare(row, ref):
+        (time, status), (ref_time, ref_status) = times[row["group"]], times[ref["group"]]
+        if not (status.any() or ref_status.any()):
+            return {}, ["no test (no closed cases)"]
+        _, p = _survdiff(np.concatenate([time, ref_time]), np.concatenate([status, ref_status]),
+                         np.array([1] * len(time) + [0] * len(ref_time)))
+        return {"p_value": p}, [NO_COMPARABLE_EVENTS if p is None else "log-rank vs reference"]
+
+    return compare_to_reference(rows, characteristic=characteristic, reference_group=reference_group, alpha=alpha,
+                                adjustment=adjustment, not_stated=not_stated, extras=MEDIAN_EXTRAS,
+                                method="share closed: Wilson", compare=compare, reference_ratio=None)
 
 
 def _groups(frame: pl.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -294,7 +263,3 @@ def _loglog_ci(s: float, se: float, z: float) -> tuple[float | None, float | Non
     k = z * se / (s * abs(math.log(s)))
     return s ** math.exp(k), s ** math.exp(-k)
 
-
-def _finite(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None

@@ -14,7 +14,7 @@ import polars as pl
 from scipy import stats
 
 from metrics.config import DEFAULTS
-from metrics.rates import wilson_interval
+from metrics.intervals import wilson_interval
 from metrics.tidy import empty_tidy, require_columns, tidy_frame
 
 PROJECTION_END = date(2030, 3, 31)  # the 2030 target is for the end of financial year 2029/30
@@ -50,18 +50,6 @@ def target_share_at(
         if d0 <= at_date < d1:
             return float(s0 + (s1 - s0) * (at_date - d0).days / (d1 - d0).days)
     raise AssertionError("unreachable: at_date lies between the first and last target dates")
-
-
-def target_trajectory(
-    targets: pl.DataFrame, *, measure: str, target_group: str, dates: Sequence[date], before_first: str = "null"
-) -> pl.DataFrame:
-    """The target share at each date (for drawing the target line): columns date, target_share."""
-    return pl.DataFrame(
-        {"date": list(dates),
-         "target_share": [target_share_at(targets, measure=measure, target_group=target_group, at_date=d,
-                                          before_first=before_first) for d in dates]},
-        schema={"date": pl.Date, "target_share": pl.Float64},
-    )
 
 
 def observed_vs_target(
@@ -212,13 +200,7 @@ def project_stock_and_flow(
     sims = _simulate(head, joiners, leavers, is_target, total_joiners, steps, joiner_target_share,
                      n_sims=n_sims, seed=seed)
     low, high = np.quantile(sims, [alpha / 2, 1 - alpha / 2], axis=0)
-    trajectory = pl.DataFrame(
-        {"date": [d for d, _ in steps], "headcount": [h for h, _ in central],
-         "target_group_share": [sh for _, sh in central],
-         "share_low": low.tolist(), "share_high": high.tolist()},
-        schema={"date": pl.Date, "headcount": pl.Float64, "target_group_share": pl.Float64,
-                "share_low": pl.Float64, "share_high": pl.Float64},
-    )
+    trajectory = _trajectory(steps, central, low, high)
     reached = next((d for (d, _), (_, s) in zip(steps, central, strict=True) if s >= target_share), None)
     needed = _joiner_share_needed(head, share_now, leave_rate, total_joiners, steps, is_target, target_share)
     summary = pl.DataFrame(
@@ -234,11 +216,25 @@ def project_stock_and_flow(
             "method": (f"stock and flow, annual steps to {end_date.isoformat()}; interval {100 * (1 - alpha):g}% "
                        f"of {n_sims} simulations (seed {seed}) with Jeffreys-prior parameter draws"),
         }],
-        schema={"reached_date": pl.Date, "reached_label": pl.String, "share_at_end": pl.Float64,
-                "share_end_low": pl.Float64, "share_end_high": pl.Float64, "probability_reached": pl.Float64,
-                "joiner_share_now": pl.Float64, "joiner_share_needed": pl.Float64, "method": pl.String},
+        schema=SUMMARY_SCHEMA,
     )
     return Projection(trajectory=trajectory, summary=summary)
+
+
+SUMMARY_SCHEMA = {"reached_date": pl.Date, "reached_label": pl.String, "share_at_end": pl.Float64,
+                  "share_end_low": pl.Float64, "share_end_high": pl.Float64, "probability_reached": pl.Float64,
+                  "joiner_share_now": pl.Float64, "joiner_share_needed": pl.Float64, "method": pl.String}
+
+
+def _trajectory(steps, central, low, high) -> pl.DataFrame:
+    """The central line and its simulation interval at each 31 March."""
+    return pl.DataFrame(
+        {"date": [d for d, _ in steps], "headcount": [h for h, _ in central],
+         "target_group_share": [sh for _, sh in central],
+         "share_low": low.tolist(), "share_high": high.tolist()},
+        schema={"date": pl.Date, "headcount": pl.Float64, "target_group_share": pl.Float64,
+                "share_low": pl.Float64, "share_high": pl.Float64},
+    )
 
 
 

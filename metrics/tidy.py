@@ -135,22 +135,6 @@ def empty_tidy(extras: Iterable[str] = ()) -> pl.DataFrame:
     return tidy_frame([], extras)
 
 
-def validate_tidy(frame: pl.DataFrame) -> None:
-    """Raise ValueError unless `frame` has the fixed columns first, with their dtypes, then known extras."""
-    names = frame.columns
-    if tuple(names[: len(TIDY_COLUMNS)]) != TIDY_COLUMNS:
-        raise ValueError(f"tidy table must start with columns {list(TIDY_COLUMNS)}; got {names}")
-    for col, dtype in TIDY_SCHEMA.items():
-        if frame.schema[col] != dtype:
-            raise ValueError(f"tidy column {col!r} must be {dtype}; got {frame.schema[col]}")
-    extras = names[len(TIDY_COLUMNS) :]
-    unknown = [e for e in extras if e not in EXTRA_COLUMNS]
-    if unknown:
-        raise ValueError(f"tidy table has unknown extra column(s) {unknown}")
-    if list(extras) != _ordered_extras(extras):
-        raise ValueError(f"tidy extra columns out of order: {extras}")
-
-
 def concat_tidy(frames: Iterable[pl.DataFrame]) -> pl.DataFrame:
     """Stack tidy tables that may carry different extras (missing extras become null)."""
     frames = [f for f in frames]

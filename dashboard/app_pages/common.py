@@ -13,9 +13,9 @@ import streamlit as st
 
 from dashboard import charts, data, theme
 from metrics import findings, formats
+from metrics.config import APPLICANT_CHARACTERISTICS
 from metrics.queries import Filters
 
-APPLICANT_CHARACTERISTICS = ("ethnicity_group", "ethnicity", "sex", "ethnicity_sex")
 PAGE_ROWS = 12  # a number table taller than this scrolls inside its frame (the page stays short)
 
 

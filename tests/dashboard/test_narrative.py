@@ -19,16 +19,16 @@ def test_significant_rate_ratio_names_the_test_and_adjustment():
     r = row(group="Black", ratio=1.83, ratio_ci_low=1.52, ratio_ci_high=2.14, p_value=0.00001, p_adjusted=0.00004,
             is_significant=True, method="exact Poisson; log IRR; exact conditional binomial test; Holm")
     assert narrative.ratio_sentence(r, outcome="to be referred", kind="likely") == (
-        "Black officers and staff were 1.8 times as likely as White officers and staff to be referred "
-        "(95% CI 1.5–2.1); significant after Holm adjustment (exact Poisson test, adjusted p < 0.001).")
+        "Black officers and staff were 1.83 times as likely as White officers and staff to be referred "
+        "(95% CI 1.52–2.14); significant after Holm adjustment (exact Poisson test, adjusted p < 0.001).")
 
 
 def test_not_significant_says_so_with_the_adjusted_p():
     r = row(group="Asian", ratio=1.2, ratio_ci_low=0.9, ratio_ci_high=1.6, p_value=0.21, p_adjusted=0.42,
             is_significant=False, method="Wilson; Katz log RR; chi-square; Holm")
     assert narrative.ratio_sentence(r, outcome="to have a grievance upheld") == (
-        "Asian officers and staff were 1.2 times as likely as White officers and staff to have a grievance upheld "
-        "(95% CI 0.90–1.6); not significant after Holm adjustment (chi-square test, adjusted p = 0.420).")
+        "Asian officers and staff were 1.20 times as likely as White officers and staff to have a grievance upheld "
+        "(95% CI 0.90–1.60); not significant after Holm adjustment (chi-square test, adjusted p = 0.420).")
 
 
 def test_fisher_and_benjamini_hochberg_are_named():
@@ -36,7 +36,7 @@ def test_fisher_and_benjamini_hochberg_are_named():
             is_significant=True, method="Wilson; Katz log RR; Fisher exact; Benjamini-Hochberg")
     text = narrative.ratio_sentence(r, outcome="to be referred")
     assert text.endswith("significant after Benjamini-Hochberg adjustment (Fisher's exact test, adjusted p = 0.040).")
-    assert "(95% CI 1.1–5.5)" in text
+    assert "(95% CI 1.13–5.55)" in text
 
 
 def test_suppressed_and_small_groups_are_too_few_to_report():

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
+from tidy_checks import validate_tidy
 
-from metrics.rates import (
+from metrics.intervals import (
     conditional_rate_test,
     conditional_rate_tests,
-    exposure_rate_table,
     poisson_exact_interval,
     poisson_exact_intervals,
-    rate_ratio_interval,
     rate_ratio_intervals,
 )
-from metrics.tidy import validate_tidy
+from metrics.rates import exposure_rate_table
 
 
 def exposure(rows):
@@ -60,6 +61,19 @@ def test_exposure_empty_frame():
     assert table.height == 0 and "rate_per_1000" in table.columns
 
 
+def _log_irr_interval(e, x, e0, x0):
+    """The incidence-rate ratio and its log interval exp(log IRR +/- z sqrt(1/e + 1/e0)), worked out
+    here from the formula: no ratio without exposure or reference events; with no events in the
+    group, IRR 0, lower 0, and the upper limit with 0.5 added to both counts."""
+    z = stats.norm.ppf(0.975)
+    if x <= 0 or x0 <= 0 or e0 == 0:
+        return None, None, None
+    if e == 0:
+        return 0.0, 0.0, math.exp(math.log((0.5 / x) / ((e0 + 0.5) / x0)) + z * math.sqrt(1 / 0.5 + 1 / (e0 + 0.5)))
+    irr, half = (e / x) / (e0 / x0), z * math.sqrt(1 / e + 1 / e0)
+    return irr, irr * math.exp(-half), irr * math.exp(half)
+
+
 def test_array_statistics_are_the_scalar_ones_row_by_row():
     events = np.array([0, 0, 3, 40, 100, 7, 0, 12])
     exposure = np.array([0.0, 500.0, 2.5, 4000.5, 20000.0, 0.0, 0.0, 310.25])
@@ -75,8 +89,13 @@ def test_array_statistics_are_the_scalar_ones_row_by_row():
     for i in range(len(events)):
         args = (int(events[i]), float(exposure[i]), int(ref_events[i]), float(ref_exposure[i]))
         assert (nan_to_none(low[i]), nan_to_none(high[i])) == poisson_exact_interval(args[0], args[1])
-        assert (nan_to_none(ratio[i]), nan_to_none(r_low[i]), nan_to_none(r_high[i]), note[i]) == \
-            rate_ratio_interval(*args)
+        if args[1] > 0:  # Garwood: scipy.stats.chi2.ppf(0.025, 2k) / 2 / E, chi2.ppf(0.975, 2k + 2) / 2 / E
+            garwood_low = stats.chi2.ppf(0.025, 2 * args[0]) / 2 / args[1] if args[0] else 0.0
+            assert (low[i], high[i]) == pytest.approx((garwood_low, stats.chi2.ppf(0.975, 2 * args[0] + 2) / 2 / args[1]))
+        if args[1] > 0 and args[3] > 0 and args[0] + args[2] > 0:  # binomtest(a, a + b, E_a / (E_a + E_b))
+            assert p[i] == pytest.approx(stats.binomtest(args[0], args[0] + args[2], args[1] / (args[1] + args[3])).pvalue)
+        assert (nan_to_none(ratio[i]), nan_to_none(r_low[i]), nan_to_none(r_high[i])) == \
+            pytest.approx(_log_irr_interval(*args))
         assert (nan_to_none(p[i]), name[i]) == conditional_rate_test(*args)
 
 

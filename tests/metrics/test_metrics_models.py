@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
+from tidy_checks import validate_tidy
 
 from metrics.models import logistic_odds_ratios, poisson_irr
-from metrics.tidy import validate_tidy
 
 Z = stats.norm.ppf(0.975)
 
@@ -136,7 +136,7 @@ def test_sparse_poisson_irls_matches_statsmodels_glm(overdispersed):
     sm.GLM(y, X, family=Poisson(), offset=log(E)).fit() (and .fit(scale="X2") when overdispersed)."""
     import statsmodels.api as sm
 
-    from metrics.models import _design, _fit, _poisson_glm
+    from metrics.glm import design_matrix, fit_glm, poisson_glm
 
     rng = np.random.default_rng(7)
     grid = [(g, a, b) for g in ("White", "Black", "Asian", "Mixed") for a in range(12) for b in range(5)]
@@ -147,9 +147,9 @@ def test_sparse_poisson_irls_matches_statsmodels_glm(overdispersed):
     events = rng.poisson(mean)
     frame = pl.DataFrame({"group": [g for g, _, _ in grid], "area": [f"A{a:02d}" for _, a, _ in grid],
                           "band": [f"B{b}" for _, _, b in grid], "events": events, "exposure": exposure})
-    X, names = _design(frame, ["area", "band"], "White")
+    X, names = design_matrix(frame, ["area", "band"], "White")
     y, offset = frame["events"].to_numpy().astype(float), np.log(exposure)
-    ours = _poisson_glm(X, y, offset)
+    ours = poisson_glm(X, y, offset)
     theirs = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit()
     assert ours.converged
     # statsmodels stops when the deviance changes by < 1e-8 (absolute), ours at 1e-12 relative:
@@ -159,7 +159,7 @@ def test_sparse_poisson_irls_matches_statsmodels_glm(overdispersed):
     assert ours.pearson_chi2 == pytest.approx(theirs.pearson_chi2, rel=1e-8)
     assert ours.deviance == pytest.approx(theirs.deviance, rel=1e-8)
     assert ours.df_resid == theirs.df_resid
-    fit = _fit(frame, ["area", "band"], reference_group="White", alpha=0.05, family="poisson")
+    fit = fit_glm(frame, ["area", "band"], reference_group="White", alpha=0.05, family="poisson")
     if overdispersed:
         assert fit["scale"].startswith("quasi-Poisson")
         theirs = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(scale="X2")

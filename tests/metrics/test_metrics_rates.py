@@ -7,16 +7,16 @@ import math
 import polars as pl
 import pytest
 from scipy import stats
+from tidy_checks import validate_tidy
 
-from metrics.rates import (
+from metrics.intervals import (
     katz_relative_rate,
-    not_stated_share,
     poisson_exact_interval,
-    proportion_table,
-    rate_ratio_interval,
+    rate_ratio_intervals,
     wilson_interval,
 )
-from metrics.tidy import TIDY_COLUMNS, TIDY_SCHEMA, validate_tidy
+from metrics.rates import not_stated_share, proportion_table
+from metrics.tidy import TIDY_COLUMNS, TIDY_SCHEMA
 
 
 def counts(rows):
@@ -88,7 +88,7 @@ def test_katz_zero_events_reports_zero_with_haldane_upper_limit():
 
 def test_rate_ratio_log_interval():
     # IRR = (40/4000)/(100/20000) = 2; CI exp(ln 2 +/- 1.959964 sqrt(1/40 + 1/100))
-    irr, low, high, _ = rate_ratio_interval(40, 4000.0, 100, 20000.0)
+    irr, low, high = (v[0] for v in rate_ratio_intervals([40], [4000.0], [100], [20000.0])[:3])
     se = math.sqrt(1 / 40 + 1 / 100)
     assert irr == pytest.approx(2.0)
     assert (low, high) == pytest.approx((2 * math.exp(-1.959964 * se), 2 * math.exp(1.959964 * se)), rel=1e-6)

@@ -1,35 +1,27 @@
-"""significance.py and tidy.py: test chooser, overall association, NaN-tolerant adjustment, schema."""
+"""significance.py and tidy.py: test chooser, NaN-tolerant adjustment, schema."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
+from tidy_checks import validate_tidy
 
-from metrics.significance import (
-    adjust_pvalues,
-    benjamini_hochberg,
-    binomtest_pvalues,
-    holm,
-    overall_association,
-    two_by_two_test,
-)
-from metrics.tidy import TIDY_COLUMNS, concat_tidy, empty_tidy, tidy_frame, validate_tidy
+from metrics.significance import adjust_pvalues, binomtest_pvalues, two_by_two_test
+from metrics.tidy import TIDY_COLUMNS, concat_tidy, empty_tidy, tidy_frame
 
 
 def test_holm_matches_r_p_adjust():
     # R: p.adjust(c(0.01, 0.02, 0.03, 0.04, 0.05), "holm") -> 0.05 0.08 0.09 0.09 0.09
-    assert holm([0.01, 0.02, 0.03, 0.04, 0.05]) == pytest.approx([0.05, 0.08, 0.09, 0.09, 0.09])
+    assert adjust_pvalues([0.01, 0.02, 0.03, 0.04, 0.05], "holm") == pytest.approx([0.05, 0.08, 0.09, 0.09, 0.09])
 
 
 def test_bh_matches_r_p_adjust():
     # R: p.adjust(c(0.01, 0.02, 0.03, 0.04, 0.05), "BH") -> 0.05 0.05 0.05 0.05 0.05
-    assert benjamini_hochberg([0.01, 0.02, 0.03, 0.04, 0.05]) == pytest.approx([0.05] * 5)
+    assert adjust_pvalues([0.01, 0.02, 0.03, 0.04, 0.05], "fdr_bh") == pytest.approx([0.05] * 5)
     # R: p.adjust(c(0.001, 0.04, 0.03, 0.2), "BH") -> 0.004 0.05333333 0.05333333 0.2
-    assert benjamini_hochberg([0.001, 0.04, 0.03, 0.2]) == pytest.approx([0.004, 0.0533333, 0.0533333, 0.2], rel=1e-5)
+    assert adjust_pvalues([0.001, 0.04, 0.03, 0.2], "fdr_bh") == pytest.approx([0.004, 0.0533333, 0.0533333, 0.2], rel=1e-5)
 
 
 def test_adjustment_skips_missing_p_values():
@@ -70,54 +62,6 @@ def test_two_by_two_chooser():
 
 def counts(rows):
     return pl.DataFrame(rows, schema={"group": pl.String, "n": pl.Int64, "events": pl.Int64}, orient="row")
-
-
-def test_overall_association_chi_square_on_k_by_2():
-    frame = counts([("White", 1000, 50), ("Black", 200, 20), ("Asian", 300, 21), ("Mixed", 150, 12)])
-    row = overall_association(frame, characteristic="e").row(0, named=True)
-    # scipy.stats.chi2_contingency([[50, 950], [20, 180], [21, 279], [12, 138]], correction=False)
-    ref = stats.chi2_contingency([[50, 950], [20, 180], [21, 279], [12, 138]], correction=False)
-    assert row["method"] == "chi-square" and row["df"] == 3
-    assert (row["statistic"], row["p_value"]) == pytest.approx((ref.statistic, ref.pvalue))
-
-
-def _exact_ffh_3x2(table):
-    """Exact Fisher-Freeman-Halton p for a 3 x 2 table by full enumeration of the tables with the
-    observed margins (multivariate hypergeometric probabilities)."""
-    rows = [a + b for a, b in table]
-    k = sum(a for a, _ in table)
-    total = sum(rows)
-
-    def prob(xs):
-        return math.prod(math.comb(r, x) for r, x in zip(rows, xs, strict=True)) / math.comb(total, k)
-
-    observed = prob([a for a, _ in table])
-    p = 0.0
-    for x1 in range(min(rows[0], k) + 1):
-        for x2 in range(min(rows[1], k - x1) + 1):
-            x3 = k - x1 - x2
-            if 0 <= x3 <= rows[2]:
-                q = prob([x1, x2, x3])
-                if q <= observed * (1 + 1e-7):
-                    p += q
-    return p
-
-
-def test_overall_association_small_counts_uses_seeded_monte_carlo_fisher():
-    frame = counts([("White", 40, 2), ("Black", 12, 4), ("Asian", 15, 1)])
-    first = overall_association(frame, characteristic="e").row(0, named=True)
-    again = overall_association(frame, characteristic="e").row(0, named=True)
-    assert first["method"].startswith("Fisher-Freeman-Halton exact (Monte Carlo, 9999 resamples")
-    assert first["p_value"] == again["p_value"]  # seeded: reproducible
-    exact = _exact_ffh_3x2([(2, 38), (4, 8), (1, 14)])
-    assert first["p_value"] == pytest.approx(exact, abs=0.015)  # MC standard error ~0.004
-
-
-def test_overall_association_degenerate_inputs():
-    assert overall_association(counts([("A", 10, 1)]), characteristic="e")["method"][0].startswith("no test")
-    assert overall_association(counts([("A", 10, 0), ("B", 5, 0)]), characteristic="e")["method"][0] == \
-        "no test (outcome is constant)"
-    assert overall_association(counts([]), characteristic="e")["p_value"][0] is None
 
 
 def test_tidy_helpers_enforce_schema_and_order():

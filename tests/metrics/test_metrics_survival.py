@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import date
 
 import polars as pl
 import pytest
 from scipy import stats
 
-from metrics.survival import durations, kaplan_meier, km_median, log_rank, median_table
+from metrics.survival import kaplan_meier, km_median, log_rank, median_table
 
 # Freireich et al. (1963) remission times; R: survival::gehan. 1 = relapse, 0 = censored.
 MP6 = [6, 6, 6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 32, 34, 35]
@@ -75,20 +74,10 @@ def test_all_censored_and_single_group():
     assert log_rank(frame, characteristic="t")["method"][0] == "no test (fewer than two groups)"
 
 
-def test_durations_censor_open_cases_at_as_of():
-    frame = pl.DataFrame({"raised_date": [date(2026, 1, 1), date(2026, 9, 1), date(2026, 10, 1)],
-                          "outcome_date": [date(2026, 2, 1), None, date(2026, 12, 1)]})
-    out = durations(frame, start="raised_date", end="outcome_date", as_of=date(2026, 10, 31))
-    assert out["duration_days"].to_list() == [31.0, 60.0, 30.0]
-    assert out["is_event"].to_list() == [True, False, False]
-    bad = pl.DataFrame({"raised_date": [date(2026, 1, 5)], "outcome_date": [date(2026, 1, 1)]})
-    with pytest.raises(ValueError, match="row 1, column 'outcome_date': end date is before raised_date"):
-        durations(bad, start="raised_date", end="outcome_date", as_of=date(2026, 10, 31))
-
-
 def test_median_table_is_tidy_with_log_rank_vs_reference():
+    from tidy_checks import validate_tidy
+
     from metrics.survival import km_curve, median_table
-    from metrics.tidy import validate_tidy
 
     frame = FREIREICH.rename({"duration_days": "duration"})  # the registry's column name
     table = median_table(frame, characteristic="t", reference_group="placebo")

@@ -25,7 +25,7 @@ from scipy import stats
 
 from metrics.comparison import check_comparison, compare_to_reference
 from metrics.config import DEFAULTS
-from metrics.glm import OVERDISPERSION_THRESHOLD, fit_glm, matrix_rank, poisson_glm
+from metrics.glm import OVERDISPERSION_THRESHOLD, UNSTABLE_LOG_SE, fit_glm, matrix_rank, poisson_glm
 from metrics.intervals import poisson_exact_interval, wilson_interval
 from metrics.rates import NOT_STATED
 from metrics.tidy import empty_tidy, require_columns
@@ -162,7 +162,8 @@ def rate_ratio_trend(
 
     def compare(row, ref):
         if row["group"] not in estimates:
-            return {}, ["no trend estimable: group has no events"]
+            why = "group has no events" if row["group"] in no_events else "too few events to pin it down"
+            return {}, [f"no trend estimable: {why}"]
         ratio, lo, hi, p = estimates[row["group"]]
         return {"ratio": ratio, "ratio_ci_low": lo, "ratio_ci_high": hi, "p_value": p}, [model]
 
@@ -211,6 +212,8 @@ def _trend_fit(fit_cells: pl.DataFrame, reference_group: str, alpha: float, over
     estimates = {}
     for j, level in enumerate(groups):
         beta, se = float(res.params[first + j]), float(res.bse[first + j])
+        if not (math.isfinite(se) and se < UNSTABLE_LOG_SE and abs(beta) < 700):
+            continue  # the data cannot pin this group's trend down: "no trend estimable" (no overflow)
         estimates[level] = (math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se),
                             float(res.pvalues[first + j]))
     return estimates, None, scale

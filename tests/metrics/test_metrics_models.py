@@ -171,3 +171,22 @@ def test_sparse_poisson_irls_matches_statsmodels_glm(overdispersed):
     assert low == pytest.approx(math.exp(theirs.params[j] - Z * theirs.bse[j]), rel=1e-6)
     assert high == pytest.approx(math.exp(theirs.params[j] + Z * theirs.bse[j]), rel=1e-6)
     assert p == pytest.approx(theirs.pvalues[j], rel=1e-6)
+
+
+def test_a_trend_the_data_cannot_pin_down_is_said_not_estimable_not_an_overflow():
+    """Group B has events in the last period only: its interaction coefficient runs off towards
+    infinity (separation), which once overflowed math.exp. Now it is 'no trend estimable'."""
+    import polars as pl
+
+    from metrics.models import rate_ratio_trend
+
+    frame = pl.DataFrame({
+        "group": ["A"] * 4 + ["B"] * 4,
+        "period": [2021, 2022, 2023, 2024] * 2,
+        "events": [20, 22, 19, 21, 0, 0, 0, 6],
+        "exposure": [1000.0] * 4 + [300.0] * 4,
+    })
+    out = rate_ratio_trend(frame, characteristic="g", reference_group="A")
+    b = out.filter(pl.col("group") == "B").row(0, named=True)
+    assert b["ratio"] is None and b["p_value"] is None
+    assert b["method"] == "exact Poisson; no trend estimable: too few events to pin it down"

@@ -33,6 +33,12 @@ GRIEVANCES = (
               "As grievance_outcomes, for discrimination grievances only (any protected characteristic).",
               partial(b.proportions, **_GRIEVANCES, month_col="closed_month",
                       denominator="not is_open and is_discrimination", numerator="is_upheld")),
+    TableSpec("grievance_bullying_outcomes", "Bullying and harassment grievances upheld, of those closed",
+              "As grievance_outcomes, for grievances about bullying, harassment or sexual harassment only: "
+              "what the investigation that led to the IOPC recommendations found in one team.",
+              partial(b.proportions, **_GRIEVANCES, month_col="closed_month",
+                      denominator="not is_open and category in ('BULLYING', 'HARASSMENT', 'SEXUAL_HARASSMENT')",
+                      numerator="is_upheld")),
     TableSpec("grievance_upheld_adjusted", "Odds of a grievance being upheld, adjusted for category",
               "Logistic regression (binomial GLM on cells) of upheld among closed grievances on group and "
               "grievance category: adjusted odds ratios vs the reference group.", b.grievance_upheld_adjusted),

@@ -524,6 +524,8 @@ run <- function(fs) {
   add("grievance_outcomes", finish(prop_table(fs, ch, grv, grv$closed_month, closed, upheld, lo, hi)))
   add("grievance_discrimination_outcomes", finish(prop_table(fs, ch, grv, grv$closed_month,
       function(x) closed(x) & startsWith(x$category, "DISCRIM_"), upheld, lo, hi)))
+  add("grievance_bullying_outcomes", finish(prop_table(fs, ch, grv, grv$closed_month,
+      function(x) closed(x) & x$category %in% c("BULLYING", "HARASSMENT", "SEXUAL_HARASSMENT"), upheld, lo, hi)))
   add("grievance_independent_assessor", finish(mh_table(fs, ch, grv, grv$raised_month,
       function(x) x$assessor_type == "INDEPENDENT", lo, hi)))
   add("acting_up_rationale", finish(mh_table(fs, ch, act, act$month, function(x) x$has_rationale == "Y", lo, hi)))

@@ -34,7 +34,8 @@ FILTER_SETS = {
 }
 TABLES = (
     "grievance_rates", "misconduct_rates", "misconduct_trend", "misconduct_trend_test", "misconduct_area_disparity",
-    "grievance_outcomes", "grievance_discrimination_outcomes", "grievance_independent_assessor",
+    "grievance_outcomes", "grievance_discrimination_outcomes", "grievance_bullying_outcomes",
+    "grievance_independent_assessor",
     "acting_up_rationale", "acting_up", "misconduct_stages", "recruitment_funnel", "outreach",
     "grievance_resolution", "grievance_funnel", "representation", "recruit_share", "grievance_upheld_adjusted",
     "misconduct_adjusted", "not_stated",

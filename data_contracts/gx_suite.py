@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from datetime import date
 
 import polars as pl
@@ -16,23 +15,6 @@ import polars as pl
 from data_contracts.contract import DEFAULT_MIN_DATE, Column, Contract
 from data_contracts.errors import BlockingError
 from data_contracts.parsing import EPOCH, as_float, key_rows, pair_margin, parsed
-
-
-def _import_gx() -> None:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    try:
-        import great_expectations  # noqa: F401 - only to have it imported
-    except Exception:  # noqa: BLE001, S110 - GxRunner's own import raises it again, where it is handled
-        pass
-
-
-def start_gx_import() -> threading.Thread:
-    """Import great-expectations in a background thread (about 2 s of Python at start-up), so that
-    it overlaps the reading of the extracts (mostly polars, which releases the GIL); GxRunner's own
-    import then finds it done, or waits for it."""
-    thread = threading.Thread(target=_import_gx, name="import-great-expectations", daemon=True)
-    thread.start()
-    return thread
 
 
 class GxRunner:

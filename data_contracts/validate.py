@@ -62,7 +62,7 @@ import polars as pl
 from data_contracts.contract import CONTRACTS_DIR, Code, Contract, load_codes, load_contracts
 from data_contracts.errors import BlockingError
 from data_contracts.files import find_extract_file
-from data_contracts.gx_suite import GxRunner, judge, start_gx_import
+from data_contracts.gx_suite import GxRunner, judge
 from data_contracts.gx_suite import digits_interchangeable as _digits_interchangeable  # noqa: F401 - tests pin it here
 from data_contracts.mapping import Mapping
 from data_contracts.parsing import COLUMN_TYPE_THRESHOLD, parsed
@@ -186,12 +186,8 @@ def validate_dataset(
     codes = load_codes(contracts_dir)
     if not data_dir.is_dir():
         raise BlockingError(str(data_dir), "missing_directory", f"data directory {data_dir} does not exist")
-    gx_import = start_gx_import()
-    try:
-        reads = _read_all(data_dir, contracts, codes, mapping or Mapping(), progress)
-        as_of, as_of_source = (as_of, "--as-of") if as_of is not None else default_as_of(data_dir, reads, contracts)
-    finally:  # never leave the interpreter to exit in the middle of an import
-        gx_import.join()
+    reads = _read_all(data_dir, contracts, codes, mapping or Mapping(), progress)
+    as_of, as_of_source = (as_of, "--as-of") if as_of is not None else default_as_of(data_dir, reads, contracts)
     _tell(progress, "great-expectations", len(extracts), len(extracts))
     try:
         verdicts = judge({e: r.frame for e, r in reads.items()}, contracts, codes, as_of, GxRunner())

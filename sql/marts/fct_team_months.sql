@@ -6,8 +6,8 @@
 -- Invariant: n_on_team = n_constables + n_sergeants + n_inspectors + n_other.
 -- A posting is in post at the end of a run of consecutive months (month_end_in_window rises month
 -- by month), so each posting adds one at its first such month and takes it away after its last;
--- a running sum over each team's months gives the counts without a posting x month table (15M
--- rows at `national`).
+-- a running sum over each team's changes, held until its next change, gives the counts without a
+-- posting x month table (15M rows at `national`).
 with bounds as (
     select min(month_start) as first_month, max(month_start) as last_month, max(extract_date) as extract_date
     from dim_calendar
@@ -49,33 +49,28 @@ changes as (
     group by business_area_code, team_code, team_type, team_type_label, month_start
 ),
 
--- every month from a team's first posting to the last month, so the running sums see each month
-team_months as (
-    select g.business_area_code, g.team_code, g.team_type, g.team_type_label, c.month_start
-    from (
-        select business_area_code, team_code, team_type, team_type_label, min(month_start) as first_in
-        from changes
-        group by business_area_code, team_code, team_type, team_type_label
-    ) as g
-    inner join dim_calendar as c on c.month_start >= g.first_in
-),
-
+-- the counts from each change until the team's next change (or the last month), one row per month
 running as (
     select
-        m.month_start, m.business_area_code, m.team_code, m.team_type, m.team_type_label,
-        sum(coalesce(d_high_demand, 0)) over w as n_high_demand,
-        sum(coalesce(d_constables, 0)) over w as n_constables,
-        sum(coalesce(d_sergeants, 0)) over w as n_sergeants,
-        sum(coalesce(d_inspectors, 0)) over w as n_inspectors,
-        sum(coalesce(d_other, 0)) over w as n_other,
-        sum(coalesce(d_on_team, 0)) over w as n_on_team
-    from team_months as m
-    left join changes as ch
-        on ch.business_area_code is not distinct from m.business_area_code and ch.team_code = m.team_code
-        and ch.team_type is not distinct from m.team_type and ch.team_type_label is not distinct from m.team_type_label
-        and ch.month_start = m.month_start
-    window w as (partition by m.business_area_code, m.team_code, m.team_type, m.team_type_label
-                 order by m.month_start rows unbounded preceding)
+        business_area_code, team_code, team_type, team_type_label, month_start,
+        coalesce((lead(month_start) over w - interval 1 month)::date, (select last_month from bounds)) as until_month,
+        sum(d_high_demand) over w as n_high_demand,
+        sum(d_constables) over w as n_constables,
+        sum(d_sergeants) over w as n_sergeants,
+        sum(d_inspectors) over w as n_inspectors,
+        sum(d_other) over w as n_other,
+        sum(d_on_team) over w as n_on_team
+    from changes
+    window w as (partition by business_area_code, team_code, team_type, team_type_label
+                 order by month_start rows unbounded preceding)
+),
+
+in_post as (
+    select
+        * exclude (month_start, until_month),
+        unnest(generate_series(month_start, until_month, interval 1 month))::date as month_start
+    from running
+    where n_on_team > 0
 ),
 
 final as (
@@ -91,8 +86,7 @@ final as (
         sum(n_inspectors)::bigint as n_inspectors,
         sum(n_other)::bigint as n_other,
         sum(n_on_team)::bigint as n_on_team
-    from running
-    where n_on_team > 0
+    from in_post
     group by month_start, business_area_code, team_code
 )
 

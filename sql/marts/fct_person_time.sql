@@ -46,33 +46,19 @@ spells as (
     cross join window_bounds as w
 ),
 
--- Each spell's stretch starts: its first day and every band change inside it, in order (a band
--- change outside the spell is null, and list_distinct drops nulls and repeats).
-band_changes as (
-    select
-        *,
-        make_date(birth_year + 25, 1, 1) as age_25, make_date(birth_year + 35, 1, 1) as age_35,
-        make_date(birth_year + 45, 1, 1) as age_45, make_date(birth_year + 55, 1, 1) as age_55,
-        (join_month + interval 24 month)::date as service_2, (join_month + interval 60 month)::date as service_5,
-        (join_month + interval 120 month)::date as service_10, (join_month + interval 240 month)::date as service_20
-    from spells
-    where lo <= hi
-),
-
+-- Each spell's stretch starts: its first day and every band change inside it, in order.
 cuts as (
     select
-        posting_id, person_id, business_area_code, rank_grade, rank_label, worker_type_code,
-        worker_type, birth_year, join_month, lo, hi,
-        list_sort(list_distinct([
+        *,
+        list_sort(list_distinct(list_filter([
             lo,
-            case when age_25 between lo and hi then age_25 end, case when age_35 between lo and hi then age_35 end,
-            case when age_45 between lo and hi then age_45 end, case when age_55 between lo and hi then age_55 end,
-            case when service_2 between lo and hi then service_2 end,
-            case when service_5 between lo and hi then service_5 end,
-            case when service_10 between lo and hi then service_10 end,
-            case when service_20 between lo and hi then service_20 end
-        ])) as starts
-    from band_changes
+            make_date(birth_year + 25, 1, 1), make_date(birth_year + 35, 1, 1),
+            make_date(birth_year + 45, 1, 1), make_date(birth_year + 55, 1, 1),
+            (join_month + interval 24 month)::date, (join_month + interval 60 month)::date,
+            (join_month + interval 120 month)::date, (join_month + interval 240 month)::date
+        ], lambda d: d >= lo and d <= hi))) as starts
+    from spells
+    where lo <= hi
 ),
 
 stretches as (

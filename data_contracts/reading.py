@@ -45,13 +45,9 @@ def read_extract(
 
     # trim and turn blanks into nulls; count trimmed values so the note says how many
     trimmed = frame.select(pl.col(c).str.strip_chars().alias(c) for c in frame.columns)
-    n_trimmed = 0
-    if frame.width:
-        n_trimmed = int(
-            frame.select(
-                pl.sum_horizontal((pl.col(c) != pl.col(c).str.strip_chars()).fill_null(False) for c in frame.columns).sum()
-            ).item()
-        )
+    # stripping only removes characters, so a value was trimmed exactly when its length changed
+    # (lengths are read from the string offsets: no second strip)
+    n_trimmed = sum(int((frame[c].str.len_bytes() != trimmed[c].str.len_bytes()).sum()) for c in frame.columns)
     frame = trimmed.with_columns(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in frame.columns)
     if n_trimmed:
         notes.append(f"{n_trimmed} values had surrounding whitespace trimmed")
@@ -137,6 +133,9 @@ def normalise_codes(frame: pl.DataFrame, contract: Contract, codes: dict[str, di
         by_upper = {c.upper(): c for c in valid}
         text = pl.col(col.name)
         fixable = text.is_not_null() & ~text.is_in(valid) & text.str.to_uppercase().is_in(list(by_upper))
+        # judged on the column's distinct values first: usually none is fixable and no row is counted
+        if not frame.select(text.unique()).select(fixable.any()).item():
+            continue
         n = int(frame.select(fixable.sum()).item())
         if n:
             counts[col.name] = n

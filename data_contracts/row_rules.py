@@ -104,6 +104,20 @@ def add_unique(failures: Failures, base: pl.DataFrame, contract: Contract, bad_k
     failures.extend(hits, "unique", label)
 
 
+_DAYS = 2**33  # more than twice any date's day number (an Int32), so one number carries person and date
+
+
+def _latest_end_before(person: pl.Expr, stop: pl.Expr) -> pl.Expr:
+    """In a frame sorted by person: the latest stop of the person's earlier rows (null on a person's
+    first row). The same as ``stop.cum_max().shift(1).over(person)`` without a window per person
+    (1.2 s of the 1.6 s of the rule at `national`): each row's person number x _DAYS + its stop's day
+    number only rises from one person to the next, so one running maximum never crosses persons."""
+    number = (person != person.shift(1)).fill_null(True).cum_sum().cast(pl.Int64)
+    running = (number * _DAYS + stop.cast(pl.Int64)).cum_max()
+    same_person = number.shift(1) == number
+    return pl.when(same_person).then(running.shift(1) - number * _DAYS).cast(pl.Int32).cast(pl.Date)
+
+
 def check_spells(failures: Failures, base: pl.DataFrame, typed: pl.DataFrame, contract: Contract) -> None:
     """Dated spells of one person may not repeat or overlap (end dates inclusive; blank = open)."""
     person, start, end = contract.spells  # type: ignore[misc]
@@ -126,7 +140,7 @@ def check_spells(failures: Failures, base: pl.DataFrame, typed: pl.DataFrame, co
             .with_columns(pl.col("_end").fill_null(date(9999, 12, 31)).alias("_stop"))
             .sort("_person", "_start", "_stop", "_i"))
     # sweep: a spell starting on or before the latest end so far (same person) joins that cluster
-    rest = rest.with_columns(pl.col("_stop").cum_max().shift(1).over("_person").alias("_reach"))
+    rest = rest.with_columns(_latest_end_before(pl.col("_person"), pl.col("_stop")).alias("_reach"))
     rest = rest.with_columns((pl.col("_reach").is_null() | (pl.col("_start") > pl.col("_reach"))).cum_sum().alias("_cluster"))
     rest = rest.with_columns(pl.len().over("_cluster").alias("_n"))
     clusters = (rest.filter(pl.col("_n") > 1).group_by("_cluster")

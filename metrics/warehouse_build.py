@@ -168,7 +168,9 @@ def _load_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) 
     if not NAME_RE.match(name):
         raise ValueError(f"bad table name {name!r}")
     view = f"_incoming_{name}"
-    con.register(view, frame.to_arrow())
+    # polars' own string layout (Arrow string views), which DuckDB reads as VARCHAR without the copy
+    # into classic Arrow strings that the default export makes
+    con.register(view, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         con.execute(f'create table "{name}" as select * from "{view}"')  # noqa: S608 - name matched NAME_RE
     finally:

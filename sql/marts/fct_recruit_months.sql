@@ -15,6 +15,24 @@ calendar as (
     select month_start, month_end_in_window from dim_calendar
 ),
 
+-- The months a posting can count in: from the later of its start and the join date to the
+-- earlier of its end, 140 days after the join date and the extract date (each month's count is
+-- taken on a day inside it), so the join to the calendar is on the month, not a range.
+candidates as (
+    select
+        p.person_id, p.business_area_code, p.team_code, p.line_manager_id, p.start_date, p.end_date, pe.join_date,
+        unnest(generate_series(
+            date_trunc('month', greatest(p.start_date, pe.join_date))::date,
+            date_trunc('month', least(coalesce(p.end_date, date '9999-12-31'), pe.join_date + 139, w.extract_date))::date,
+            interval 1 month
+        ))::date as month_start
+    from postings as p
+    inner join people as pe on pe.person_id = p.person_id
+    cross join (select max(extract_date) as extract_date from dim_calendar) as w
+    where pe.worker_type_code = 'OFFICER'
+      and greatest(p.start_date, pe.join_date) <= least(coalesce(p.end_date, date '9999-12-31'), pe.join_date + 139, w.extract_date)
+),
+
 final as (
     select
         c.month_start,
@@ -22,14 +40,12 @@ final as (
         any_value(p.business_area_code) as business_area_code,
         any_value(p.team_code) as team_code,
         any_value(p.line_manager_id) as line_manager_id,
-        any_value(pe.join_date) as join_date
+        any_value(p.join_date) as join_date
     from calendar as c
-    inner join postings as p
-        on p.start_date <= c.month_end_in_window and coalesce(p.end_date, date '9999-12-31') >= c.month_end_in_window
-    inner join people as pe on pe.person_id = p.person_id
-    where pe.worker_type_code = 'OFFICER'
-      and pe.join_date <= c.month_end_in_window
-      and date_diff('day', pe.join_date, c.month_end_in_window) < 140
+    inner join candidates as p on p.month_start = c.month_start
+    where p.start_date <= c.month_end_in_window and coalesce(p.end_date, date '9999-12-31') >= c.month_end_in_window
+      and p.join_date <= c.month_end_in_window
+      and date_diff('day', p.join_date, c.month_end_in_window) < 140
     group by c.month_start, p.person_id
 )
 

@@ -240,3 +240,22 @@ def test_parquet_rows_are_quarantined_with_spreadsheet_style_numbers(valid_extra
     assert failures(result, "targets") == [("max", "target_share", 3)]
     assert result.extracts["targets"].file == "targets.parquet"
     assert counts(result, "targets") == (3, 2, 1)
+
+
+def test_latest_end_before_is_each_persons_running_latest_stop_never_another_persons():
+    """The spells sweep's reach without a window per person: on rows sorted by person, the latest
+    stop among the person's earlier rows; null on a person's first row. Worked by hand: A's rows
+    stop 1969-12-31 (day -1), 1960-01-01, 9999-12-31; B's first row must not see A's 9999-12-31."""
+    from datetime import date
+
+    from data_contracts.row_rules import _latest_end_before
+
+    frame = pl.DataFrame({
+        "p": ["A", "A", "A", "A", "B", "B", "C"],
+        "stop": [date(1969, 12, 31), date(1960, 1, 1), date(9999, 12, 31), date(2001, 5, 1),
+                 date(1, 1, 1), date(2020, 1, 1), date(2020, 1, 1)],
+    })
+    got = frame.select(_latest_end_before(pl.col("p"), pl.col("stop")).alias("r"))["r"].to_list()
+    assert got == [None, date(1969, 12, 31), date(1969, 12, 31), date(9999, 12, 31), None, date(1, 1, 1), None]
+    window = frame.select(pl.col("stop").cum_max().shift(1).over("p").alias("r"))["r"].to_list()
+    assert got == window

@@ -344,3 +344,39 @@ def test_rank_at_event_is_the_posting_on_that_date(wh, csv):
         assert rank in {labels.get(r) for r in p["rank_grade"]}, gid
         checked += 1
     assert checked > 0
+
+
+def _in_post_at_month_ends(wh, postings: pl.DataFrame) -> pl.DataFrame:
+    """Every posting x month whose end in the window (dim_calendar) falls inside the posting: the
+    plain definition, worked out in polars (the marts avoid building this table)."""
+    months = wh.query("select month_start, month_end_in_window from dim_calendar")
+    spells = postings.with_columns(_date("start_date").alias("s"), _date("end_date").alias("e"))
+    return spells.join(months, how="cross").filter(
+        (pl.col("s") <= pl.col("month_end_in_window"))
+        & (pl.col("e").is_null() | (pl.col("e") >= pl.col("month_end_in_window"))))
+
+
+def test_team_months_count_the_postings_in_post_at_each_month_end(wh, csv):
+    on_team = _in_post_at_month_ends(wh, csv("postings").filter(pl.col("team_code").is_not_null()))
+    rank = pl.col("rank_grade")
+    want = (on_team.group_by("month_start", "business_area_code", "team_code")
+            .agg((rank == "PC").sum().alias("n_constables"), (rank == "PS").sum().alias("n_sergeants"),
+                 (rank == "INSP").sum().alias("n_inspectors"), (~rank.is_in(["PC", "PS", "INSP"])).sum().alias("n_other"),
+                 pl.len().alias("n_on_team"))
+            .with_columns(pl.exclude("month_start", "business_area_code", "team_code").cast(pl.Int64))
+            .sort("month_start", "team_code"))
+    got = wh.query("""select month_start, business_area_code, team_code, n_constables, n_sergeants, n_inspectors,
+                             n_other, n_on_team from fct_team_months order by month_start, team_code""")
+    assert want.height > 1000  # the small sample has teams in post over many months
+    assert got.equals(want)
+
+
+def test_recruit_months_are_officers_within_140_days_of_joining(wh, csv):
+    officers = csv("people").filter(pl.col("worker_type") == "OFFICER").select("person_id", _date("join_date").alias("j"))
+    in_post = _in_post_at_month_ends(wh, csv("postings")).join(officers, on="person_id")
+    days = (pl.col("month_end_in_window") - pl.col("j")).dt.total_days()
+    want = (in_post.filter((pl.col("j") <= pl.col("month_end_in_window")) & (days < 140))
+            .select("month_start", "person_id").unique().sort("month_start", "person_id"))
+    got = wh.query("select month_start, person_id from fct_recruit_months order by month_start, person_id")
+    assert want.height > 100
+    assert got.equals(want)

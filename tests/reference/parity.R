@@ -656,7 +656,8 @@ run <- function(fs) {
   if (!is.na(fs$worker_type)) pc <- pc[pc$worker_type == fs$worker_type, ]
   pp <- people[match(unique(pc$person_id), people$person_id), ]
   ns <- list(ethnicity_group = pp$ethnicity_code, disability = pp$disability, gender_reassignment = pp$gender_reassignment,
-             marital_status = pp$marital_status, pregnancy_maternity = pp$pregnancy_maternity, religion = pp$religion,
+             marital_status = pp$marital_status, pregnancy_maternity = pp$pregnancy_maternity,
+             caring_responsibilities = pp$caring_responsibilities, religion = pp$religion,
              sexual_orientation = pp$sexual_orientation)
   nsd <- do.call(rbind, lapply(names(ns), function(cname) {
     k <- sum(ns[[cname]] == "NS"); n <- length(ns[[cname]]); ci <- wilson(k, n)

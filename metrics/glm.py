@@ -62,11 +62,20 @@ def fit_glm(
             continue
         beta, se, p = float(res.params[j]), float(res.bse[j]), float(res.pvalues[j])
         group = name.removeprefix("group=")
-        if not (math.isfinite(se) and se < UNSTABLE_LOG_SE):
+        ratio = ratio_interval(beta, se, z)
+        if ratio is None:
             result["excluded"][group] = "estimate unstable (too few events)"
             continue
-        result["estimates"][group] = (math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se), p)
+        result["estimates"][group] = (*ratio, p)
     return result
+
+
+def ratio_interval(beta: float, se: float, z: float) -> tuple[float, float, float] | None:
+    """exp(beta) with its Wald interval, or None when the data cannot pin the ratio down (a log-ratio
+    SE of UNSTABLE_LOG_SE or more, as under separation, where exp would also overflow)."""
+    if not (math.isfinite(se) and se < UNSTABLE_LOG_SE and abs(beta) + z * se < 700):
+        return None
+    return math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se)
 
 
 def _fit_family(cells: pl.DataFrame, X: np.ndarray, family: str, overdispersion_threshold: float):

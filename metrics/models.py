@@ -16,7 +16,6 @@ Any warning that still arises is caught and reported in the method column.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,7 +24,7 @@ from scipy import stats
 
 from metrics.comparison import check_comparison, compare_to_reference
 from metrics.config import DEFAULTS
-from metrics.glm import OVERDISPERSION_THRESHOLD, UNSTABLE_LOG_SE, fit_glm, matrix_rank, poisson_glm
+from metrics.glm import OVERDISPERSION_THRESHOLD, fit_glm, matrix_rank, poisson_glm, ratio_interval
 from metrics.intervals import poisson_exact_interval, wilson_interval
 from metrics.rates import NOT_STATED
 from metrics.tidy import empty_tidy, require_columns
@@ -211,11 +210,9 @@ def _trend_fit(fit_cells: pl.DataFrame, reference_group: str, alpha: float, over
     first = 1 + (len(kept_periods) - 1) + len(groups)
     estimates = {}
     for j, level in enumerate(groups):
-        beta, se = float(res.params[first + j]), float(res.bse[first + j])
-        if not (math.isfinite(se) and se < UNSTABLE_LOG_SE and abs(beta) < 700):
-            continue  # the data cannot pin this group's trend down: "no trend estimable" (no overflow)
-        estimates[level] = (math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se),
-                            float(res.pvalues[first + j]))
+        ratio = ratio_interval(float(res.params[first + j]), float(res.bse[first + j]), z)
+        if ratio is not None:  # else the data cannot pin this group's trend down: "no trend estimable"
+            estimates[level] = (*ratio, float(res.pvalues[first + j]))
     return estimates, None, scale
 
 

@@ -146,10 +146,12 @@ NESTS = {"ethnicity": "ethnicity_group", "ethnicity_sex": "ethnicity_group"}
 
 def part_of(key: tuple) -> tuple | None:
     """The breakdown a cell belongs to: (period, level, x, characteristic), the ethnic breakdowns
-    as one; None for a total over groups."""
-    g_key = key[4]
+    as one; for a total over groups split by an extra dimension, (period, level, x, "*" + that
+    dimension) (the categories of everyone, withheld when nothing else can protect a small one of
+    them); None for a total over groups and categories."""
+    g_key, e_key = key[4], key[5]
     if g_key == ALL:
-        return None
+        return None if e_key == ALL else (*key[1:4], "*" + e_key[0])
     return (*key[1:4], NESTS.get(g_key[0], g_key[0]))
 
 

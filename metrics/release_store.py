@@ -9,7 +9,7 @@ from pathlib import Path
 
 # The protection method's version: decisions stored by another version are made again, so a fix to the
 # audit reaches a warehouse built before it.
-METHOD = "2026-12-01"
+METHOD = "2026-12-01b"
 _SAVE_LOCK = threading.Lock()
 
 

@@ -30,6 +30,7 @@ from metrics.release import (
     ReleasePeriod,
     View,
     YearRelease,
+    part_of,
     period_named,
     protect_value,
     release_for,
@@ -289,6 +290,7 @@ TABLES = st.tuples(st.integers(2, 4), st.integers(2, 3)).flatmap(
 @example((2, 2, [0, 0, 0, 1]))  # CI's find: one record; the zeros told its group and category
 @example((2, 3, [0, 0, 3, 0, 0, 9]))  # a category's total (3) all in one group, the rest 0
 @example((3, 2, [0, 2, 0, 3, 0, 4]))  # a whole category small, spread over three groups
+@example((2, 2, [0, 0, 7, 7]))  # CI's second find: two small category totals that add up to the exact 14
 def test_no_random_table_with_its_margins_gives_a_small_count_back(table):
     """Every hidden small count still takes at least two values for an integer attacker who sees
     every published cell (and knows which hidden ones are the small ones)."""
@@ -302,6 +304,17 @@ def test_a_table_of_one_record_is_not_broken_down():
     """Seven records or fewer in the whole part: withheld, even with min_breakdown set to 0."""
     audit, cells = _random_table(2, 2, [0, 0, 0, 1])
     assert [c.status for c in cells] == ["withheld"] * 8 + ["exact"]
+
+
+def test_small_category_totals_with_nothing_left_to_hide_are_withheld():
+    """Categories 7 and 7 of an exact 14: each total over groups is small and, hidden, pinned by
+    the other (both are 1-7 and add up to 14). Nothing shown is left to hide, so the categories of
+    everyone are withheld; the breakdown by sex stays (each of its small counts can still be 1-7)."""
+    audit, cells = _random_table(2, 2, [0, 0, 7, 7])
+    assert [c.status for c in cells] == ["secondary"] * 3 + ["primary"] * 2 + ["secondary", "withheld", "withheld", "exact"]
+    assert audit.at_risk == []
+    assert part_of(cells[6].key) == ("P", FORCE, ALL, "*category")
+    assert part_of(cells[8].key) is None
 
 
 def test_the_attacker_pins_a_row_total_the_old_way():

@@ -100,7 +100,7 @@ def warm(role_list: list[str] | None = None) -> int:
 
 def start_release_prepare(role_list: list[str] | None = None):
     """When a staff association can visit, decide every year of the release not yet decided in a
-    background process at low priority (`eqdash release prepare`), so no reader waits for a solve;
+    background process on idle CPU time only (`eqdash release prepare`), so no reader waits for a solve;
     it stops with the server. Returns the process, or None when there is nothing to do."""
     import atexit
     import subprocess
@@ -112,9 +112,20 @@ def start_release_prepare(role_list: list[str] | None = None):
     child = subprocess.Popen(
         [sys.executable, "-m", "dashboard.cli", "release", "prepare", "--quiet", "--db", str(data.db_path())],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-        preexec_fn=lambda: os.nice(10), cwd=_app_root())
+        preexec_fn=_background, cwd=_app_root())
     atexit.register(lambda: child.poll() is None and child.terminate())
     return child
+
+
+def _background() -> None:
+    """The preparer runs only on CPU time nothing else wants (Linux SCHED_IDLE; elsewhere the
+    lowest nice), so a reader's page is never slowed by the solves behind it."""
+    os.nice(19)
+    if hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError:
+            pass  # a container refusing the policy: nice 19 still applies
 
 
 def _app_root():

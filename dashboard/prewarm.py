@@ -83,8 +83,12 @@ def warm(role_list: list[str] | None = None) -> int:
                     "all_years_ethnicity": f.with_(start=None, end=None, characteristic="ethnicity_group")}
         seen = set()
         # A staff association's tables come from the release, whose years are decided by a solve:
-        # its first page is warmed here, every other year in the background (start_release_prepare).
-        pages = ROLE_PAGES[role][:1] if role == "staff_association" else ROLE_PAGES[role]
+        # with every year decided (`eqdash release prepare` after the build) all its pages are warmed;
+        # otherwise its first page only, and the other years are decided in the background
+        # (start_release_prepare).
+        pages = ROLE_PAGES[role]
+        if role == "staff_association" and not release_decided():
+            pages = pages[:1]
         for page in pages:
             for name, variant in PAGE_TABLES.get(page, ()):
                 if (name, variant) in seen or not data.spec(name).allowed(role):
@@ -96,6 +100,16 @@ def warm(role_list: list[str] | None = None) -> int:
                 except Exception as e:  # a table a page cannot compute says so on the page itself
                     _LOG.info("prewarm %s/%s: %s", role, name, e)
     return done
+
+
+def release_decided() -> bool:
+    """Every year of the served warehouse's release is decided (stored beside it)."""
+    from dashboard import data
+    from metrics.release import release_for
+    from metrics.warehouse import Warehouse
+
+    with Warehouse(data.db_path()) as wh:
+        return not release_for(wh).undecided()
 
 
 def start_release_prepare(role_list: list[str] | None = None):

@@ -152,18 +152,23 @@ class Release:
         them) and store the decisions, so that no reader waits for a solve. Returns how many
         family-years were solved; on_year(family, fy, seconds) is told of each."""
         solved = 0
-        for fy in sorted(years or year_blocks(self.wh), reverse=True):
-            for family in families or FAMILIES:
-                if (family, fy) in self._years or self.decisions.get(family, fy) is not None:
-                    continue
-                started = time.perf_counter()
-                year = self.builder.year(family, fy)
-                self.audits[(family, fy)] = self.protect(year)
-                self.decisions.save(family, fy, year.secondary(), year.withheld)
-                solved += 1
-                if on_year is not None:
-                    on_year(family, fy, time.perf_counter() - started)
+        for family, fy in self.undecided(years, families):
+            started = time.perf_counter()
+            year = self.builder.year(family, fy)
+            self.audits[(family, fy)] = self.protect(year)
+            self.decisions.save(family, fy, year.secondary(), year.withheld)
+            solved += 1
+            if on_year is not None:
+                on_year(family, fy, time.perf_counter() - started)
         return solved
+
+    def undecided(self, years: list[int] | None = None, families: list[str] | None = None) -> list[tuple[str, int]]:
+        """(family, year) pairs not yet decided for this build, the newest year first (what
+        prepare solves, and in that order)."""
+        stored = self.decisions.read()
+        return [(family, fy) for fy in sorted(years or year_blocks(self.wh), reverse=True)
+                for family in families or FAMILIES
+                if (family, fy) not in self._years and f"{family}:{fy}" not in stored]
 
     def protect(self, year: YearRelease):
         from metrics.release_audit import mappings_for, protect_year

@@ -12,6 +12,7 @@ def test_prewarm_fetches_each_roles_page_tables_as_that_role(small_warehouse, mo
     from metrics.warehouse import Warehouse
 
     monkeypatch.setenv("EQDASH_DB", str(small_warehouse))
+    monkeypatch.setattr(prewarm, "release_decided", lambda: False)
     assert prewarm.default_filters() == default_filters
     # a staff association's first page only: its other pages' years are decided in the background
     want = {(t, v) for page in ROLE_PAGES["staff_association"][:1] for t, v in prewarm.PAGE_TABLES[page]}
@@ -29,6 +30,54 @@ def test_prewarm_fetches_each_roles_page_tables_as_that_role(small_warehouse, mo
         open_table = get_table(wh, "grievance_outcome_mix", f, role="board")
     assert cached.equals(suppressed) and not cached.equals(open_table)
     assert "is_suppressed" in cached.columns and cached["is_suppressed"].dtype == pl.Boolean
+
+
+def test_every_staff_association_page_is_warmed_once_the_release_is_decided(small_warehouse, monkeypatch):
+    """With every year decided (`eqdash release prepare` after the build) the server warms all of a
+    staff association's pages, not only the first: no first visit waits for a page's tables."""
+    from dashboard import data, prewarm
+    from dashboard.app import ROLE_PAGES
+    from metrics.tables import REGISTRY
+
+    monkeypatch.setenv("EQDASH_DB", str(small_warehouse))
+    asked = []
+    monkeypatch.setattr(data, "table_for_role", lambda name, f, role: asked.append((name, role)))
+    want = {t for page in ROLE_PAGES["staff_association"] for t, _ in prewarm.PAGE_TABLES[page]
+            if REGISTRY[t].allowed("staff_association")}
+    first = {t for t, _ in prewarm.PAGE_TABLES[ROLE_PAGES["staff_association"][0]]
+             if REGISTRY[t].allowed("staff_association")}
+    monkeypatch.setattr(prewarm, "release_decided", lambda: True)
+    prewarm.warm(["staff_association"])
+    assert {n for n, _ in asked} == want and {r for _, r in asked} == {"staff_association"}
+    asked.clear()
+    monkeypatch.setattr(prewarm, "release_decided", lambda: False)
+    prewarm.warm(["staff_association"])
+    assert {n for n, _ in asked} == first < want
+
+
+def test_release_decided_reads_the_stored_decisions_of_this_build(small_warehouse, tmp_path, monkeypatch):
+    """A copy of the warehouse with nothing decided: every family-year is undecided, newest first;
+    once each is stored (here as 'nothing to hide', in the copy only) the release is decided."""
+    import shutil
+
+    from dashboard import prewarm
+    from metrics.release import FAMILIES, Release
+    from metrics.release_periods import year_blocks
+    from metrics.warehouse import Warehouse
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(small_warehouse, db)
+    monkeypatch.setenv("EQDASH_DB", str(db))
+    assert prewarm.release_decided() is False
+    with Warehouse(db) as wh:
+        rel = Release(wh)
+        years = sorted(year_blocks(wh), reverse=True)
+        assert rel.undecided() == [(f, fy) for fy in years for f in FAMILIES]
+        for family, fy in rel.undecided()[:-1]:
+            rel.decisions.save(family, fy, set(), set())
+        assert rel.undecided() == [(list(FAMILIES)[-1], years[-1])]
+        rel.decisions.save(*rel.undecided()[0], set(), set())
+    assert prewarm.release_decided() is True
 
 
 def test_roles_served_without_sign_in_is_the_one_role(monkeypatch, tmp_path):

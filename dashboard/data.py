@@ -130,13 +130,35 @@ def _table(build_id: str, name: str, key: tuple, role: str, path: str, stamp: in
     return get_table(_warehouse(path, stamp), name, f, role=role)
 
 
+PREPARING = ("Preparing the protected figures: each year is checked against every other published number "
+             "before anyone sees it, which takes a minute or two a year the first time after a new build.")
+_DECIDED: set[tuple[str, int]] = set()
+
+
+def release_pending(path: str, stamp: int) -> bool:
+    """Some year of this build's release is not decided yet (a staff association's page may wait for a
+    solve); once every year is, it stays so for the build."""
+    if (path, stamp) in _DECIDED:
+        return False
+    from metrics.release import release_for
+
+    if release_for(_warehouse(path, stamp)).undecided():
+        return True
+    _DECIDED.add((path, stamp))
+    return False
+
+
 def table(name: str, f: Filters | None = None) -> pl.DataFrame:
-    """A metric table for this session's role: exactly get_table's output for these filters."""
+    """A metric table for this session's role: exactly get_table's output for these filters. A staff
+    association whose release is still being decided is told why a page may wait."""
     f = f or filters()
     path = db_path()
     stamp = _stamp(path)
     build_id = str(_build_info(str(path), stamp).get("build_id"))
     key = (f.start, f.end, f.area, f.worker_type, f.characteristic)
+    if role() == "staff_association" and release_pending(str(path), stamp):
+        with st.spinner(PREPARING):
+            return _table(build_id, name, key, role(), str(path), stamp)
     return _table(build_id, name, key, role(), str(path), stamp)
 
 

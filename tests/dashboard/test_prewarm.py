@@ -60,7 +60,7 @@ def test_release_decided_reads_the_stored_decisions_of_this_build(small_warehous
     once each is stored (here as 'nothing to hide', in the copy only) the release is decided."""
     import shutil
 
-    from dashboard import prewarm
+    from dashboard import data, prewarm
     from metrics.release import FAMILIES, Release
     from metrics.release_periods import year_blocks
     from metrics.warehouse import Warehouse
@@ -69,6 +69,8 @@ def test_release_decided_reads_the_stored_decisions_of_this_build(small_warehous
     shutil.copy(small_warehouse, db)
     monkeypatch.setenv("EQDASH_DB", str(db))
     assert prewarm.release_decided() is False
+    stamp = db.stat().st_mtime_ns
+    assert data.release_pending(str(db), stamp) is True  # a staff association's page says why it waits
     with Warehouse(db) as wh:
         rel = Release(wh)
         years = sorted(year_blocks(wh), reverse=True)
@@ -78,6 +80,8 @@ def test_release_decided_reads_the_stored_decisions_of_this_build(small_warehous
         assert rel.undecided() == [(list(FAMILIES)[-1], years[-1])]
         rel.decisions.save(*rel.undecided()[0], set(), set())
     assert prewarm.release_decided() is True
+    assert data.release_pending(str(db), stamp) is False
+    assert (str(db), stamp) in data._DECIDED  # not read again for this build
 
 
 def test_roles_served_without_sign_in_is_the_one_role(monkeypatch, tmp_path):

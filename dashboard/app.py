@@ -187,8 +187,11 @@ def sidebar_footer(role: str) -> None:
         if role == "staff_association":
             st.caption("Counts are rounded to the nearest 5; counts of 1 to 7, and a few others, are shown as [c], "
                        "so that no one can be identified. Totals with no breakdown are exact.")
-        st.toggle("Open every number table", key="eqdash_open_numbers",
-                  help="Each chart's numbers are in a table under it; closed tables are drawn when opened.")
+        if st.query_params.get("open") == "all" and "eqdash_open_numbers" not in st.session_state:
+            st.session_state["eqdash_open_numbers"] = True  # a bookmark that opens everything
+        st.toggle("Open every chart and number table", key="eqdash_open_numbers",
+                  help="Each section's findings come first; its chart and numbers are drawn when opened. "
+                       "This opens them all (so does ?open=all in the address).")
         if _auth_settings() is not None and st.user.is_logged_in:
             st.button("Sign out", on_click=st.logout)
 

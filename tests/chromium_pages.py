@@ -106,9 +106,10 @@ def settle(page, timeout_ms: int = TIMEOUT_MS, *, charts: bool = True) -> None:
         last = state
 
 
-def open_page(page, url: str, name: str, *, default: bool = False) -> None:
-    """A page of the app: the role's default page is served at the root."""
-    page.goto(f"{url}/{'' if default else name}", wait_until="domcontentloaded")
+def open_page(page, url: str, name: str, *, default: bool = False, query: str = "") -> None:
+    """A page of the app: the role's default page is served at the root. `query`, e.g. "?open=all"
+    (every chart and number table drawn)."""
+    page.goto(f"{url}/{'' if default else name}{query}", wait_until="domcontentloaded")
     settle(page)
 
 

@@ -48,8 +48,8 @@ def section(name: str, f: Filters | None = None, *,
             per_1000: bool = False, title: str | None = None, key: str | None = None,
             expanded: bool = False, crosstab: bool = False, verdicts: str | None = None,
             measure: str | None = None) -> pl.DataFrame | None:
-    """One metric table on a page: heading, the findings table (tidy tables with ratios), the chart
-    and its description, the sentences, then the number table.
+    """One metric table on a page: heading, the findings table (tidy tables with ratios), the
+    sentences, then the chart (with its description) and the number table, each folded until opened.
 
     `verdicts`: "ratio" or "four_fifths" to show the findings table; `measure` names the ratio.
     """
@@ -62,19 +62,23 @@ def section(name: str, f: Filters | None = None, *,
     key = key or name
     if verdicts is not None:
         findings_table(frame, key=key, measure=measure or "ratio", four_fifths=verdicts == "four_fifths")
-    percent = False
-    if crosstab:
-        percent = st.segmented_control("Show", ["% within group", "Counts"], default="% within group",
-                                       key=f"view-{key}") != "Counts"
-    if chart is not None:
-        fig_key = f"{data.filters().characteristic}/{key}" + ("/pct" if percent else "")
-        build = (lambda t: chart(t, percent=True)) if percent else chart
-        plot(data.figure(name, f, fig_key, build), key=f"chart-{key}")
     if sentences is not None:
         say(sentences(frame), label="In words")
     evidence = evidence_lines(frame)
     if evidence:
         say(evidence, label="How sure?")
+    percent = False
+    if crosstab:
+        percent = st.segmented_control("Show", ["% within group", "Counts"], default="% within group",
+                                       key=f"view-{key}") != "Counts"
+    if chart is not None:
+        # Detail after the findings: the chart waits in a closed expander like the numbers, so a page
+        # (and plotly's script, on a first visit) costs the browser only what the reader opens.
+        with lazy_expander("The chart", expanded=False, key=f"chart-{key}") as box:
+            if box.open:
+                fig_key = f"{data.filters().characteristic}/{key}" + ("/pct" if percent else "")
+                build = (lambda t: chart(t, percent=True)) if percent else chart
+                plot(data.figure(name, f, fig_key, build), key=f"chart-{key}")
     if crosstab:
         numbers_crosstab(frame, key=key, expanded=expanded, percent=percent)
     else:
@@ -223,13 +227,14 @@ def numbers_crosstab(frame: pl.DataFrame, *, key: str, expanded: bool = False, p
                          height=_height(wide.height), row_height=ROW_HEIGHT)
 
 
-OPEN_ALL_KEY = "eqdash_open_numbers"  # the sidebar's "Open every number table"
+OPEN_ALL_KEY = "eqdash_open_numbers"  # the sidebar's "Open every chart and number table" (or ?open=all)
 
 
 def lazy_expander(label: str, *, expanded: bool, key: str):
-    """An expander whose table is drawn only while it is open (a collapsed grid still costs the
-    browser its full weight). Opening it reruns the page, which is quick: the data are cached. The
-    sidebar's "Open every number table" opens them all (e.g. for a screen reader)."""
+    """An expander whose table or chart is drawn only while it is open (a collapsed grid or chart
+    still costs the browser its full weight). Opening it reruns the page, which is quick: the data
+    are cached. The sidebar's "Open every chart and number table" (or ?open=all in the address)
+    opens them all, e.g. for a screen reader or a print."""
     open_all = bool(st.session_state.get(OPEN_ALL_KEY))
     box = st.expander(label, expanded=expanded or open_all, key=f"open-{key}-{int(open_all)}", on_change="rerun")
     return _Opened(box, open_all)

@@ -368,10 +368,14 @@ def test_closed_number_tables_are_drawn_only_when_opened(app_env):
     assert_clean(at, "misconduct")
     # Only the first section's table is open; the others wait until their expander is opened.
     assert [list(d.value.columns)[:2] for d in at.dataframe] == [["Group", "Person-years"]]  # misconduct rates
+    assert at.get("plotly_chart") == []  # every chart folded: findings first
     at.session_state["open-misconduct_stages-0"] = True
+    at.session_state["open-chart-misconduct_rates-0"] = True
     at.run()
     assert [list(d.value.columns)[:2] for d in at.dataframe] == [["Group", "Person-years"],
                                                                  ["Decision point", "Group"]]
+    assert [json.loads(e.proto.spec)["layout"]["title"]["text"] for e in at.get("plotly_chart")] == \
+        ["Referrals per 1,000 person-years"]
 
 
 def test_every_needs_action_link_lands_on_a_heading_of_its_page(app_env):

@@ -29,6 +29,7 @@ from chromium_pages import (
     problems,
     screenshot,
     serve,
+    settle,
     stop,
 )
 
@@ -91,8 +92,9 @@ def test_every_page_in_chromium(role, servers, page):
     url = servers(role)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(ROLE_PAGES[role]):
-        open_page(page, url, name, default=i == 0)
-        # WCAG 2.2 AA by axe-core, on the page as a user first sees it (before the screenshot resizes it).
+        # Every chart and number table open (?open=all), so each is drawn, checked and screenshotted.
+        open_page(page, url, name, default=i == 0, query="?open=all")
+        # WCAG 2.2 AA by axe-core, on the page (before the screenshot resizes it).
         assert accessibility(page) == [], f"{role}/{name}: axe-core serious/critical violations"
         screenshot(page, ARTIFACTS / f"{role}-{name}.png")
         assert_fine(page, f"{role}/{name}")
@@ -136,6 +138,13 @@ def test_a_staff_association_chooses_only_released_periods(name, servers, page, 
         labels = [p.label for p in release_periods(wh)][::-1]
     url = servers("staff_association")
     open_page(page, url, name, default=ROLE_PAGES["staff_association"][0] == name)
+    # Findings first: as a reader first sees the page, no chart is drawn; each waits, folded, to be opened.
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
+    folded = page.locator('[data-testid="stExpander"] summary').filter(has_text="The chart")
+    assert folded.count() >= 3
+    folded.first.click()
+    settle(page)
+    assert page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').count() == 1
     assert options(page, "Period") == labels
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
     assert "Business area" not in sidebar and "Worker type" not in sidebar and "Crossed with" not in sidebar
@@ -150,7 +159,7 @@ def test_a_staff_association_chooses_only_released_periods(name, servers, page, 
 @pytest.mark.parametrize("name", ["grievances", "misconduct"])
 def test_filters_a_user_touches(role, name, servers, page):
     url = servers(role)
-    open_page(page, url, name, default=ROLE_PAGES[role][0] == name)
+    open_page(page, url, name, default=ROLE_PAGES[role][0] == name, query="?open=all")
     areas = options(page, "Business area")
     assert areas[0] == "Whole force" and len(areas) > 3
     steps = [*FILTER_STEPS[:3], ("Business area", areas[2]), *FILTER_STEPS[3:]]

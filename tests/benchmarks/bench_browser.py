@@ -204,11 +204,15 @@ START, END = "<!-- browser:start -->", "<!-- browser:end -->"
 
 def readme_block(result: dict) -> str:
     rows = result["pages"]
+    idle = result["load_before"] < 1.0
+    state = (f"**idle** when it started (load average {result['load_before']:.1f}; the {result['load_after']:.1f} at "
+             "the end is the benchmark's own concurrent sessions)" if idle else
+             f"shared with other work (load average {result['load_before']:.1f} at the start, "
+             f"{result['load_after']:.1f} at the end, so these are figures for a busy machine, not an idle one)")
     lines = [f"Measured by `.venv/bin/python tests/benchmarks/bench_browser.py --db <mps warehouse> --readme` on "
-             f"{result['date']}: Chromium 1,400 x 900 on this 2-core machine, shared with other work (load average "
-             f"{result['load_before']:.1f} at the start, {result['load_after']:.1f} at the end, so these are medians "
-             f"of {result['repeat']} revisits on a busy machine, not an idle one). Time is from navigation until "
-             "the page is complete (script finished, every chart drawn, no change for a second after).", "",
+             f"{result['date']}: Chromium 1,400 x 900 on this 2-core machine, {state}; medians of "
+             f"{result['repeat']} revisits. Time is from navigation until the page is complete (script finished, "
+             "every chart drawn, no change for a second after).", "",
              "| role | page | first visit (s) | warm: menu click, median (s) | warm: slowest (s) | reload, median (s) "
              "| server run, median (s) | chart JSON (KB) | charts | tables | DOM elements |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

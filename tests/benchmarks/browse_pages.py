@@ -66,7 +66,7 @@ def choices(db: Path) -> tuple[list[str], list[str]]:
 
 
 def walk_filters(page, url: str, name: str, default: bool, report, shots: Path, role: str, db: Path) -> None:
-    open_page(page, url, name, default=default)
+    open_page(page, url, name, default=default, query="?open=all")
     areas, characteristics = choices(db)
     steps = [("Compare by", c) for c in characteristics]  # ending on the ethnic group x sex intersection
     steps += [("Period", p) for p in options(page, "Period")]  # ending on all years
@@ -120,7 +120,7 @@ def main() -> int:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
                 for i, name in enumerate(pages[role]):
                     t = time.monotonic()
-                    open_page(page, url, name, default=i == 0)
+                    open_page(page, url, name, default=i == 0, query="?open=all")  # every chart drawn
                     screenshot(page, args.out / f"{role}-{name}.png")
                     report(f"{role}/{name} ({time.monotonic() - t:.0f} s)", problems(page))
                 if not args.no_filters and role != "board":

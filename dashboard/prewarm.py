@@ -153,6 +153,8 @@ def prewarm() -> None:
     runtime does not exist yet, so the caches are created on in-memory storage (what the runtime
     uses too) and the server's sessions then find them filled."""
     t0 = time.perf_counter()
+    import streamlit  # noqa: F401 - first: importing it sets its loggers' levels, which would undo ours
+
     quiet = logging.getLogger("streamlit.runtime.caching.cache_data_api")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # "No runtime found, using MemoryCacheStorageManager": expected here

@@ -117,3 +117,20 @@ def test_the_release_is_decided_in_a_low_priority_background_process(small_wareh
     finally:
         child.terminate()
         child.wait(timeout=30)
+
+
+def test_the_prewarm_says_one_line_and_no_streamlit_warnings(small_warehouse):
+    """What `eqdash serve` prints before Streamlit's own lines: the prewarm's one line, without the
+    'No runtime found' warning each cache would otherwise log (expected before the runtime exists)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "EQDASH_DB": str(small_warehouse), "EQDASH_ROLE": "analyst", "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", "from dashboard import prewarm; prewarm.prewarm()"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("eqdash: prewarmed "), lines[:5]

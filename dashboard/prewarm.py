@@ -103,13 +103,12 @@ def warm(role_list: list[str] | None = None) -> int:
 
 
 def release_decided() -> bool:
-    """Every year of the served warehouse's release is decided (stored beside it)."""
+    """Every year of the served warehouse's release is decided (stored beside it): data's one test,
+    on the connection the pages share."""
     from dashboard import data
-    from metrics.release import release_for
-    from metrics.warehouse import Warehouse
 
-    with Warehouse(data.db_path()) as wh:
-        return not release_for(wh).undecided()
+    path = data.db_path()
+    return not data.release_pending(str(path), data._stamp(path))
 
 
 def start_release_prepare(role_list: list[str] | None = None):
@@ -121,7 +120,7 @@ def start_release_prepare(role_list: list[str] | None = None):
 
     from dashboard import data
 
-    if "staff_association" not in (role_list or roles_served()):
+    if "staff_association" not in (role_list or roles_served()) or release_decided():
         return None
     child = subprocess.Popen(
         [sys.executable, "-m", "dashboard.cli", "release", "prepare", "--quiet", "--db", str(data.db_path())],

@@ -108,6 +108,9 @@ def test_the_release_is_decided_in_a_low_priority_background_process(small_wareh
 
     monkeypatch.setenv("EQDASH_DB", str(small_warehouse))
     assert prewarm.start_release_prepare(["board"]) is None
+    monkeypatch.setattr(prewarm, "release_decided", lambda: True)
+    assert prewarm.start_release_prepare(["staff_association"]) is None  # nothing left to decide
+    monkeypatch.setattr(prewarm, "release_decided", lambda: False)
     child = prewarm.start_release_prepare(["staff_association"])
     try:
         assert child.args[1:] == ["-m", "dashboard.cli", "release", "prepare", "--quiet", "--db", str(small_warehouse)]

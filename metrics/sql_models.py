@@ -69,6 +69,18 @@ def discover_models(sql_dir: Path = config.SQL_DIR, layers: Iterable[str] = LAYE
     return models
 
 
+BUILD_ONLY_PREFIXES = ("stg_", "int_")
+
+
+def build_only(model: Model) -> bool:
+    """True for a staging or intermediate model (``stg_``, ``int_``) that nothing but other models
+    reads: the build makes it a DuckDB temporary table, and it is never written to the warehouse
+    file (as dbt's ephemeral models). A model the dashboard or metrics read says so in its header
+    with ``-- Kept: <who reads it>``. The published benchmarks' models are always kept."""
+    return (model.layer != "benchmarks" and model.name.startswith(BUILD_ONLY_PREFIXES)
+            and "Kept" not in _header_fields(model.body)[1])
+
+
 def _header_fields(body: str) -> tuple[str, dict[str, list[str]]]:
     """The first line's text and the ``-- Key: value`` lines of the leading comment; a line indented
     past ``--`` continues the one before it, any other comment line is prose."""

@@ -31,7 +31,7 @@ import polars as pl
 from data_contracts.contract import load_codes
 from data_contracts.errors import BlockingError
 from metrics import config
-from metrics.sql_models import NAME_RE, Model, ModelError, code_version, discover_models, order_models
+from metrics.sql_models import NAME_RE, Model, ModelError, build_only, code_version, discover_models, order_models
 
 if TYPE_CHECKING:  # the validator is only needed to build, never to read (the dashboard's path)
     from data_contracts.validate import ValidationResult
@@ -159,9 +159,15 @@ def _ref_codes_frame(contracts_dir: Path) -> pl.DataFrame:
 def settings_frame(settings: config.Settings) -> pl.DataFrame:
     """The build's parameters as one row, for the SQL models to read: the scalar Settings fields
     (fct_spoc_monthly's overdue count reads service_standard_days) and the ethnic groups of the
-    aggregate (int_ethnicity_sex reads aggregate_groups)."""
+    aggregate (the ethnic group x sex intermediate model reads aggregate_groups)."""
     values = {k: [v] for k, v in asdict(settings).items() if isinstance(v, int | float | str)}
     return pl.DataFrame({**values, "aggregate_groups": [list(config.AGGREGATE_GROUPS)]})
+
+
+def _create(temporary: bool) -> str:
+    """A build-only table is a DuckDB temporary table: in memory, gone when the build's connection
+    closes, never written to the warehouse file (writing is most of what a build costs)."""
+    return "create temp table" if temporary else "create table"
 
 
 def _load_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
@@ -177,12 +183,13 @@ def _load_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) 
         con.unregister(view)
 
 
-def _run_models(con: duckdb.DuckDBPyConnection, models: list[Model], progress: ProgressFn | None = None) -> None:
+def _run_models(con: duckdb.DuckDBPyConnection, models: list[Model], progress: ProgressFn | None = None, *,
+                keep_staging: bool = True) -> None:
     for number, model in enumerate(models, start=1):
         if progress:
             progress(f"model {model.name}", number, len(models))
         try:
-            con.execute(f'create table "{model.name}" as\n{model.body}\n')
+            con.execute(f'{_create(not keep_staging and build_only(model))} "{model.name}" as\n{model.body}\n')
         except duckdb.Error as exc:
             detail = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
             raise ModelError(model.rel, "sql", f"model {model.name} failed: {detail[:400]}") from None
@@ -210,12 +217,15 @@ def _synthetic_sample(data_dir: Path) -> str | None:
 
 
 def _load_tables(con: duckdb.DuckDBPyConnection, validation: ValidationResult, *, contracts_dir: Path,
-                 info: dict, settings: config.Settings, progress: ProgressFn | None) -> None:
+                 info: dict, settings: config.Settings, progress: ProgressFn | None, keep_staging: bool) -> None:
     n = len(validation.extracts)
     for number, (extract, result) in enumerate(validation.extracts.items(), start=1):
         if progress:
             progress(f"load raw_{extract}", number, n)
-        _load_frame(con, f"raw_{extract}", result.accepted)
+        if keep_staging:
+            _load_frame(con, f"raw_{extract}", result.accepted)
+        else:  # build-only: the models read the accepted rows where polars holds them, without a copy
+            con.register(f"raw_{extract}", result.accepted.to_arrow(compat_level=pl.CompatLevel.newest()))
     _load_frame(con, "quarantine", validation.quarantine)
     _load_frame(con, "load_audit", pl.DataFrame([r.audit_row() for r in validation.extracts.values()]))
     _load_frame(con, "ref_codes", _ref_codes_frame(contracts_dir))
@@ -265,9 +275,15 @@ def build(
     mapping_path: Path | None = None,
     accept_quarantine: bool = False,
     settings: config.Settings = config.DEFAULTS,
+    keep_staging: bool = False,
 ) -> BuildReport:
     """Validate the extracts in ``data_dir`` and (re)build the warehouse at ``db_path`` atomically.
     The published benchmark tables in ``reference_dir`` (None: none) are loaded in the same build.
+
+    The warehouse keeps what the dashboard and metrics read: the marts, the audit tables and the
+    models whose header says ``Kept``. The ``raw_`` tables and the other staging and intermediate
+    models live only for the build (sql_models.build_only) unless ``keep_staging``, which stores
+    them too, to trace a number back to the rows it came from.
 
     ``as_of`` is the analysis edge (default: the extract date in manifest.json, else the latest
     event date). ``mapping_path`` reads a source export through a mapping file. A quarantine that
@@ -291,13 +307,15 @@ def build(
             # why the as-of date is what it is; the mapping read through; a policy breach built anyway
             "as_of_source": validation.as_of_source,
             "mapping_file": str(mapping.path.resolve()) if mapping.path else None,
-            "accepted_quarantine": "; ".join(b.message for b in breaches) if accept_quarantine and breaches else None}
+            "accepted_quarantine": "; ".join(b.message for b in breaches) if accept_quarantine and breaches else None,
+            "staging_kept": keep_staging}  # are the raw_, stg_ and int_ tables in the file (--keep-staging)
     with _replacing(db_path) as con:
         t = time.perf_counter()
-        _load_tables(con, validation, contracts_dir=contracts_dir, info=info, settings=settings, progress=progress)
+        _load_tables(con, validation, contracts_dir=contracts_dir, info=info, settings=settings, progress=progress,
+                     keep_staging=keep_staging)
         timings["load"] = time.perf_counter() - t
         t = time.perf_counter()
-        _run_models(con, ordered, progress)
+        _run_models(con, ordered, progress, keep_staging=keep_staging)
         timings["models"] = time.perf_counter() - t
         if reference_dir is not None:
             t = time.perf_counter()

@@ -28,20 +28,22 @@ def valid_extracts(tmp_path: Path) -> Path:
 SAMPLE_SEED = 2016
 
 
-def _sample_warehouse(tmp_path_factory, profile: str, *, effects: bool) -> Path:
+def _sample_warehouse(tmp_path_factory, profile: str, *, effects: bool, keep_staging: bool = False) -> Path:
     from metrics.warehouse import build
     from sample_data.generate import generate
 
     base = tmp_path_factory.mktemp(f"{profile}-{'effects' if effects else 'no-effects'}")
     generate(profile, SAMPLE_SEED, base / "data", effects=effects)
-    build(base / "data", base / "warehouse.duckdb", as_of=date(2026, 10, 31))
+    build(base / "data", base / "warehouse.duckdb", as_of=date(2026, 10, 31), keep_staging=keep_staging)
     return base / "warehouse.duckdb"
 
 
 @pytest.fixture(scope="session")
 def small_warehouse(tmp_path_factory) -> Path:
-    """The small profile with planted effects (seed 2016): the fast everyday warehouse."""
-    return _sample_warehouse(tmp_path_factory, "small", effects=True)
+    """The small profile with planted effects (seed 2016): the fast everyday warehouse. Built with
+    --keep-staging, so the SQL tests can read the raw_, stg_ and int_ tables; the mps warehouses are
+    built as a user's are (test_code_quality checks no product code reads a build-only table)."""
+    return _sample_warehouse(tmp_path_factory, "small", effects=True, keep_staging=True)
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,8 @@ def build(
     accept_quarantine: bool = typer.Option(False, "--accept-quarantine", help="Build even when more than the allowed "
                                            "share of an extract, a whole extract or a whole column is quarantined "
                                            "(recorded in build_info)"),
+    keep_staging: bool = typer.Option(False, "--keep-staging", help="Also store the raw_, stg_ and int_ tables the "
+                                      "models build from, to trace a number back to its rows (a larger, slower build)"),
 ) -> None:
     """Validate the extracts against their contracts and build the DuckDB warehouse atomically."""
     from data_contracts.errors import BlockingError
@@ -69,7 +71,7 @@ def build(
     try:
         with progress_bar("build") as progress:
             report = build_warehouse(data, db, as_of=as_of_date, progress=progress, mapping_path=mapping,
-                                     accept_quarantine=accept_quarantine)
+                                     accept_quarantine=accept_quarantine, keep_staging=keep_staging)
     except BlockingError as e:
         if e.rule == "db_path":
             kept = f"{db} was left as it was"

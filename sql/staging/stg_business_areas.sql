@@ -1,6 +1,7 @@
 -- stg_business_areas: business areas with their type label.
 -- Grain: business_area_code (unique).
 -- Upstream: raw_business_areas, ref_codes.
+-- Kept: the business-area lists of the dashboard, `eqdash table --area` and the SPOC packs read it.
 -- Convention for non-person code columns: the code keeps its name, its label is <name>_label.
 with business_areas as (
     select * from raw_business_areas

@@ -1,6 +1,7 @@
 -- stg_targets: representation and recruitment targets, with measure and group labels.
 -- Grain: measure x target_group x target_date (unique).
 -- Upstream: raw_targets, ref_codes.
+-- Kept: the representation and recruitment target lines read it (metrics/table_queries.py).
 with targets as (
     select * from raw_targets
 ),

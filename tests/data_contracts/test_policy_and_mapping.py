@@ -103,7 +103,7 @@ def test_yes_no_words_in_a_required_column_block_the_build_and_the_mapping_fixes
     assert not (tmp_path / "eq.duckdb").exists()
     mapping = tmp_path / "map.yaml"
     mapping.write_text("extracts:\n  misconduct_cases:\n    values:\n      is_investigated: {Yes: Y, No: N}\n")
-    report = build(data, tmp_path / "eq.duckdb", mapping_path=mapping)
+    report = build(data, tmp_path / "eq.duckdb", mapping_path=mapping, keep_staging=True)
     assert report.quarantine_counts == {}
     with Warehouse(tmp_path / "eq.duckdb", check_version=False) as new, Warehouse(small_warehouse) as plain:
         for table in ("fct_misconduct_referrals", "stg_misconduct_cases", "fct_person_time"):

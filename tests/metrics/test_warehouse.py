@@ -30,6 +30,7 @@ def sql_dir(tmp_path: Path) -> Path:
 
 
 def _build(data: Path, db: Path, sql_dir: Path, **kw):
+    kw.setdefault("keep_staging", True)  # these tests read the raw_ and stg_ tables
     return build(data, db, as_of=AS_OF, sql_dir=sql_dir, **kw)
 
 
@@ -370,3 +371,56 @@ def test_a_characteristic_added_to_dim_person_reaches_every_event_fact(valid_ext
             assert frame.height > 0
             want = ("Carer " + frame["person_id"].str.slice(-1)).to_list()
             assert frame["caring_test"].to_list() == want, fact
+
+
+def _catalogue(db: Path) -> dict[str, object]:
+    with Warehouse(db, check_version=False) as wh:
+        return {name: wh.table(name) for name in wh.tables()}
+
+
+def test_a_build_stores_what_is_read_and_keeps_staging_only_when_asked(small_dir, small_warehouse, tmp_path):
+    """The default build writes the marts, the audit tables and the models marked Kept; the raw_
+    tables and the other stg_ and int_ models live only for the build. Every stored table is the one
+    --keep-staging (the small_warehouse fixture) stores, row for row."""
+    from typer.testing import CliRunner
+
+    from dashboard.cli import app
+
+    db = tmp_path / "lean.duckdb"
+    result = CliRunner().invoke(app, ["build", "--data", str(small_dir), "--db", str(db), "--as-of", "2026-10-31"])
+    assert result.exit_code == 0, result.output
+    lean, kept = _catalogue(db), _catalogue(small_warehouse)
+    build_only = {n for n in kept if n.startswith(("raw_", "stg_", "int_"))} - {
+        "stg_business_areas", "stg_targets", "raw_ho_workforce", "raw_census_population", "stg_census_population",
+        "stg_ho_workforce"}
+    assert sorted(set(kept) - set(lean)) == sorted(build_only)
+    assert len(build_only) == 10 + 8 + 5  # every extract's raw_ table, 8 of 10 stg_ models, the 5 int_ models
+    assert set(lean) <= set(kept)
+    for name in sorted(set(lean) - {"build_info", "load_audit"}):
+        a, b = lean[name], kept[name]
+        assert a.columns == b.columns, name
+        assert a.sort(a.columns, nulls_last=True).equals(b.sort(b.columns, nulls_last=True)), name
+    assert lean["build_info"]["staging_kept"].to_list() == [False]
+    assert kept["build_info"]["staging_kept"].to_list() == [True]
+    assert lean["load_audit"].equals(kept["load_audit"])
+
+
+def test_no_product_code_reads_a_table_that_lives_only_for_the_build():
+    """The dashboard and metrics read the stored warehouse, so a table the build makes temporary
+    (sql_models.build_only, or an extract's raw_ table) must not be named in their code."""
+    import re
+
+    from metrics.sql_models import build_only, discover_models
+
+    code = {p: p.read_text(encoding="utf-8") for folder in ("dashboard", "metrics")
+            for p in (config.ROOT / folder).rglob("*.py")}
+
+    def readers(name: str) -> list[str]:
+        return sorted(str(p.relative_to(config.ROOT)) for p, text in code.items() if re.search(rf"\b{name}\b", text))
+
+    temporary = [m.name for m in discover_models(config.SQL_DIR) if build_only(m)] + [f"raw_{e}" for e in config.EXTRACTS]
+    assert len(temporary) == 8 + 5 + 10
+    assert {name: readers(name) for name in temporary if readers(name)} == {}
+    # the scan sees real reads: the kept staging models are named where they are read
+    assert readers("stg_business_areas") == ["dashboard/commands/tables.py", "dashboard/data.py", "metrics/spoc.py"]
+    assert readers("stg_targets") == ["metrics/table_queries.py"]

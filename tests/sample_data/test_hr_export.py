@@ -35,7 +35,7 @@ def test_hr_export_sample_builds_through_its_mapping_to_the_plain_warehouse(smal
     assert "White - British" in set(pl.read_csv(data / "people.csv", infer_schema=False)["Ethnic Origin"])
     assert pl.read_csv(data / "applications.csv", infer_schema=False)["Application Date"].str.contains(r"^\d{5}$").all()
 
-    report = build(data, tmp_path / "hr.duckdb", mapping_path=HR_EXPORT_MAPPING)
+    report = build(data, tmp_path / "hr.duckdb", mapping_path=HR_EXPORT_MAPPING, keep_staging=True)
     assert report.quarantine_counts == {}
     built, plain = _tables(tmp_path / "hr.duckdb"), _tables(small_warehouse)
     assert set(built) == set(plain)

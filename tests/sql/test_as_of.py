@@ -38,7 +38,7 @@ def test_9999_and_a_planned_end_date_leave_every_mart_unchanged(small_dir, small
         .when(pl.col("posting_id") == open_ids[1]).then(pl.lit("2027-06-30"))
         .otherwise(pl.col("end_date")).alias("end_date"))
     postings.write_csv(data / "postings.csv")
-    report = build(data, tmp_path / "eq.duckdb")  # as-of from manifest.json: 2026-10-31
+    report = build(data, tmp_path / "eq.duckdb", keep_staging=True)  # as-of from manifest.json: 2026-10-31
     assert (report.as_of, report.as_of_source) == (date(2026, 10, 31), "the extract date in manifest.json")
     audit = {r["extract"]: r["notes"] for r in report.extracts}
     assert audit["postings"] == ("1 end_date value(s) 9999-12-31 read as open (no end date); 1 end_date value(s) "
@@ -57,7 +57,7 @@ def test_9999_and_a_planned_end_date_leave_every_mart_unchanged(small_dir, small
 
 
 def test_as_of_bounds_every_period(small_dir, tmp_path):
-    report = build(small_dir, tmp_path / "eq.duckdb", as_of=date(2026, 6, 30), accept_quarantine=True)
+    report = build(small_dir, tmp_path / "eq.duckdb", as_of=date(2026, 6, 30), accept_quarantine=True, keep_staging=True)
     assert report.as_of_source == "--as-of"
     with Warehouse(tmp_path / "eq.duckdb") as wh:
         cal = wh.query("select max(month_start) as m, max(extract_date) as d, max(month_end_in_window) as e from dim_calendar")

@@ -279,7 +279,8 @@ def test_service_standard_comes_from_the_build_settings(small_dir, wh, tmp_path)
     from metrics.warehouse import build
 
     db = tmp_path / "sixty.duckdb"
-    build(small_dir, db, as_of=date(2026, 10, 31), settings=Settings(service_standard_days=60), reference_dir=None)
+    build(small_dir, db, as_of=date(2026, 10, 31), settings=Settings(service_standard_days=60), reference_dir=None,
+          keep_staging=True)
     with Warehouse(db, check_version=False) as sixty:
         assert sixty.table("build_settings")["service_standard_days"].to_list() == [60]
         got = sixty.query("select business_area_code, month_start, n_open_overdue from fct_spoc_monthly")

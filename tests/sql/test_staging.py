@@ -136,7 +136,7 @@ def warehouse(tmp_path_factory) -> Path:
     shutil.copytree(config.SQL_DIR / "staging", sql_dir / "staging")
     (sql_dir / "marts").mkdir()
     data = write_dataset(root / "data", _coverage_rows())
-    report = build(data, root / "eq.duckdb", as_of=AS_OF, sql_dir=sql_dir)
+    report = build(data, root / "eq.duckdb", as_of=AS_OF, sql_dir=sql_dir, keep_staging=True)
     assert report.quarantine_counts == {}, report.quarantine_counts  # the coverage rows are all valid
     return root / "eq.duckdb"
 

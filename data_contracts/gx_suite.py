@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import polars as pl
 
 from data_contracts.contract import DEFAULT_MIN_DATE, Column, Contract
 from data_contracts.errors import BlockingError
-from data_contracts.parsing import EPOCH, as_float, key_rows, pair_margin, parsed
+from data_contracts.parsing import EPOCH, as_float, digit_shape, key_rows, pair_margin, parsed
 
 
 class GxRunner:
-    """One ephemeral great-expectations context for a whole dataset; one suite run per extract."""
+    """One ephemeral great-expectations context; one suite run per batch. A build runs it in its own
+    process (gx_worker.py), so the import overlaps the reading."""
 
     def __init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -30,11 +32,13 @@ class GxRunner:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         self.source = self.context.data_sources.add_pandas("extracts")
 
-    def run(self, extract: str, file_name: str, frame_pd, expectations: list) -> list[tuple[dict, list[int]]]:
-        """(meta, unexpected row positions) for each expectation that failed."""
+    def run(self, extract: str, file_name: str, frame: pl.DataFrame, specs: list[tuple]) -> list[tuple[dict, list[int]]]:
+        """(meta, unexpected row positions) for each expectation that failed; ``specs`` are the
+        (kind, regex, value set) of the expectations, one per stack kind (_expectation)."""
         gx = self.gx
+        expectations = [_expectation(gx.expectations, *spec) for spec in specs]
         asset = self.source.add_dataframe_asset(extract)
-        batch = asset.add_batch_definition_whole_dataframe(f"{extract}_all").get_batch(batch_parameters={"dataframe": frame_pd})
+        batch = asset.add_batch_definition_whole_dataframe(f"{extract}_all").get_batch(batch_parameters={"dataframe": frame.to_pandas()})
         # one suite built whole (adding expectations one by one re-serialises the suite each time)
         suite = gx.ExpectationSuite(name=f"{extract}_contract", expectations=expectations)
         result = batch.validate(
@@ -65,7 +69,8 @@ class GxRunner:
 # are mapped back to every row holding a failing value by a polars join:
 #   required  each column's two states (given / blank)
 #   codes     each column's distinct values, as "<code list>\x1f<value>" against every list's codes
-#   pattern   each column's distinct values, as "<pattern no.>\x1f<value>" against one combined regex
+#   pattern   each column's distinct values, as "<pattern no.>\x1f<value>" against one combined regex;
+#             ids (a pattern that cannot tell one digit from another) by their distinct shapes
 #   range     min, max, date_floor and not_future: each column's distinct values as a margin >= 0
 #   order     date_order and not_greater: each rule's distinct differences (later - earlier) >= 0
 #   unique    each extract's distinct "rows per key" counts, which must be 1
@@ -130,52 +135,67 @@ def _bounds(col: Column, as_of: date) -> list[tuple[str, float, bool, str | None
 
 
 class _Stacker:
-    """What GX judges, stacked over every extract and column, plus what it needs to judge it."""
+    """What GX judges, stacked over every extract and column, plus what it needs to judge it.
+    Each extract's part is worked out on its own (``add``, on two threads in ``judge``: polars
+    releases the GIL), and the parts are stacked in the order the extracts were given."""
 
-    def __init__(self, as_of: date) -> None:
+    def __init__(self, as_of: date, contracts: dict[str, Contract]) -> None:
         self.as_of = as_of
         self.parts: dict[str, list[pl.DataFrame]] = {k: [] for k in _STACK_SCHEMAS}
-        self.patterns: dict[str, int] = {}
-        self.lists: set[str] = set()
+        self.patterns: dict[str, int] = {}  # numbered in contract order, before any thread starts
+        for contract in contracts.values():
+            for col in contract.columns:
+                if col.pattern:
+                    self.patterns.setdefault(col.pattern, len(self.patterns))
+        self.lists = {col.codes for contract in contracts.values() for col in contract.columns if col.codes}
 
-    def add(self, extract: str, frame: pl.DataFrame, contract: Contract) -> None:
+    def add(self, extract: str, frame: pl.DataFrame, contract: Contract) -> dict[str, list[pl.DataFrame]]:
+        """This extract's part of every stack."""
+        parts: dict[str, list[pl.DataFrame]] = {k: [] for k in _STACK_SCHEMAS}
         for col in contract.columns:
-            self._column(extract, frame, col)
+            self._column(parts, extract, frame, col)
         for rule in contract.rules:
             if rule.check in ("date_order", "not_greater"):
                 typed = frame.select(parsed(contract.column(c)).alias(c) for c in rule.columns)
                 margins = typed.select(pair_margin(contract, rule).drop_nulls().unique().alias("v"))
-                self.parts["order"].append(margins.select(*_lit(extract=extract, rule=rule.check, rule_name=rule.name), "v"))
+                parts["order"].append(margins.select(*_lit(extract=extract, rule=rule.check, rule_name=rule.name), "v"))
         counts = key_rows(frame, contract).select(pl.col("_rows").unique())
-        self.parts["unique"].append(counts.select(*_lit(extract=extract),
-                                                  (1 - pl.col("_rows").cast(pl.Int64)).cast(pl.Float64).alias("v")))
+        parts["unique"].append(counts.select(*_lit(extract=extract),
+                                             (1 - pl.col("_rows").cast(pl.Int64)).cast(pl.Float64).alias("v")))
+        return parts
 
-    def _column(self, extract: str, frame: pl.DataFrame, col: Column) -> None:
+    def extend(self, parts: dict[str, list[pl.DataFrame]]) -> None:
+        for kind, frames in parts.items():
+            self.parts[kind] += frames
+
+    def _column(self, parts: dict[str, list[pl.DataFrame]], extract: str, frame: pl.DataFrame, col: Column) -> None:
         text, where = pl.col(col.name), _lit(extract=extract, column=col.name)
         if col.required:
             states = frame.select(text.is_null().unique().alias("_blank"))
-            self.parts["required"].append(states.select(*where, pl.when(~pl.col("_blank")).then(pl.lit("given")).alias("v")))
-        if not (col.codes or col.pattern or col.type != "string"):
+            parts["required"].append(states.select(*where, pl.when(~pl.col("_blank")).then(pl.lit("given")).alias("v")))
+        by_shape = bool(col.pattern) and digits_interchangeable(col.pattern)
+        if by_shape:
+            # P0000825 and P0012345 are the same to such a pattern: GX judges the shape P0000000 once
+            # (value left blank), and verdicts.py finds the rows of a failing shape
+            shapes = frame.select(digit_shape(text.drop_nulls()).unique().alias("v"))
+            parts["pattern"].append(shapes.select(*where, pl.lit(None, pl.String).alias("value"),
+                                                  (pl.lit(f"{self.patterns[col.pattern]}{_SEP}") + pl.col("v")).alias("v")))
+        if not (col.codes or (col.pattern and not by_shape) or col.type != "string"):
             return
         distinct = frame.select(text.drop_nulls().unique().alias("value"))
         if col.codes:
-            self.lists.add(col.codes)
-            self.parts["codes"].append(distinct.select(*where, "value", (pl.lit(col.codes + _SEP) + pl.col("value")).alias("v")))
-        if col.pattern:
-            number = self.patterns.setdefault(col.pattern, len(self.patterns))
-            shown = pl.col("value")
-            if digits_interchangeable(col.pattern):
-                # P0000825 and P0012345 are the same to such a pattern: GX judges P0000000 once
-                shown = shown.str.replace_all("[0-9]", "0")
-            self.parts["pattern"].append(distinct.select(*where, "value", (pl.lit(f"{number}{_SEP}") + shown).alias("v")))
+            parts["codes"].append(distinct.select(*where, "value", (pl.lit(col.codes + _SEP) + pl.col("value")).alias("v")))
+        if col.pattern and not by_shape:
+            parts["pattern"].append(distinct.select(*where, "value", (pl.lit(f"{self.patterns[col.pattern]}{_SEP}")
+                                                                      + pl.col("value")).alias("v")))
         if col.type != "string":
-            self._range(extract, col, distinct)
+            self._range(parts, extract, col, distinct)
 
-    def _range(self, extract: str, col: Column, distinct: pl.DataFrame) -> None:
+    def _range(self, parts: dict[str, list[pl.DataFrame]], extract: str, col: Column, distinct: pl.DataFrame) -> None:
         value = distinct.with_columns(as_float(col, parsed(Column(name="value", type=col.type))).alias("_x")).drop_nulls("_x")
         for rule, bound, lower, floor_text in _bounds(col, self.as_of):
             margin = (pl.col("_x") - bound) if lower else (bound - pl.col("_x"))
-            self.parts["range"].append(value.select(*_lit(extract=extract, rule=rule, column=col.name), "value",
+            parts["range"].append(value.select(*_lit(extract=extract, rule=rule, column=col.name), "value",
                                                     *_lit(floor=floor_text), margin.alias("v")))
 
     def stacks(self) -> dict[str, pl.DataFrame]:
@@ -203,25 +223,24 @@ def _expectation(E, kind: str, regex: str | None, value_set: list[str]):
     return E.ExpectColumnValuesToBeBetween(column=kind, min_value=0, meta=meta)
 
 
-def _gx_verdicts(gx_runner: GxRunner, stacks: dict[str, pl.DataFrame], regex: str | None, value_set: list[str]
+def _gx_verdicts(gx_runner, stacks: dict[str, pl.DataFrame], regex: str | None, value_set: list[str]
                  ) -> dict[str, pl.DataFrame]:
-    """Run the stacked checks in one GX batch; for each kind, the stack rows GX rejected."""
-    E = gx_runner.gx.expectations
+    """Run the stacked checks in one GX batch; for each kind, the stack rows GX rejected.
+    ``gx_runner`` is a GxRunner or the gx_worker that runs one in its own process."""
     gx_columns: dict[str, pl.Series] = {}
-    expectations = []
+    specs = []
     for kind, stack in stacks.items():
         if stack.height == 0:
             continue
         gx_columns[kind] = stack["v"].unique(maintain_order=True) if kind == "pattern" else stack["v"]
-        expectations.append(_expectation(E, kind, regex, value_set))
+        specs.append((kind, regex, value_set))
     if not gx_columns:
         return {}
-    results = _run_batches(gx_runner, gx_columns, expectations)
+    results = _run_batches(gx_runner, gx_columns, specs)
     return _rejected_rows(results, gx_columns, stacks)
 
 
-def _run_batches(gx_runner: GxRunner, gx_columns: dict[str, pl.Series], expectations: list
-                 ) -> list[tuple[dict, list[int]]]:
+def _run_batches(gx_runner, gx_columns: dict[str, pl.Series], specs: list[tuple]) -> list[tuple[dict, list[int]]]:
     """The failed expectations with their row positions; short columns are padded with nulls."""
     # ids make the pattern column long (a distinct value per row): it goes in a batch of its own so
     # that the other, short columns are not padded to its length (GX hashes the whole batch)
@@ -231,8 +250,8 @@ def _run_batches(gx_runner: GxRunner, gx_columns: dict[str, pl.Series], expectat
         height = max(gx_columns[k].len() for k in kinds)
         frame = pl.DataFrame([pl.concat([gx_columns[k], pl.Series([None] * (height - gx_columns[k].len()),
                                                                    dtype=gx_columns[k].dtype)]).alias(k) for k in kinds])
-        wanted = [e for e in expectations if e.meta["rule"] in kinds]
-        results += gx_runner.run(f"extracts_{number}", "the extracts", frame.to_pandas(), wanted)
+        wanted = [spec for spec in specs if spec[0] in kinds]
+        results += gx_runner.run(f"extracts_{number}", "the extracts", frame, wanted)
     return results
 
 
@@ -255,10 +274,12 @@ def _rejected_rows(results: list[tuple[dict, list[int]]], gx_columns: dict[str, 
     return verdicts
 
 
-def judge(frames: dict[str, pl.DataFrame], contracts: dict[str, Contract], codes, as_of: date, gx_runner: GxRunner
+def judge(frames: dict[str, pl.DataFrame], contracts: dict[str, Contract], codes, as_of: date, gx_runner
           ) -> dict[str, pl.DataFrame]:
     """great-expectations' verdicts on every extract's distinct values, in one batch."""
-    stacker = _Stacker(as_of)
-    for extract, frame in frames.items():
-        stacker.add(extract, frame, contracts[extract])
+    stacker = _Stacker(as_of, {e: contracts[e] for e in frames})
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="eqdash-stack") as pool:
+        parts = list(pool.map(lambda item: stacker.add(item[0], item[1], contracts[item[0]]), frames.items()))
+    for part in parts:  # in the extracts' order, whichever thread finished first
+        stacker.extend(part)
     return _gx_verdicts(gx_runner, stacker.stacks(), stacker.regex(), stacker.value_set(codes))

@@ -64,6 +64,14 @@ def check_column_types(frame: pl.DataFrame, contract: Contract, name: str) -> No
 
 
 
+_DIGITS = [str(d) for d in range(10)]
+
+
+def digit_shape(text: pl.Expr) -> pl.Expr:
+    """The value with every ASCII digit written as 0: P0012345 -> P0000000."""
+    return text.str.replace_many(_DIGITS, ["0"] * 10)
+
+
 def as_float(col: Column, typed: pl.Expr) -> pl.Expr:
     return (typed.cast(pl.Int32) if col.type == "date" else typed).cast(pl.Float64)
 

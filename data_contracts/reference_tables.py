@@ -27,7 +27,7 @@ import polars as pl
 
 from data_contracts.contract import load_codes, load_contract
 from data_contracts.errors import BlockingError
-from data_contracts.gx_suite import GxRunner
+from data_contracts import gx_worker
 from data_contracts.results import QUARANTINE_SCHEMA, ExtractResult
 from data_contracts.validate import validate_extract
 
@@ -193,7 +193,7 @@ def validate_reference(reference_dir: Path, *, as_of: date | None = None) -> Ref
                 staged.parent.mkdir()
                 staged.write_bytes(data)
                 outcome = validate_extract(staged, contract, codes=codes, as_of=as_of or date.today(),
-                                           accepted_keys={}, gx_runner=GxRunner())  # one GX asset per file
+                                           accepted_keys={}, gx_runner=gx_worker.shared())
                 outcome.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
                 outcome.notes = tuple(notes) + outcome.notes
                 outcome.file = str(path.relative_to(reference_dir))

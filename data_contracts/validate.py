@@ -54,6 +54,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -62,7 +63,8 @@ import polars as pl
 from data_contracts.contract import CONTRACTS_DIR, Code, Contract, load_codes, load_contracts
 from data_contracts.errors import BlockingError
 from data_contracts.files import find_extract_file
-from data_contracts.gx_suite import GxRunner, judge
+from data_contracts import gx_worker
+from data_contracts.gx_suite import judge
 from data_contracts.gx_suite import digits_interchangeable as _digits_interchangeable  # noqa: F401 - tests pin it here
 from data_contracts.mapping import Mapping
 from data_contracts.parsing import COLUMN_TYPE_THRESHOLD, parsed
@@ -99,7 +101,7 @@ def validate_extract(
     codes: dict[str, dict[str, Code]],
     as_of: date,
     accepted_keys: AcceptedKeys,
-    gx_runner: GxRunner | None = None,
+    gx_runner=None,
     verdicts: dict[str, pl.DataFrame] | None = None,
     mapping: Mapping | None = None,
     accepted_frames: dict[str, pl.DataFrame] | None = None,
@@ -112,7 +114,7 @@ def validate_extract(
     read = read or read_and_normalise(path, contract, codes, mapping or Mapping())
     try:
         if verdicts is None:
-            verdicts = judge({extract: read.frame}, {extract: contract}, codes, as_of, gx_runner or GxRunner())
+            verdicts = judge({extract: read.frame}, {extract: contract}, codes, as_of, gx_runner or gx_worker.shared())
         typed, failures = _evaluate(read.frame, contract, codes, as_of, accepted_keys, verdicts, accepted_frames)
     except BlockingError:
         raise
@@ -180,6 +182,7 @@ def validate_dataset(
 
     Every file is read first (so a blocking problem in the last file stops the build before any
     checking), then the as-of date is settled (given, or default_as_of), then the rows are checked."""
+    gx_worker.start()  # great-expectations imports in its own process while the files are read
     data_dir = Path(data_dir)
     extracts = list(extracts)
     contracts = load_contracts(extracts, contracts_dir)
@@ -190,7 +193,7 @@ def validate_dataset(
     as_of, as_of_source = (as_of, "--as-of") if as_of is not None else default_as_of(data_dir, reads, contracts)
     _tell(progress, "great-expectations", len(extracts), len(extracts))
     try:
-        verdicts = judge({e: r.frame for e, r in reads.items()}, contracts, codes, as_of, GxRunner())
+        verdicts = judge({e: r.frame for e, r in reads.items()}, contracts, codes, as_of, gx_worker.shared())
     except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
         raise BlockingError(str(data_dir), "validation", f"the rows could not be checked: {exc}") from exc
     result = ValidationResult(as_of=as_of, as_of_source=as_of_source)
@@ -221,15 +224,23 @@ def _read_all(data_dir: Path, contracts: dict[str, Contract], codes, mapping: Ma
               ) -> dict[str, ExtractRead]:
     """Every extract read and checked as text, in load order; every file must be present before any work."""
     paths = {e: find_extract_file(data_dir, e) for e in contracts}
-    reads: dict[str, ExtractRead] = {}
-    for number, (extract, path) in enumerate(paths.items(), start=1):
-        _tell(progress, f"read {extract}", number, len(paths))
+
+    def read(extract: str) -> ExtractRead:
+        path = paths[extract]
         try:
-            reads[extract] = read_and_normalise(path, contracts[extract], codes, mapping)
+            return read_and_normalise(path, contracts[extract], codes, mapping)
         except (OSError, csv.Error, UnicodeError, pl.exceptions.PolarsError) as exc:
             # bad input must reach the user as one line naming the file, never as a traceback
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise BlockingError(path.name, "read", f"the file could not be read: {first}") from None
+
+    # two files at a time (polars, hashing and decoding release the GIL); results and the first
+    # blocking problem come in load order, as if read one by one
+    reads: dict[str, ExtractRead] = {}
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="eqdash-read") as pool:
+        for number, (extract, outcome) in enumerate(zip(paths, pool.map(read, paths), strict=True), start=1):
+            _tell(progress, f"read {extract}", number, len(paths))
+            reads[extract] = outcome
     return reads
 
 

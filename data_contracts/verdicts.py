@@ -8,8 +8,11 @@ from datetime import date
 import polars as pl
 
 from data_contracts.contract import Contract
-from data_contracts.parsing import key_rows, pair_margin
+from data_contracts.parsing import digit_shape, key_rows, pair_margin
 from data_contracts.row_rules import Failures, add_unique
+
+
+_SEP = "\x1f"  # gx_suite's separator of "<pattern no.><_SEP><shape>"
 
 
 def _fmt(value: object) -> str:
@@ -59,6 +62,11 @@ def apply_verdicts(failures: Failures, base: pl.DataFrame, typed: pl.DataFrame, 
         rules = mine[kind] if kind == "range" else mine[kind].with_columns(pl.lit(kind).alias("rule"), pl.lit(None, pl.String).alias("floor"))
         for (rule, column), group in rules.sort("rule", "column").group_by("rule", "column", maintain_order=True):
             bad = group.unique("value", maintain_order=True)
+            if rule == "pattern" and bad["value"].is_null().all():  # judged by shape: the values of its rows
+                shapes = group["v"].str.split_exact(_SEP, 1).struct.field("field_1")
+                bad = base.select(pl.col(column).alias("value")).filter(
+                    digit_shape(pl.col("value")).is_in(shapes.implode())).unique(maintain_order=True).with_columns(
+                    pl.lit(None, pl.String).alias("floor"))
             messages = pl.DataFrame({"value": bad["value"], "message": [
                 _message(rule, column, v, contract, codes, as_of, f) for v, f in bad.select("value", "floor").iter_rows()]},
                 schema={"value": pl.String, "message": pl.String})

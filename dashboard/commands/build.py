@@ -152,9 +152,13 @@ def ensure_sample_warehouse(db: Path) -> None:
     data = config.DEFAULT_SAMPLE_DATA
     with progress_bar("sample small") as progress:
         generate("small", 2016, data, effects=True, progress=progress)
+    from data_contracts import gx_worker
+
     try:
         with progress_bar("build") as progress:
             report = build_warehouse(data, db, progress=progress)
     except BlockingError as e:
         fail(f"the sample build failed: {e}")
+    finally:
+        gx_worker.stop()  # the server never validates again: free great-expectations' process
     print_build_report(report)

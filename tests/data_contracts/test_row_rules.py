@@ -174,6 +174,24 @@ def test_pattern_mismatch_is_quarantined(valid_extracts):
     )
 
 
+def test_ids_judged_by_their_shape_name_every_failing_value(valid_extracts):
+    """GX judges an id's shape (R12345678 as R00000000) once; the rows of a failing shape are found
+    again, each with its own value. Digits that are not ASCII are not [0-9], so not a valid shape."""
+    rows = valid_rows()
+    rows["applications"][0]["application_id"] = "R123"
+    rows["applications"][2]["application_id"] = "R456"  # the same failing shape, another value
+    rows["applications"][1]["application_id"] = "R\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668"  # Arabic-Indic digits
+    write_dataset(valid_extracts, rows)
+    result = run(valid_extracts, "applications")
+    assert failures(result, "applications") == [("pattern", "application_id", 2), ("pattern", "application_id", 3),
+                                                ("pattern", "application_id", 4)]
+    assert result.extracts["applications"].quarantine.sort("source_row")["message"].to_list() == [
+        "application_id 'R123' does not match the pattern ^R[0-9]{8}$",
+        "application_id 'R\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668' does not match the pattern ^R[0-9]{8}$",
+        "application_id 'R456' does not match the pattern ^R[0-9]{8}$",
+    ]
+
+
 def test_duplicate_compound_key_quarantines_both_rows(valid_extracts):
     rows = valid_rows()
     rows["stride_updates"][1]["board_date"] = "2025-01-15"  # now commitment 1 twice on 2025-01-15

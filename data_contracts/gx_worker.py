@@ -1,0 +1,177 @@
+"""great-expectations in a process of its own, started when a build starts.
+
+Importing great-expectations and opening its context costs about 2 s of one core, and its verdicts
+(on distinct values, gx_suite.py) are needed only after every extract has been read and stacked.
+So a build starts this worker first: it imports great-expectations on the other core while the
+parent reads the CSVs, then judges each batch the parent sends. The verdicts are the same as in
+process: the worker runs the same ``GxRunner`` on the same stacked frame.
+
+One worker serves a Python process (every validation in it, e.g. a test session); it exits when
+its parent closes the pipe, and ``stop()`` ends it sooner (``eqdash serve`` after building the
+sample). If it cannot be started, or stops, the build stops with one line saying so: a missing
+verdict would be a silently accepted row.
+
+Protocol: pickled tuples over the worker's stdin and a duplicate of its stdout (its own stdout
+and stderr go to a log file, so nothing great-expectations prints can break the protocol).
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+
+from data_contracts.errors import BlockingError
+
+_READY = "ready"
+_LOCK = threading.Lock()
+_WORKER: GxWorker | None = None
+
+
+class GxWorker:
+    """The parent's end: ``run`` has the signature of ``gx_suite.GxRunner.run``."""
+
+    def __init__(self) -> None:
+        self.log = tempfile.TemporaryFile(prefix="eqdash-gx-")
+        read_fd, write_fd = os.pipe()
+        env = {**os.environ, "GX_ANALYTICS_ENABLED": "false", "EQDASH_GX_REPLY_FD": str(write_fd)}
+        root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "data_contracts.gx_worker"], stdin=subprocess.PIPE, stdout=self.log,
+                stderr=self.log, env=env, pass_fds=(write_fd,), cwd=root)
+        finally:
+            os.close(write_fd)
+        self.replies: BinaryIO = os.fdopen(read_fd, "rb")
+        self.ready = False
+
+    def _fail(self, what: str) -> BlockingError:
+        self._end()
+        self.log.seek(0)
+        tail = " ".join(self.log.read().decode("utf-8", "replace").split())[-400:]
+        self.log.close()
+        return BlockingError("the extracts", "validation", f"great-expectations {what}"
+                                                            f" (exit {self.process.returncode}){': ' + tail if tail else ''}")
+
+    def _receive(self):
+        try:
+            return pickle.load(self.replies)
+        except (EOFError, pickle.UnpicklingError, OSError):
+            raise self._fail("stopped before it gave its verdicts") from None
+
+    def run(self, extract: str, file_name: str, frame: pl.DataFrame, specs: list[tuple]) -> list[tuple[dict, list[int]]]:
+        buffer = io.BytesIO()
+        frame.write_ipc_stream(buffer)
+        try:
+            pickle.dump(("run", extract, file_name, buffer.getvalue(), specs), self.process.stdin)
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise self._fail("stopped before it gave its verdicts") from None
+        if not self.ready:
+            if self._receive() != _READY:
+                raise self._fail("did not start")
+            self.ready = True
+        status, payload = self._receive()
+        if status == "blocking":
+            raise BlockingError(*payload[:3], column=payload[3])
+        if status != "ok":
+            raise self._fail(f"failed: {payload}")
+        return payload
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        self._end()
+        self.log.close()
+
+    def _end(self) -> None:
+        if self.process.stdin and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()  # a ready worker reads EOF and exits
+            except OSError:
+                pass
+        if not self.ready:  # still importing (the build stopped first): nothing to wait for
+            self.process.kill()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if not self.replies.closed:
+            self.replies.close()
+
+
+def shared() -> GxWorker:
+    """The process's worker, started now if it is not running."""
+    global _WORKER
+    with _LOCK:
+        if _WORKER is None or not _WORKER.alive():
+            if _WORKER is not None:
+                _WORKER.close()
+            try:
+                _WORKER = GxWorker()
+            except OSError as exc:
+                raise BlockingError("the extracts", "validation",
+                                    f"great-expectations could not be started: {exc.strerror or exc}") from None
+        return _WORKER
+
+
+def start() -> None:
+    """Start the worker early, so great-expectations imports while the extracts are read."""
+    shared()
+
+
+def stop() -> None:
+    global _WORKER
+    with _LOCK:
+        if _WORKER is not None:
+            _WORKER.close()
+            _WORKER = None
+
+
+atexit.register(stop)
+
+
+# ------------------------------------------------------------------------------------------------
+# The worker's end
+# ------------------------------------------------------------------------------------------------
+
+
+def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
+    from data_contracts.gx_suite import GxRunner
+
+    runner = GxRunner()  # the slow import, done while the parent reads
+    pickle.dump(_READY, replies)
+    replies.flush()
+    number = 0
+    while True:
+        try:
+            _, extract, file_name, data, specs = pickle.load(requests)
+        except EOFError:
+            return
+        number += 1
+        try:
+            frame = pl.read_ipc_stream(io.BytesIO(data))
+            reply = ("ok", runner.run(f"{extract}_{number}", file_name, frame, specs))
+        except BlockingError as exc:
+            reply = ("blocking", (exc.file, exc.rule, exc.message, exc.column))
+        except Exception as exc:  # noqa: BLE001 - any failure goes back to the parent as one line
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        pickle.dump(reply, replies)
+        replies.flush()
+
+
+if __name__ == "__main__":
+    with os.fdopen(int(os.environ["EQDASH_GX_REPLY_FD"]), "wb") as reply_pipe:
+        _serve(sys.stdin.buffer, reply_pipe)

@@ -1,0 +1,104 @@
+"""great-expectations in its own process (data_contracts/gx_worker.py): the same verdicts as in
+process, one line when it stops, and no process left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from contract_data import AS_OF, valid_rows, write_dataset
+
+from data_contracts import gx_worker
+from data_contracts.contract import load_codes, load_contracts
+from data_contracts.errors import BlockingError
+from data_contracts.gx_suite import GxRunner, judge
+from data_contracts.validate import validate_dataset
+from metrics import config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _planted(tmp_path: Path) -> dict[str, pl.DataFrame]:
+    """A valid dataset with one breach of each kind great-expectations judges."""
+    rows = valid_rows()
+    rows["people"][0]["sex"] = "X"  # codes
+    rows["people"][1]["person_id"] = "Q123"  # pattern
+    rows["people"][2]["birth_year"] = "1890"  # min
+    rows["people"][3]["join_date"] = "2027-01-05"  # not_future
+    rows["postings"][0]["start_date"] = "1899-12-31"  # date_floor
+    rows["grievances"][0]["raised_date"] = ""  # required
+    rows["postings"].append(dict(rows["postings"][1]))  # unique
+    data = write_dataset(tmp_path / "data", rows)
+    return {e: pl.read_csv(data / f"{e}.csv", infer_schema=False) for e in config.EXTRACTS}
+
+
+def test_the_worker_gives_the_verdicts_great_expectations_gives_in_process(tmp_path):
+    frames = _planted(tmp_path)
+    contracts, codes = load_contracts(config.EXTRACTS), load_codes()
+    worker = judge(frames, contracts, codes, AS_OF, gx_worker.shared())
+    here = judge(frames, contracts, codes, AS_OF, GxRunner())
+    assert sorted(worker) == sorted(here) == ["codes", "pattern", "range", "required", "unique"]
+    for kind in here:
+        assert worker[kind].equals(here[kind]), kind
+    ranges = worker["range"].select("extract", "rule", "column", "value").sort("rule").rows()
+    assert ranges == [("postings", "date_floor", "start_date", "1899-12-31"), ("people", "min", "birth_year", "1890"),
+                      ("people", "not_future", "join_date", "2027-01-05")]
+    assert worker["codes"].select("extract", "column", "value").rows() == [("people", "sex", "X")]
+
+
+def test_a_worker_that_dies_stops_the_build_with_one_line(tmp_path):
+    worker = gx_worker.GxWorker()
+    try:
+        worker.process.send_signal(signal.SIGKILL)
+        worker.process.wait(timeout=10)
+        with pytest.raises(BlockingError) as info:
+            worker.run("people", "people.csv", pl.DataFrame({"required": ["given"]}), [("required", None, [])])
+        assert str(info.value) == ("the extracts: rule validation — great-expectations stopped before it gave its "
+                                   "verdicts (exit -9)")
+    finally:
+        worker.close()
+
+
+def test_a_dead_shared_worker_is_replaced_at_the_next_validation(tmp_path):
+    data = write_dataset(tmp_path / "data", valid_rows())
+    first = gx_worker.shared()
+    first.process.kill()
+    first.process.wait(timeout=10)
+    result = validate_dataset(data, config.EXTRACTS, as_of=AS_OF)
+    assert sum(r.rows_quarantined for r in result.extracts.values()) == 0
+    assert gx_worker.shared() is not first and gx_worker.shared().alive()
+
+
+def test_the_worker_ends_with_its_parent_even_a_killed_one(tmp_path):
+    code = textwrap.dedent("""
+        import os, signal, sys
+        from data_contracts import gx_worker
+        worker = gx_worker.shared()
+        print(worker.process.pid, flush=True)
+        if sys.argv[1] == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    for how in ("exit", "kill"):
+        out = subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True, cwd=ROOT, timeout=60)
+        pid = int(out.stdout.split()[0])
+        deadline = time.monotonic() + 30  # a killed parent's worker finishes importing, then reads EOF
+        while time.monotonic() < deadline and _running(pid):
+            time.sleep(0.2)
+        assert not _running(pid), how
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (exited, not yet reaped by init) is not running
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+        return stat.read().split()[2] != "Z"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import polars as pl
@@ -136,22 +135,23 @@ def _bounds(col: Column, as_of: date) -> list[tuple[str, float, bool, str | None
 
 class _Stacker:
     """What GX judges, stacked over every extract and column, plus what it needs to judge it.
-    Each extract's part is worked out on its own (``add``, on two threads in ``judge``: polars
-    releases the GIL), and the parts are stacked in the order the extracts were given."""
+    ``add`` plans each extract's part as polars queries; ``judge`` runs every plan at once
+    (``pl.collect_all``, on all cores) and stacks the parts in the order the extracts were given."""
 
     def __init__(self, as_of: date, contracts: dict[str, Contract]) -> None:
         self.as_of = as_of
         self.parts: dict[str, list[pl.DataFrame]] = {k: [] for k in _STACK_SCHEMAS}
-        self.patterns: dict[str, int] = {}  # numbered in contract order, before any thread starts
+        self.patterns: dict[str, int] = {}  # numbered in contract order
         for contract in contracts.values():
             for col in contract.columns:
                 if col.pattern:
                     self.patterns.setdefault(col.pattern, len(self.patterns))
         self.lists = {col.codes for contract in contracts.values() for col in contract.columns if col.codes}
 
-    def add(self, extract: str, frame: pl.DataFrame, contract: Contract) -> dict[str, list[pl.DataFrame]]:
-        """This extract's part of every stack."""
-        parts: dict[str, list[pl.DataFrame]] = {k: [] for k in _STACK_SCHEMAS}
+    def add(self, extract: str, frame: pl.DataFrame, contract: Contract) -> dict[str, list[pl.LazyFrame]]:
+        """This extract's part of every stack, as queries not yet run."""
+        parts: dict[str, list[pl.LazyFrame]] = {k: [] for k in _STACK_SCHEMAS}
+        frame = frame.lazy()
         for col in contract.columns:
             self._column(parts, extract, frame, col)
         for rule in contract.rules:
@@ -164,11 +164,13 @@ class _Stacker:
                                              (1 - pl.col("_rows").cast(pl.Int64)).cast(pl.Float64).alias("v")))
         return parts
 
-    def extend(self, parts: dict[str, list[pl.DataFrame]]) -> None:
-        for kind, frames in parts.items():
-            self.parts[kind] += frames
+    def collect(self, planned: list[dict[str, list[pl.LazyFrame]]]) -> None:
+        """Run every extract's planned part in one go and stack them in the extracts' order."""
+        flat = [(kind, query) for parts in planned for kind, queries in parts.items() for query in queries]
+        for (kind, _), part in zip(flat, pl.collect_all([query for _, query in flat]), strict=True):
+            self.parts[kind].append(part)
 
-    def _column(self, parts: dict[str, list[pl.DataFrame]], extract: str, frame: pl.DataFrame, col: Column) -> None:
+    def _column(self, parts: dict[str, list[pl.LazyFrame]], extract: str, frame: pl.LazyFrame, col: Column) -> None:
         text, where = pl.col(col.name), _lit(extract=extract, column=col.name)
         if col.required:
             states = frame.select(text.is_null().unique().alias("_blank"))
@@ -191,7 +193,7 @@ class _Stacker:
         if col.type != "string":
             self._range(parts, extract, col, distinct)
 
-    def _range(self, parts: dict[str, list[pl.DataFrame]], extract: str, col: Column, distinct: pl.DataFrame) -> None:
+    def _range(self, parts: dict[str, list[pl.LazyFrame]], extract: str, col: Column, distinct: pl.LazyFrame) -> None:
         value = distinct.with_columns(as_float(col, parsed(Column(name="value", type=col.type))).alias("_x")).drop_nulls("_x")
         for rule, bound, lower, floor_text in _bounds(col, self.as_of):
             margin = (pl.col("_x") - bound) if lower else (bound - pl.col("_x"))
@@ -278,8 +280,5 @@ def judge(frames: dict[str, pl.DataFrame], contracts: dict[str, Contract], codes
           ) -> dict[str, pl.DataFrame]:
     """great-expectations' verdicts on every extract's distinct values, in one batch."""
     stacker = _Stacker(as_of, {e: contracts[e] for e in frames})
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="eqdash-stack") as pool:
-        parts = list(pool.map(lambda item: stacker.add(item[0], item[1], contracts[item[0]]), frames.items()))
-    for part in parts:  # in the extracts' order, whichever thread finished first
-        stacker.extend(part)
+    stacker.collect([stacker.add(extract, frame, contracts[extract]) for extract, frame in frames.items()])
     return _gx_verdicts(gx_runner, stacker.stacks(), stacker.regex(), stacker.value_set(codes))

@@ -69,14 +69,14 @@ def check_both_or_neither(failures: Failures, base: pl.DataFrame, contract: Cont
 
 
 def check_references(failures: Failures, base: pl.DataFrame, contract: Contract,
-                     accepted_keys: dict[tuple[str, str], tuple[set[str], dict[str, int], str]]) -> None:
+                     accepted_keys: dict[tuple[str, str], tuple[pl.Series, dict[str, int], str]]) -> None:
     """references: against the ACCEPTED rows of the referenced extract (a quarantined target says so)."""
     for col in contract.columns:
         if col.references is None:
             continue
         keys, quarantined_at, target_file = accepted_keys[col.references]
         target, target_col = col.references
-        bad = base.filter(pl.col(col.name).is_not_null() & ~pl.col(col.name).is_in(pl.Series(list(keys), dtype=pl.String).implode()))
+        bad = base.filter(pl.col(col.name).is_not_null() & ~pl.col(col.name).is_in(keys.implode()))
         for i, value in bad.select("_i", col.name).iter_rows():
             if value in quarantined_at:
                 message = (

@@ -91,7 +91,7 @@ __all__ = [  # what other packages and the tests import from here
     "default_as_of", "validate_dataset", "validate_extract",
 ]
 
-AcceptedKeys = dict[tuple[str, str], tuple[set[str], dict[str, int], str]]
+AcceptedKeys = dict[tuple[str, str], tuple[pl.Series, dict[str, int], str]]
 
 
 def validate_extract(
@@ -245,10 +245,11 @@ def _read_all(data_dir: Path, contracts: dict[str, Contract], codes, mapping: Ma
 
 
 def _keys(outcome: ExtractResult, column: str) -> tuple[set[str], dict[str, int], str]:
-    """Accepted values of a referenced column, and the first quarantined row holding each other value."""
-    accepted = set(outcome.accepted[column].cast(pl.String).drop_nulls().to_list())
+    """Accepted values of a referenced column (distinct, as a polars Series: no Python set of every
+    id), and the first quarantined row holding each other value."""
+    accepted = outcome.accepted[column].cast(pl.String).drop_nulls().unique()
     quarantined = (
-        outcome.rejected.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(pl.Series(list(accepted), dtype=pl.String).implode()))
+        outcome.rejected.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(accepted.implode()))
         .group_by(column)
         .agg(pl.col("source_row").min())
     )

@@ -133,6 +133,30 @@ def tables_read(model: Model) -> set[str]:
     return {t.name.lower() for t in tree.find_all(exp.Table) if t.name and not t.db} - ctes
 
 
+_VOLATILE = {"random", "uuid", "gen_random_uuid", "now", "current_date", "current_timestamp", "get_current_time",
+             "setseed"}
+
+
+def repeatable(model: Model) -> bool:
+    """True if the model gives the same rows however often it is worked out: no window function,
+    LIMIT, volatile function (random, uuid, now) or aggregate whose result can depend on the order
+    rows arrive in (only max, min and count are allowed: a parallel sum of doubles, first() or
+    string_agg() can differ). Such a model may be a view that several models read."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(model.body, dialect="duckdb")
+    for node in tree.walk():
+        if isinstance(node, exp.AggFunc) and not isinstance(node, exp.Max | exp.Min | exp.Count):
+            return False
+        if isinstance(node, exp.Window | exp.Limit | exp.Rand | exp.Uuid | exp.CurrentDate | exp.CurrentTimestamp
+                      | exp.CurrentTime):
+            return False
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() in _VOLATILE:
+            return False
+    return True
+
+
 def dependencies(models: list[Model], known_tables: Iterable[str]) -> dict[str, set[str]]:
     """Each model's upstream models; a read of an unknown model-like table is an error naming the file."""
     by_name = {m.name for m in models}

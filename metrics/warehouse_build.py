@@ -31,7 +31,16 @@ import polars as pl
 from data_contracts.contract import load_codes
 from data_contracts.errors import BlockingError
 from metrics import config
-from metrics.sql_models import NAME_RE, Model, ModelError, build_only, code_version, discover_models, order_models
+from metrics.sql_models import (
+    NAME_RE,
+    Model,
+    ModelError,
+    build_only,
+    code_version,
+    discover_models,
+    order_models,
+    repeatable,
+)
 
 if TYPE_CHECKING:  # the validator is only needed to build, never to read (the dashboard's path)
     from data_contracts.validate import ValidationResult
@@ -164,10 +173,16 @@ def settings_frame(settings: config.Settings) -> pl.DataFrame:
     return pl.DataFrame({**values, "aggregate_groups": [list(config.AGGREGATE_GROUPS)]})
 
 
-def _create(temporary: bool) -> str:
-    """A build-only table is a DuckDB temporary table: in memory, gone when the build's connection
-    closes, never written to the warehouse file (writing is most of what a build costs)."""
-    return "create temp table" if temporary else "create table"
+def _create(model: Model, keep_staging: bool) -> str:
+    """How a model is made. Stored: a table in the warehouse file. Build-only (sql_models.build_only)
+    and not kept: never written to the file (writing is most of what a build costs); an ``int_``
+    model is a DuckDB temporary table (in memory, gone when the build's connection closes), a
+    staging model a temporary view over the accepted rows, worked out where a mart reads it, when
+    it gives the same rows every time (sql_models.repeatable; at national a view is 0.4 s quicker
+    than a stored copy)."""
+    if keep_staging or not build_only(model):
+        return "create table"
+    return "create temp view" if model.layer == "staging" and repeatable(model) else "create temp table"
 
 
 def _load_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
@@ -189,7 +204,7 @@ def _run_models(con: duckdb.DuckDBPyConnection, models: list[Model], progress: P
         if progress:
             progress(f"model {model.name}", number, len(models))
         try:
-            con.execute(f'{_create(not keep_staging and build_only(model))} "{model.name}" as\n{model.body}\n')
+            con.execute(f'{_create(model, keep_staging)} "{model.name}" as\n{model.body}\n')
         except duckdb.Error as exc:
             detail = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
             raise ModelError(model.rel, "sql", f"model {model.name} failed: {detail[:400]}") from None

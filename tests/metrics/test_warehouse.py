@@ -424,3 +424,29 @@ def test_no_product_code_reads_a_table_that_lives_only_for_the_build():
     # the scan sees real reads: the kept staging models are named where they are read
     assert readers("stg_business_areas") == ["dashboard/commands/tables.py", "dashboard/data.py", "metrics/spoc.py"]
     assert readers("stg_targets") == ["metrics/table_queries.py"]
+
+
+def test_only_a_model_that_gives_the_same_rows_every_time_may_be_a_view(tmp_path):
+    """A build-only staging model is a view, worked out again by each mart that reads it, so it must
+    give the same rows every time (sql_models.repeatable); otherwise it is a temporary table."""
+    from metrics.sql_models import Model, build_only, discover_models, repeatable
+    from metrics.warehouse_build import _create
+
+    def model(body: str, layer: str = "staging") -> Model:
+        return Model("stg_x", tmp_path / "stg_x.sql", layer, body)
+
+    lookups = "select p.*, c.label from raw_people as p left join ref_codes as c on c.code = p.sex"
+    assert repeatable(model(lookups))
+    assert repeatable(model("select p.*, (select max(as_of) from build_info) as a, count(*) over () > 0 as b from t as p")) is False
+    for body in ("select *, row_number() over (order by join_date) as n from raw_people",
+                 "select * from raw_people limit 10", "select *, random() as r from raw_people",
+                 "select *, now() as t from raw_people", "select sum(x) as s from t", "select first(x) as f from t",
+                 "select string_agg(x, ',') as s from t"):
+        assert not repeatable(model(body)), body
+    assert repeatable(model("select max(as_of) as a, min(as_of) as b, count(*) as n from build_info"))
+    assert _create(model(lookups), keep_staging=False) == "create temp view"
+    assert _create(model("select * from raw_people limit 10"), keep_staging=False) == "create temp table"
+    assert _create(model(lookups), keep_staging=True) == "create table"
+    views = [m.name for m in discover_models(config.SQL_DIR) if _create(m, keep_staging=False) == "create temp view"]
+    staging = [m.name for m in discover_models(config.SQL_DIR) if m.layer == "staging" and build_only(m)]
+    assert views == staging and len(views) == 8

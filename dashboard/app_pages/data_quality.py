@@ -11,6 +11,16 @@ from dashboard.app_pages import common
 from metrics import formats
 from metrics.config import DEFAULTS
 
+
+
+def _extract_sentence(row: dict) -> str:
+    """One extract's reconciliation, then what the build tolerated and noted (open end dates, trimmed
+    values, ignored columns): the notes hold text from the file, so it is escaped."""
+    counts = (f"{row['extract']}: {formats.fmt_int(row['rows_read'])} rows read, {formats.fmt_int(row['rows_accepted'])} "
+              f"accepted, {formats.fmt_int(row['rows_quarantined'])} quarantined.")
+    return f"{counts} Noted: {theme.escape_markdown(row['notes'])}." if row.get("notes") else counts
+
+
 f = data.filters()
 st.title("Data quality and methods")
 
@@ -18,9 +28,7 @@ common.section(
     "data_quality", f, expanded=True,
     chart=lambda t: charts.stacked_bar(t, x="extract", parts={"rows_accepted": "Accepted", "rows_quarantined": "Quarantined"},
                                        title="Rows read per extract", axis="Rows"),
-    sentences=lambda t: [f"{r['extract']}: {formats.fmt_int(r['rows_read'])} rows read, "
-                         f"{formats.fmt_int(r['rows_accepted'])} accepted, "
-                         f"{formats.fmt_int(r['rows_quarantined'])} quarantined." for r in t.iter_rows(named=True)])
+    sentences=lambda t: [_extract_sentence(r) for r in t.iter_rows(named=True)])
 
 common.section(
     "quarantine_rules", f,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -396,3 +397,38 @@ def test_every_needs_action_link_lands_on_a_heading_of_its_page(app_env):
         for p, section in targets:
             if p == page:
                 assert section in anchors, f"/{page}#{section} has no heading: {sorted(anchors)}"
+
+
+def test_the_data_quality_page_says_each_extracts_notes_with_file_text_escaped(small_dir, tmp_path, monkeypatch):
+    """What the build tolerated (an open-end marker, a column not in the contract) is said beside the
+    row counts; a header cell from the file is text, never Markdown (no bold, no link)."""
+    import shutil
+
+    import polars as pl
+    from streamlit.testing.v1 import AppTest
+
+    from metrics.warehouse import build
+
+    data = tmp_path / "data"
+    shutil.copytree(small_dir, data)
+    postings = pl.read_csv(data / "postings.csv", infer_schema=False)
+    first_open = postings.filter(pl.col("end_date").is_null())["posting_id"][0]
+    postings.with_columns(pl.when(pl.col("posting_id") == first_open).then(pl.lit("9999-12-31"))
+                          .otherwise(pl.col("end_date")).alias("end_date")).write_csv(data / "postings.csv")
+    people = pl.read_csv(data / "people.csv", infer_schema=False)
+    people.with_columns(pl.lit("x").alias("**Bold** [link](http://x.example)")).write_csv(data / "people.csv")
+    build(data, tmp_path / "eq.duckdb", as_of=None)
+    monkeypatch.setenv("EQDASH_DB", str(tmp_path / "eq.duckdb"))
+    monkeypatch.setenv("EQDASH_ROLE", "analyst")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py"), default_timeout=600)
+    at.run()
+    run_page(at, "data_quality")
+    assert_clean(at, "data_quality with notes")
+    said = [m.value for m in at.markdown if "Noted:" in m.value]
+    assert len(said) == 1
+    lines = said[0].splitlines()
+    assert ("- postings: 17,717 rows read, 17,717 accepted, 0 quarantined. Noted: 1 end\\_date value\\(s\\) "
+            "9999\\-12\\-31 read as open \\(no end date\\).") in lines
+    assert ("- people: 7,245 rows read, 7,245 accepted, 0 quarantined. Noted: WARNING\\: column\\(s\\) not in the "
+            "contract ignored\\: \\*\\*Bold\\*\\* \\[link\\]\\(http\\://x\\.example\\).") in lines
+    assert "- grievances: 272 rows read, 272 accepted, 0 quarantined." in lines

@@ -41,7 +41,8 @@ spells and service (cross-row and cross-extract checks GX cannot express): row_r
 
 The modules, one job each: files.py (find the file, bytes to text), csv_read.py (text to named
 columns: the header and CSV-shape checks), reading.py (trim, map, check columns and types,
-normalise codes), parsing.py (types), gx_suite.py (the great-expectations suite), verdicts.py
+normalise codes), parsing.py (types), gx_suite.py (the great-expectations suite), gx_worker.py
+(the process it runs in, started first so its import overlaps the reading), verdicts.py
 (its verdicts back to rows), row_rules.py (the polars rules), results.py (the quarantine and the
 row accounting). This module runs them in order.
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import polars as pl
 
+from data_contracts import gx_worker
 from data_contracts.contract import load_codes, load_contract
 from data_contracts.errors import BlockingError
-from data_contracts import gx_worker
 from data_contracts.results import QUARANTINE_SCHEMA, ExtractResult
 from data_contracts.validate import validate_extract
 

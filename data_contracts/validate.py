@@ -61,12 +61,12 @@ from pathlib import Path
 
 import polars as pl
 
+from data_contracts import gx_worker
 from data_contracts.contract import CONTRACTS_DIR, Code, Contract, load_codes, load_contracts
 from data_contracts.errors import BlockingError
 from data_contracts.files import find_extract_file
-from data_contracts import gx_worker
-from data_contracts.gx_suite import judge
 from data_contracts.gx_suite import digits_interchangeable as _digits_interchangeable  # noqa: F401 - tests pin it here
+from data_contracts.gx_suite import judge
 from data_contracts.mapping import Mapping
 from data_contracts.parsing import COLUMN_TYPE_THRESHOLD, parsed
 from data_contracts.reading import ExtractRead, read_and_normalise

@@ -11,7 +11,6 @@ from data_contracts.contract import Contract
 from data_contracts.parsing import digit_shape, key_rows, pair_margin
 from data_contracts.row_rules import Failures, add_unique
 
-
 _SEP = "\x1f"  # gx_suite's separator of "<pattern no.><_SEP><shape>"
 
 

@@ -12,7 +12,6 @@ from metrics import formats
 from metrics.config import DEFAULTS
 
 
-
 def _extract_sentence(row: dict) -> str:
     """One extract's reconciliation, then what the build tolerated and noted (open end dates, trimmed
     values, ignored columns): the notes hold text from the file, so it is escaped."""

@@ -82,6 +82,11 @@ _SEP = "\x1f"
 
 
 
+def stacked_text(v: pl.Series) -> pl.Series:
+    """What a stacked "<list or pattern no.>\x1f<text>" value holds after its prefix."""
+    return v.str.split_exact(_SEP, 1).struct.field("field_1")
+
+
 def digits_interchangeable(pattern: str) -> bool:
     """True if the pattern cannot tell one ASCII digit from another: every digit it mentions is in
     a class holding all of 0-9 (or \\d), apart from quantifier counts. Then replacing each digit of a

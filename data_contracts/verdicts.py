@@ -8,10 +8,9 @@ from datetime import date
 import polars as pl
 
 from data_contracts.contract import Contract
+from data_contracts.gx_suite import stacked_text
 from data_contracts.parsing import digit_shape, key_rows, pair_margin
 from data_contracts.row_rules import Failures, add_unique
-
-_SEP = "\x1f"  # gx_suite's separator of "<pattern no.><_SEP><shape>"
 
 
 def _fmt(value: object) -> str:
@@ -62,7 +61,7 @@ def apply_verdicts(failures: Failures, base: pl.DataFrame, typed: pl.DataFrame, 
         for (rule, column), group in rules.sort("rule", "column").group_by("rule", "column", maintain_order=True):
             bad = group.unique("value", maintain_order=True)
             if rule == "pattern" and bad["value"].is_null().all():  # judged by shape: the values of its rows
-                shapes = group["v"].str.split_exact(_SEP, 1).struct.field("field_1")
+                shapes = stacked_text(group["v"])
                 bad = base.select(pl.col(column).alias("value")).filter(
                     digit_shape(pl.col("value")).is_in(shapes.implode())).unique(maintain_order=True).with_columns(
                     pl.lit(None, pl.String).alias("floor"))

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from datetime import date
 from pathlib import Path
+
+import polars as pl
 
 AS_OF = date(2026, 10, 31)
 
@@ -163,3 +166,14 @@ def write_dataset(directory: Path, rows: dict[str, list[dict[str, str]]]) -> Pat
     for extract, extract_rows in rows.items():
         (directory / f"{extract}.csv").write_text(csv_text(extract_rows), encoding="utf-8")
     return directory
+
+
+def copy_with_open_end_marker(source: Path, target: Path) -> str:
+    """A copy of a data folder whose first open posting ends 9999-12-31 (how SAP and Oracle HR
+    exports write "no end yet"); returns that posting's id."""
+    shutil.copytree(source, target)
+    postings = pl.read_csv(target / "postings.csv", infer_schema=False)
+    first_open = postings.filter(pl.col("end_date").is_null())["posting_id"][0]
+    postings.with_columns(pl.when(pl.col("posting_id") == first_open).then(pl.lit("9999-12-31"))
+                          .otherwise(pl.col("end_date")).alias("end_date")).write_csv(target / "postings.csv")
+    return first_open

@@ -402,19 +402,14 @@ def test_every_needs_action_link_lands_on_a_heading_of_its_page(app_env):
 def test_the_data_quality_page_says_each_extracts_notes_with_file_text_escaped(small_dir, tmp_path, monkeypatch):
     """What the build tolerated (an open-end marker, a column not in the contract) is said beside the
     row counts; a header cell from the file is text, never Markdown (no bold, no link)."""
-    import shutil
-
     import polars as pl
+    from contract_data import copy_with_open_end_marker
     from streamlit.testing.v1 import AppTest
 
     from metrics.warehouse import build
 
     data = tmp_path / "data"
-    shutil.copytree(small_dir, data)
-    postings = pl.read_csv(data / "postings.csv", infer_schema=False)
-    first_open = postings.filter(pl.col("end_date").is_null())["posting_id"][0]
-    postings.with_columns(pl.when(pl.col("posting_id") == first_open).then(pl.lit("9999-12-31"))
-                          .otherwise(pl.col("end_date")).alias("end_date")).write_csv(data / "postings.csv")
+    copy_with_open_end_marker(small_dir, data)
     people = pl.read_csv(data / "people.csv", infer_schema=False)
     people.with_columns(pl.lit("x").alias("**Bold** [link](http://x.example)")).write_csv(data / "people.csv")
     build(data, tmp_path / "eq.duckdb", as_of=None)

@@ -129,14 +129,10 @@ def test_build_of_a_broken_extract_names_the_policy_and_accept_quarantine_overri
 
 
 def test_build_report_notes_open_end_dates_and_the_data_quality_table_shows_them(small_dir, tmp_path):
-    import polars as pl
+    from contract_data import copy_with_open_end_marker
 
     data = tmp_path / "data"
-    shutil.copytree(small_dir, data)
-    postings = pl.read_csv(data / "postings.csv", infer_schema=False)
-    first_open = postings.filter(pl.col("end_date").is_null())["posting_id"][0]
-    postings.with_columns(pl.when(pl.col("posting_id") == first_open).then(pl.lit("9999-12-31"))
-                          .otherwise(pl.col("end_date")).alias("end_date")).write_csv(data / "postings.csv")
+    copy_with_open_end_marker(small_dir, data)
     db = tmp_path / "x.duckdb"
     code, text = _run("build", "--data", str(data), "--db", str(db))
     assert code == 0

@@ -50,7 +50,7 @@ def read_extract(
     n_trimmed = sum(int((frame[c].str.len_bytes() != trimmed[c].str.len_bytes()).sum()) for c in frame.columns)
     frame = trimmed.with_columns(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in frame.columns)
     if n_trimmed:
-        notes.append(f"{n_trimmed} values had surrounding whitespace trimmed")
+        notes.append(f"{n_trimmed:,} values had surrounding whitespace trimmed")
 
     frame = apply_mapping(frame, mapping, notes)
     frame = _check_columns(frame, contract, name, notes, mapping)
@@ -161,8 +161,8 @@ def read_and_normalise(path: Path, contract: Contract, codes, mapping: Mapping) 
     frame, digest, notes = read_extract(path, contract, mapping.for_extract(contract.extract), mapping.open_end_markers)
     frame, n_normalised, per_column = normalise_codes(frame, contract, codes)
     if n_normalised:
-        detail = ", ".join(f"{c}: {n}" for c, n in per_column.items())
-        notes.append(f"{n_normalised} codes normalised to the code list's case ({detail})")
+        detail = ", ".join(f"{c}: {n:,}" for c, n in per_column.items())
+        notes.append(f"{n_normalised:,} codes normalised to the code list's case ({detail})")
     return ExtractRead(path, frame, digest, notes, n_normalised)
 
 

@@ -123,9 +123,9 @@ def normalise(path: Path, extract: str) -> tuple[bytes, list[str]]:
             n_zero, n_thousands = n_zero + (kind == "zero"), n_thousands + (kind == "thousands")
         writer.writerow(row)
     if n_zero:
-        notes.append(f"{n_zero} zero marker(s) ' -' read as 0")
+        notes.append(f"{n_zero:,} zero marker(s) ' -' read as 0")
     if n_thousands:
-        notes.append(f"{n_thousands} number(s) with thousands separators read")
+        notes.append(f"{n_thousands:,} number(s) with thousands separators read")
     return out.getvalue().encode("utf-8"), notes
 
 

@@ -224,6 +224,20 @@ def test_lower_case_codes_are_normalised_and_counted(valid_extracts):
     assert "3 codes normalised to the code list's case (sex: 1, ethnicity_code: 1, marital_status: 1)" in people.notes
 
 
+def test_notes_count_in_the_one_number_style(small_dir, tmp_path):
+    """Counts in an extract's notes carry thousands separators, as every count the pages show."""
+    from data_contracts.contract import load_codes
+    from data_contracts.mapping import Mapping
+    from data_contracts.reading import read_and_normalise
+
+    people = pl.read_csv(small_dir / "people.csv", infer_schema=False)
+    assert people.height == 7_245
+    people.with_columns(pl.col("sex").str.to_lowercase(), pl.col("ethnicity_code") + " ").write_csv(tmp_path / "people.csv")
+    read = read_and_normalise(tmp_path / "people.csv", load_contracts(EXTRACTS)["people"], load_codes(), Mapping())
+    assert read.notes == ["7,245 values had surrounding whitespace trimmed",
+                          "7,245 codes normalised to the code list's case (sex: 7,245)"]
+
+
 def test_unknown_extra_column_is_ignored_with_a_warning(valid_extracts):
     rows = valid_rows()["people"]
     for row in rows:

@@ -222,4 +222,4 @@ def test_benchmark_quality_reconciles_every_file(small_warehouse):
         ("census-2011-population-by-police-force-area.csv", 43, 43, 0)]
     notes = quality["notes"].to_list()
     assert "3 empty unnamed trailing column(s) dropped" in notes[0]
-    assert "19617 zero marker(s) ' -' read as 0" in notes[1] and "250 number(s) with thousands separators read" in notes[1]
+    assert "19,617 zero marker(s) ' -' read as 0" in notes[1] and "250 number(s) with thousands separators read" in notes[1]

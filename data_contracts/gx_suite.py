@@ -14,7 +14,7 @@ import polars as pl
 
 from data_contracts.contract import DEFAULT_MIN_DATE, Column, Contract
 from data_contracts.errors import BlockingError
-from data_contracts.parsing import EPOCH, as_float, digit_shape, key_rows, pair_margin, parsed
+from data_contracts.parsing import EPOCH, as_float, distinct_digit_shapes, key_rows, pair_margin, parsed
 
 
 class GxRunner:
@@ -156,8 +156,14 @@ class _Stacker:
     def add(self, extract: str, frame: pl.DataFrame, contract: Contract) -> dict[str, list[pl.LazyFrame]]:
         """This extract's part of every stack, as queries not yet run."""
         parts: dict[str, list[pl.LazyFrame]] = {k: [] for k in _STACK_SCHEMAS}
+        blanks = frame.null_count().row(0, named=True)  # kept with each column: no scan
+        height = frame.height
         frame = frame.lazy()
         for col in contract.columns:
+            if col.required:  # the column's states: given (some value), blank (some null)
+                states = ["given"] * (blanks[col.name] < height) + [None] * (blanks[col.name] > 0)
+                parts["required"].append(pl.LazyFrame({"extract": [extract] * len(states), "column": [col.name] * len(states),
+                                                       "v": states}, schema=_STACK_SCHEMAS["required"]))
             self._column(parts, extract, frame, col)
         for rule in contract.rules:
             if rule.check in ("date_order", "not_greater"):
@@ -177,14 +183,11 @@ class _Stacker:
 
     def _column(self, parts: dict[str, list[pl.LazyFrame]], extract: str, frame: pl.LazyFrame, col: Column) -> None:
         text, where = pl.col(col.name), _lit(extract=extract, column=col.name)
-        if col.required:
-            states = frame.select(text.is_null().unique().alias("_blank"))
-            parts["required"].append(states.select(*where, pl.when(~pl.col("_blank")).then(pl.lit("given")).alias("v")))
         by_shape = bool(col.pattern) and digits_interchangeable(col.pattern)
         if by_shape:
             # P0000825 and P0012345 are the same to such a pattern: GX judges the shape P0000000 once
             # (value left blank), and verdicts.py finds the rows of a failing shape
-            shapes = frame.select(digit_shape(text.drop_nulls()).unique().alias("v"))
+            shapes = distinct_digit_shapes(frame, text)
             parts["pattern"].append(shapes.select(*where, pl.lit(None, pl.String).alias("value"),
                                                   (pl.lit(f"{self.patterns[col.pattern]}{_SEP}") + pl.col("v")).alias("v")))
         if not (col.codes or (col.pattern and not by_shape) or col.type != "string"):

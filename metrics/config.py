@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 # EXTRACTS: the extracts in load order (referenced extracts first), one list kept with their contracts
 from data_contracts.contract import EXTRACTS as EXTRACTS
+from data_contracts.contract import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = ROOT / "sql"
@@ -105,4 +104,4 @@ DEFAULTS = Settings()
 @cache
 def code_lists() -> dict:
     """The shared code lists (data_contracts/codes.yaml)."""
-    return yaml.safe_load((CONTRACTS_DIR / "codes.yaml").read_text(encoding="utf-8"))
+    return read_yaml(CONTRACTS_DIR / "codes.yaml")

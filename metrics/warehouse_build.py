@@ -19,6 +19,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -31,18 +32,10 @@ import polars as pl
 from data_contracts.contract import load_codes
 from data_contracts.errors import BlockingError
 from metrics import config
-from metrics.sql_models import (
-    NAME_RE,
-    Model,
-    ModelError,
-    build_only,
-    code_version,
-    discover_models,
-    order_models,
-    repeatable,
-)
+from metrics.sql_models import NAME_RE, ModelError, ModelPlan, code_version, discover_models, plan_models
 
 if TYPE_CHECKING:  # the validator is only needed to build, never to read (the dashboard's path)
+    from data_contracts.reference_tables import ReferenceResult
     from data_contracts.validate import ValidationResult
 
 ProgressFn = Callable[[str, int, int], None]
@@ -173,18 +166,6 @@ def settings_frame(settings: config.Settings) -> pl.DataFrame:
     return pl.DataFrame({**values, "aggregate_groups": [list(config.AGGREGATE_GROUPS)]})
 
 
-def _create(model: Model, keep_staging: bool) -> str:
-    """How a model is made. Stored: a table in the warehouse file. Build-only (sql_models.build_only)
-    and not kept: never written to the file (writing is most of what a build costs); an ``int_``
-    model is a DuckDB temporary table (in memory, gone when the build's connection closes), a
-    staging model a temporary view over the accepted rows, worked out where a mart reads it, when
-    it gives the same rows every time (sql_models.repeatable; at national a view is 0.4 s quicker
-    than a stored copy)."""
-    if keep_staging or not build_only(model):
-        return "create table"
-    return "create temp view" if model.layer == "staging" and repeatable(model) else "create temp table"
-
-
 def _load_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
     if not NAME_RE.match(name):
         raise ValueError(f"bad table name {name!r}")
@@ -198,13 +179,24 @@ def _load_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) 
         con.unregister(view)
 
 
-def _run_models(con: duckdb.DuckDBPyConnection, models: list[Model], progress: ProgressFn | None = None, *,
-                keep_staging: bool = True) -> None:
-    for number, model in enumerate(models, start=1):
+def _plan_build(sql_dir: Path, contracts_dir: Path, keep_staging: bool) -> tuple[ModelPlan, ModelPlan]:
+    """The extracts' models and the published benchmarks' models."""
+    known = {f"raw_{e}" for e in config.EXTRACTS} | set(BASE_TABLES)
+    return (plan_models(discover_models(sql_dir), known, keep_staging=keep_staging,
+                        version=code_version(sql_dir, contracts_dir)),
+            _benchmark_plan())
+
+
+def _benchmark_plan() -> ModelPlan:
+    return plan_models(discover_models(BENCHMARK_SQL_DIR.parent, ("benchmarks",)), _BENCHMARK_BASE)
+
+
+def _run_models(con: duckdb.DuckDBPyConnection, plan: ModelPlan, progress: ProgressFn | None = None) -> None:
+    for number, (model, create) in enumerate(zip(plan.models, plan.creates, strict=True), start=1):
         if progress:
-            progress(f"model {model.name}", number, len(models))
+            progress(f"model {model.name}", number, len(plan.models))
         try:
-            con.execute(f'{_create(model, keep_staging)} "{model.name}" as\n{model.body}\n')
+            con.execute(f'{create} "{model.name}" as\n{model.body}\n')
         except duckdb.Error as exc:
             detail = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
             raise ModelError(model.rel, "sql", f"model {model.name} failed: {detail[:400]}") from None
@@ -310,34 +302,41 @@ def build(
     check_target(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(db_path)
-    validation, mapping, breaches = _validate(data_dir, as_of=as_of, contracts_dir=contracts_dir, progress=progress,
-                                              mapping_path=mapping_path, accept_quarantine=accept_quarantine)
-    timings = {"validate": time.perf_counter() - started}
-    ordered = order_models(discover_models(sql_dir), {f"raw_{e}" for e in config.EXTRACTS} | set(BASE_TABLES))
-    version = code_version(sql_dir, contracts_dir)
-    build_id = _build_id(validation, version, settings)
-    info = {"build_id": build_id, "built_at": datetime.now(UTC).replace(tzinfo=None), "as_of": validation.as_of,
-            "data_dir": str(data_dir.resolve()), "duckdb_version": duckdb.__version__, "code_version": version[:12],
-            "synthetic_sample": _synthetic_sample(data_dir),
-            # why the as-of date is what it is; the mapping read through; a policy breach built anyway
-            "as_of_source": validation.as_of_source,
-            "mapping_file": str(mapping.path.resolve()) if mapping.path else None,
-            "accepted_quarantine": "; ".join(b.message for b in breaches) if accept_quarantine and breaches else None,
-            "staging_kept": keep_staging}  # are the raw_, stg_ and int_ tables in the file (--keep-staging)
-    with _replacing(db_path) as con:
-        t = time.perf_counter()
-        _load_tables(con, validation, contracts_dir=contracts_dir, info=info, settings=settings, progress=progress,
-                     keep_staging=keep_staging)
-        timings["load"] = time.perf_counter() - t
-        t = time.perf_counter()
-        _run_models(con, ordered, progress, keep_staging=keep_staging)
-        timings["models"] = time.perf_counter() - t
-        if reference_dir is not None:
+    # one helper thread: it parses the SQL models while the extracts are validated, then validates
+    # the published reference tables while the models run (both mostly wait on the other core's
+    # work: polars and DuckDB release the GIL, great-expectations runs in its own process)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="eqdash-build") as helper:
+        planned = helper.submit(_plan_build, sql_dir, contracts_dir, keep_staging)
+        validation, mapping, breaches = _validate(data_dir, as_of=as_of, contracts_dir=contracts_dir,
+                                                  progress=progress, mapping_path=mapping_path,
+                                                  accept_quarantine=accept_quarantine)
+        timings = {"validate": time.perf_counter() - started}
+        plan, benchmark_plan = planned.result()
+        reference = (helper.submit(_validate_reference, reference_dir, validation.as_of)
+                     if reference_dir is not None else None)
+        build_id = _build_id(validation, plan.version, settings)
+        info = {"build_id": build_id, "built_at": datetime.now(UTC).replace(tzinfo=None), "as_of": validation.as_of,
+                "data_dir": str(data_dir.resolve()), "duckdb_version": duckdb.__version__,
+                "code_version": plan.version[:12], "synthetic_sample": _synthetic_sample(data_dir),
+                # why the as-of date is what it is; the mapping read through; a policy breach built anyway
+                "as_of_source": validation.as_of_source,
+                "mapping_file": str(mapping.path.resolve()) if mapping.path else None,
+                "accepted_quarantine": "; ".join(b.message for b in breaches) if accept_quarantine and breaches else None,
+                "staging_kept": keep_staging}  # are the raw_, stg_ and int_ tables in the file (--keep-staging)
+        with _replacing(db_path) as con:
             t = time.perf_counter()
-            if progress:
-                progress("benchmarks", 0, 1)
-            _load_benchmarks(con, reference_dir, as_of=validation.as_of)
-            timings["benchmarks"] = time.perf_counter() - t
+            _load_tables(con, validation, contracts_dir=contracts_dir, info=info, settings=settings,
+                         progress=progress, keep_staging=keep_staging)
+            timings["load"] = time.perf_counter() - t
+            t = time.perf_counter()
+            _run_models(con, plan, progress)
+            timings["models"] = time.perf_counter() - t
+            if reference is not None:
+                t = time.perf_counter()
+                if progress:
+                    progress("benchmarks", 0, 1)
+                _load_benchmark_tables(con, reference.result(), benchmark_plan)
+                timings["benchmarks"] = time.perf_counter() - t
     return BuildReport(
         as_of=validation.as_of, as_of_source=validation.as_of_source,
         accepted_breaches=[b.message for b in breaches] if accept_quarantine else [],
@@ -360,24 +359,32 @@ def _quarantine_counts(quarantine: pl.DataFrame) -> dict[tuple[str, str], int]:
 # ------------------------------------------------------------------------------------------------
 
 
-def _load_benchmarks(con: duckdb.DuckDBPyConnection, reference_dir: Path, *, as_of: date | None) -> None:
-    """Validate the reference tables and (re)create the benchmark tables and models in ``con``."""
-    from data_contracts.reference_tables import CONTRACTS_DIR as REFERENCE_CONTRACTS
+def _validate_reference(reference_dir: Path, as_of: date | None) -> ReferenceResult:
     from data_contracts.reference_tables import validate_reference
 
     try:
-        result = validate_reference(Path(reference_dir), as_of=as_of)
+        return validate_reference(Path(reference_dir), as_of=as_of)
     except OSError as exc:
         raise BlockingError(str(reference_dir), "read", f"could not read the reference data: {exc.strerror or exc}") from None
-    models = order_models(discover_models(BENCHMARK_SQL_DIR.parent, ("benchmarks",)), _BENCHMARK_BASE)
-    for name in [*_BENCHMARK_BASE, *(m.name for m in models)]:
+
+
+def _load_benchmarks(con: duckdb.DuckDBPyConnection, reference_dir: Path, *, as_of: date | None) -> None:
+    """Validate the reference tables and (re)create the benchmark tables and models in ``con``."""
+    _load_benchmark_tables(con, _validate_reference(reference_dir, as_of), _benchmark_plan())
+
+
+def _load_benchmark_tables(con: duckdb.DuckDBPyConnection, result: ReferenceResult, plan: ModelPlan) -> None:
+    """(Re)create the benchmark tables from validated reference tables, and their models."""
+    from data_contracts.reference_tables import CONTRACTS_DIR as REFERENCE_CONTRACTS
+
+    for name in [*_BENCHMARK_BASE, *(m.name for m in plan.models)]:
         con.execute(f'drop table if exists "{name}"')  # names are fixed above and NAME_RE-checked by discover_models
     _load_frame(con, "raw_ho_workforce", result.ho_workforce)
     _load_frame(con, "raw_census_population", result.census_population)
     _load_frame(con, "ref_benchmark_codes", _ref_codes_frame(REFERENCE_CONTRACTS))
     _load_frame(con, "benchmark_audit", result.audit())
     _load_frame(con, "benchmark_quarantine", result.quarantine)
-    _run_models(con, models)
+    _run_models(con, plan)
 
 
 def load_benchmarks(reference_dir: Path, db_path: Path, *, as_of: date | None = None) -> None:

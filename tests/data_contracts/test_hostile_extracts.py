@@ -14,6 +14,8 @@ from datetime import date
 import polars as pl
 import pytest
 from contract_data import AS_OF, csv_text, valid_rows, write_dataset
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from data_contracts.contract import load_contracts
 from data_contracts.errors import BlockingError
@@ -334,6 +336,26 @@ def test_ids_collapse_to_their_shape_only_when_the_pattern_cannot_tell_digits_ap
     from data_contracts.validate import _digits_interchangeable
 
     assert _digits_interchangeable(pattern) is expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789PSZaz-_ é٣", max_size=10)), max_size=40))
+def test_distinct_shapes_are_the_shapes_of_every_value(values):
+    """The shapes GX judges come from the distinct (head, trailing digits) pairs; they must be the set
+    digit_shape gives value by value (an ASCII digit anywhere, Arabic-Indic digits left alone)."""
+    from data_contracts.parsing import digit_shape, distinct_digit_shapes
+
+    frame = pl.DataFrame({"x": values}, schema={"x": pl.String})
+    one_by_one = set(frame.select(digit_shape(pl.col("x").drop_nulls())).to_series().to_list())
+    assert set(distinct_digit_shapes(frame.lazy(), pl.col("x")).collect()["v"].to_list()) == one_by_one
+
+
+def test_distinct_shapes_of_ids_with_digits_inside_their_head():
+    from data_contracts.parsing import distinct_digit_shapes
+
+    frame = pl.LazyFrame({"x": ["R12-34", "R99-01", "A1B2", "A1B22", "007", None, "P0012345"]})
+    assert sorted(distinct_digit_shapes(frame, pl.col("x")).collect()["v"].to_list()) == [
+        "000", "A0B0", "A0B00", "P0000000", "R00-00"]
 
 
 def test_a_malformed_id_among_many_is_quarantined_with_its_own_value(valid_extracts):

@@ -75,7 +75,7 @@ BUILD_ONLY_PREFIXES = ("stg_", "int_")
 
 def build_only(model: Model) -> bool:
     """True for a staging or intermediate model (``stg_``, ``int_``) that nothing but other models
-    reads: the build makes it a DuckDB temporary table, and it is never written to the warehouse
+    reads: the build makes it in memory (how_made), and it is never written to the warehouse
     file (as dbt's ephemeral models). A model the dashboard or metrics read says so in its header
     with ``-- Kept: <who reads it>``. The published benchmarks' models are always kept."""
     return (model.layer != "benchmarks" and model.name.startswith(BUILD_ONLY_PREFIXES)
@@ -207,32 +207,43 @@ def order_models(models: list[Model], known_tables: Iterable[str]) -> list[Model
     return ordered
 
 
+# How a model is made (how_made): a table in the warehouse file; a temporary view (per connection);
+# a table in the build's in-memory catalog, which every connection of the build reads and nothing
+# writes to the file (model_runner.py attaches it).
+STORED, VIEW, BUILD_TABLE = "stored", "view", "build table"
+BUILD_CATALOG = "eqdash_build"
+
+
 def how_made(model: Model, keep_staging: bool) -> str:
-    """How a model is made. Stored: a table in the warehouse file. Build-only (build_only)
-    and not kept: never written to the file (writing is most of what a build costs); an ``int_``
-    model is a DuckDB temporary table (in memory, gone when the build's connection closes), a
-    staging model a temporary view over the accepted rows, worked out where a mart reads it, when
-    it gives the same rows every time (sql_models.repeatable; at national a view is 0.4 s quicker
-    than a stored copy)."""
+    """STORED: a table in the warehouse file. A build-only model (build_only) not kept is never
+    written to the file (writing is most of what a build costs): an ``int_`` model is a BUILD_TABLE
+    (in memory, gone when the build ends), a staging model a VIEW over the accepted rows, worked out
+    where a mart reads it, when it gives the same rows every time (repeatable; at national a view is
+    0.4 s quicker than a stored copy), else a BUILD_TABLE."""
     if keep_staging or not build_only(model):
-        return "create table"
-    return "create temp view" if model.layer == "staging" and repeatable(model) else "create temp table"
+        return STORED
+    return VIEW if model.layer == "staging" and repeatable(model) else BUILD_TABLE
 
 
 @dataclass(frozen=True)
 class ModelPlan:
-    """The models in build order, how each is made (how_made) and the code version: everything a
-    build needs from the SQL files. Parsing them (sqlglot) is pure Python, about 0.3 s at every
-    build, so the build works it out on a helper thread while the extracts are validated."""
+    """The models in build order, how each is made (how_made), the models each reads and the code
+    version: everything a build needs from the SQL files. Parsing them (sqlglot) is pure Python,
+    about 0.3 s at every build, so the build works it out on a helper thread while the extracts are
+    validated."""
 
     models: tuple[Model, ...]
     creates: tuple[str, ...]
+    needs: tuple[frozenset[str], ...]
     version: str = ""
 
 
 def plan_models(models: list[Model], known_tables, *, keep_staging: bool = True, version: str = "") -> ModelPlan:
-    ordered = order_models(models, known_tables)
-    return ModelPlan(tuple(ordered), tuple(how_made(m, keep_staging) for m in ordered), version)
+    known = set(known_tables)
+    ordered = order_models(models, known)
+    deps = dependencies(models, known)
+    return ModelPlan(tuple(ordered), tuple(how_made(m, keep_staging) for m in ordered),
+                     tuple(frozenset(deps[m.name]) for m in ordered), version)
 
 
 def code_version(sql_dir: Path, contracts_dir: Path) -> str:

@@ -32,7 +32,8 @@ import polars as pl
 from data_contracts.contract import load_codes
 from data_contracts.errors import BlockingError
 from metrics import config
-from metrics.sql_models import NAME_RE, ModelError, ModelPlan, code_version, discover_models, plan_models
+from metrics.model_runner import run_models
+from metrics.sql_models import NAME_RE, ModelPlan, code_version, discover_models, plan_models
 
 if TYPE_CHECKING:  # the validator is only needed to build, never to read (the dashboard's path)
     from data_contracts.reference_tables import ReferenceResult
@@ -191,17 +192,6 @@ def _benchmark_plan() -> ModelPlan:
     return plan_models(discover_models(BENCHMARK_SQL_DIR.parent, ("benchmarks",)), _BENCHMARK_BASE)
 
 
-def _run_models(con: duckdb.DuckDBPyConnection, plan: ModelPlan, progress: ProgressFn | None = None) -> None:
-    for number, (model, create) in enumerate(zip(plan.models, plan.creates, strict=True), start=1):
-        if progress:
-            progress(f"model {model.name}", number, len(plan.models))
-        try:
-            con.execute(f'{create} "{model.name}" as\n{model.body}\n')
-        except duckdb.Error as exc:
-            detail = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
-            raise ModelError(model.rel, "sql", f"model {model.name} failed: {detail[:400]}") from None
-
-
 def _build_id(validation: ValidationResult, version: str, settings: config.Settings) -> str:
     digest = hashlib.sha256()
     for extract, result in validation.extracts.items():
@@ -224,7 +214,10 @@ def _synthetic_sample(data_dir: Path) -> str | None:
 
 
 def _load_tables(con: duckdb.DuckDBPyConnection, validation: ValidationResult, *, contracts_dir: Path,
-                 info: dict, settings: config.Settings, progress: ProgressFn | None, keep_staging: bool) -> None:
+                 info: dict, settings: config.Settings, progress: ProgressFn | None, keep_staging: bool) -> dict:
+    """The audit tables, and the accepted rows: stored as raw_ tables if ``keep_staging``, else
+    registered where polars holds them (returned, for the model runner's other lanes)."""
+    registered = {}
     n = len(validation.extracts)
     for number, (extract, result) in enumerate(validation.extracts.items(), start=1):
         if progress:
@@ -232,13 +225,15 @@ def _load_tables(con: duckdb.DuckDBPyConnection, validation: ValidationResult, *
         if keep_staging:
             _load_frame(con, f"raw_{extract}", result.accepted)
         else:  # build-only: the models read the accepted rows where polars holds them, without a copy
-            con.register(f"raw_{extract}", result.accepted.to_arrow(compat_level=pl.CompatLevel.newest()))
+            registered[f"raw_{extract}"] = result.accepted.to_arrow(compat_level=pl.CompatLevel.newest())
+            con.register(f"raw_{extract}", registered[f"raw_{extract}"])
     _load_frame(con, "quarantine", validation.quarantine)
     _load_frame(con, "load_audit", pl.DataFrame([r.audit_row() for r in validation.extracts.values()]))
     _load_frame(con, "ref_codes", _ref_codes_frame(contracts_dir))
     _load_frame(con, "build_settings", settings_frame(settings))
     strings = {k: pl.String for k in info if k in ("as_of_source", "mapping_file", "accepted_quarantine")}
     _load_frame(con, "build_info", pl.DataFrame({k: [v] for k, v in info.items()}, schema_overrides=strings))
+    return registered
 
 
 # ------------------------------------------------------------------------------------------------
@@ -325,11 +320,11 @@ def build(
                 "staging_kept": keep_staging}  # are the raw_, stg_ and int_ tables in the file (--keep-staging)
         with _replacing(db_path) as con:
             t = time.perf_counter()
-            _load_tables(con, validation, contracts_dir=contracts_dir, info=info, settings=settings,
-                         progress=progress, keep_staging=keep_staging)
+            registered = _load_tables(con, validation, contracts_dir=contracts_dir, info=info, settings=settings,
+                                      progress=progress, keep_staging=keep_staging)
             timings["load"] = time.perf_counter() - t
             t = time.perf_counter()
-            _run_models(con, plan, progress)
+            run_models(con, plan, progress, registered=registered)
             timings["models"] = time.perf_counter() - t
             if reference is not None:
                 t = time.perf_counter()
@@ -384,7 +379,7 @@ def _load_benchmark_tables(con: duckdb.DuckDBPyConnection, result: ReferenceResu
     _load_frame(con, "ref_benchmark_codes", _ref_codes_frame(REFERENCE_CONTRACTS))
     _load_frame(con, "benchmark_audit", result.audit())
     _load_frame(con, "benchmark_quarantine", result.quarantine)
-    _run_models(con, plan)
+    run_models(con, plan)
 
 
 def load_benchmarks(reference_dir: Path, db_path: Path, *, as_of: date | None = None) -> None:

@@ -428,8 +428,17 @@ def test_no_product_code_reads_a_table_that_lives_only_for_the_build():
 
 def test_only_a_model_that_gives_the_same_rows_every_time_may_be_a_view(tmp_path):
     """A build-only staging model is a view, worked out again by each mart that reads it, so it must
-    give the same rows every time (sql_models.repeatable); otherwise it is a temporary table."""
-    from metrics.sql_models import Model, build_only, discover_models, how_made, repeatable
+    give the same rows every time (sql_models.repeatable); otherwise it is a table in the build's in-memory catalog."""
+    from metrics.sql_models import (
+        BUILD_TABLE,
+        STORED,
+        VIEW,
+        Model,
+        build_only,
+        discover_models,
+        how_made,
+        repeatable,
+    )
 
     def model(body: str, layer: str = "staging") -> Model:
         return Model("stg_x", tmp_path / "stg_x.sql", layer, body)
@@ -443,9 +452,9 @@ def test_only_a_model_that_gives_the_same_rows_every_time_may_be_a_view(tmp_path
                  "select string_agg(x, ',') as s from t"):
         assert not repeatable(model(body)), body
     assert repeatable(model("select max(as_of) as a, min(as_of) as b, count(*) as n from build_info"))
-    assert how_made(model(lookups), keep_staging=False) == "create temp view"
-    assert how_made(model("select * from raw_people limit 10"), keep_staging=False) == "create temp table"
-    assert how_made(model(lookups), keep_staging=True) == "create table"
-    views = [m.name for m in discover_models(config.SQL_DIR) if how_made(m, keep_staging=False) == "create temp view"]
+    assert how_made(model(lookups), keep_staging=False) == VIEW
+    assert how_made(model("select * from raw_people limit 10"), keep_staging=False) == BUILD_TABLE
+    assert how_made(model(lookups), keep_staging=True) == STORED
+    views = [m.name for m in discover_models(config.SQL_DIR) if how_made(m, keep_staging=False) == VIEW]
     staging = [m.name for m in discover_models(config.SQL_DIR) if m.layer == "staging" and build_only(m)]
     assert views == staging and len(views) == 8

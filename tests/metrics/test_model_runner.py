@@ -1,0 +1,121 @@
+"""The model runner (metrics/model_runner.py): models made two at a time give the warehouse that one
+at a time gives; build-only tables never reach the file; a failure is the first in build order and
+stops what depends on it; a staging view no model reads is still checked."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from metrics.model_runner import run_models
+from metrics.sql_models import BUILD_TABLE, STORED, VIEW, Model, ModelError, plan_models
+
+RAW = pl.DataFrame({"id": list(range(1, 2001)), "v": [i % 7 for i in range(1, 2001)]})
+
+
+def _models(tmp_path: Path, bodies: dict[str, str]) -> list[Model]:
+    return [Model(name, tmp_path / f"{name}.sql", "staging" if name.startswith("stg_") else "marts", body)
+            for name, body in bodies.items()]
+
+
+def _run(tmp_path: Path, bodies: dict[str, str], db_name: str, lanes: int) -> Path:
+    db = tmp_path / db_name
+    plan = plan_models(_models(tmp_path, bodies), ["raw_t"], keep_staging=False)
+    registered = {"raw_t": RAW.to_arrow()}
+    with duckdb.connect(str(db)) as con:
+        con.register("raw_t", registered["raw_t"])
+        run_models(con, plan, registered=registered, lanes=lanes)
+    return db
+
+
+GRAPH = {
+    "stg_a": "select id, v from raw_t",
+    "stg_unread": "select id from raw_t where v = 3",
+    "int_b": "select id, v * 2 as w from stg_a",
+    "int_c": "select v, count(*)::bigint as n from stg_a group by v",
+    "fct_wide": "select a.id, a.v, b.w, c.n from stg_a as a join int_b as b using (id) join int_c as c using (v)",
+    "fct_count": "select count(*)::bigint as n, sum(w)::bigint as total from int_b",
+    "fct_top": "select v, n from int_c where n = (select max(n) from int_c)",
+    "fct_last": "select f.n, t.v from fct_count as f cross join fct_top as t",
+}
+
+
+def test_two_lanes_make_the_warehouse_one_lane_makes(tmp_path):
+    plan = plan_models(_models(tmp_path, GRAPH), ["raw_t"], keep_staging=False)
+    assert dict(zip((m.name for m in plan.models), plan.creates, strict=True)) == {
+        "stg_a": VIEW, "stg_unread": VIEW, "int_b": BUILD_TABLE, "int_c": BUILD_TABLE, "fct_count": STORED,
+        "fct_top": STORED, "fct_last": STORED, "fct_wide": STORED}
+    one, two = _run(tmp_path, GRAPH, "one.duckdb", 1), _run(tmp_path, GRAPH, "two.duckdb", 2)
+    for db in (one, two):
+        with duckdb.connect(str(db), read_only=True) as con:
+            # only the stored models are in the file: the views and build tables lived with the build
+            assert [r[0] for r in con.execute("select table_name from duckdb_tables() order by 1").fetchall()] == [
+                "fct_count", "fct_last", "fct_top", "fct_wide"]
+            assert con.execute("select count(*) from duckdb_views() where not internal").fetchall() == [(0,)]
+    with duckdb.connect(str(one), read_only=True) as a, duckdb.connect(str(two), read_only=True) as b:
+        for table in ("fct_wide", "fct_count", "fct_top", "fct_last"):
+            query = f"select * from {table} order by all"
+            assert a.execute(query).fetchall() == b.execute(query).fetchall(), table
+        # worked out by hand from RAW: ids 1..2000, v = id mod 7; w = 2v
+        assert a.execute("select * from fct_count").fetchall() == [(2000, 2 * int(RAW["v"].sum()))]
+        # 2000 = 285 * 7 + 5: residues 1..5 have 286 ids, residues 0 and 6 have 285
+        assert a.execute("select * from fct_top order by v").fetchall() == [(v, 286) for v in range(1, 6)]
+        assert a.execute("select count(*) from fct_wide").fetchall() == [(2000,)]
+
+
+def test_the_first_failure_in_build_order_is_reported_and_nothing_downstream_runs(tmp_path):
+    bodies = {
+        "fct_a_broken": "select no_such_column from raw_t",
+        # more models downstream, so this one starts first; it fails too, but after fct_a_broken in build order
+        "fct_b_broken": "select nor_this from raw_t",
+        "fct_b1": "select * from fct_b_broken",
+        "fct_b2": "select * from fct_b1",
+        "fct_a1": "select * from fct_a_broken",
+    }
+    with pytest.raises(ModelError) as info:
+        _run(tmp_path, bodies, "eq.duckdb", 2)
+    assert info.value.file == "sql/marts/fct_a_broken.sql" and info.value.rule == "sql"
+    assert str(info.value).startswith(
+        'sql/marts/fct_a_broken.sql: rule sql — model fct_a_broken failed: Binder Error: Referenced column '
+        '"no_such_column" not found in FROM clause!')
+    with duckdb.connect(str(tmp_path / "eq.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from duckdb_tables()").fetchall() == [(0,)]
+
+
+def test_a_broken_staging_view_that_no_model_reads_is_still_reported(tmp_path):
+    bodies = {"stg_a": "select id, v from raw_t", "stg_unread": "select id, missing from raw_t",
+              "fct_n": "select count(*)::bigint as n from stg_a"}
+    with pytest.raises(ModelError) as info:
+        _run(tmp_path, bodies, "eq.duckdb", 2)
+    assert info.value.file == "sql/staging/stg_unread.sql"
+    assert str(info.value).startswith("sql/staging/stg_unread.sql: rule sql — model stg_unread failed: Binder Error")
+
+
+def test_progress_counts_every_model_once(tmp_path):
+    seen: list[tuple[str, int, int]] = []
+    plan = plan_models(_models(tmp_path, GRAPH), ["raw_t"], keep_staging=False)
+    registered = {"raw_t": RAW.to_arrow()}
+    with duckdb.connect(str(tmp_path / "eq.duckdb")) as con:
+        con.register("raw_t", registered["raw_t"])
+        run_models(con, plan, lambda step, n, total: seen.append((step, n, total)), registered=registered)
+    assert [n for _, n, _ in seen] == list(range(1, len(GRAPH) + 1)) and {t for *_, t in seen} == {len(GRAPH)}
+    assert sorted(step for step, *_ in seen) == sorted(f"model {name}" for name in GRAPH)
+
+
+def test_ctrl_c_stops_the_queries_still_running(tmp_path):
+    """Ctrl-C while two models run on the two lanes interrupts both queries: each would read 10^12 rows
+    (hours) if left running, and the pool would wait for them before the build could stop."""
+    bodies = {"fct_slow_a": "select sum(range % 7)::hugeint as s from range(1000000000000)",
+              "fct_slow_b": "select sum(range % 5)::hugeint as s from range(1000000000000)"}
+    timer = threading.Timer(1.0, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+    started = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, bodies, "eq.duckdb", 2)
+    assert time.perf_counter() - started < 60

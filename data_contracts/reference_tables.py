@@ -26,8 +26,11 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts import gx_worker
-from data_contracts.contract import load_codes, load_contract
+from data_contracts.contract import Contract, load_codes, load_contract
 from data_contracts.errors import BlockingError
+from data_contracts.gx_suite import judge
+from data_contracts.mapping import Mapping
+from data_contracts.reading import ExtractRead, read_and_normalise
 from data_contracts.results import QUARANTINE_SCHEMA, ExtractResult
 from data_contracts.validate import validate_extract
 
@@ -180,26 +183,40 @@ def validate_reference(reference_dir: Path, *, as_of: date | None = None) -> Ref
     two Home Office files disagree about the same cell."""
     found = find_reference_files(reference_dir)
     codes = load_codes(CONTRACTS_DIR)
+    as_of = as_of or date.today()
     result = ReferenceResult()
     stacked: dict[str, list[pl.DataFrame]] = {HO_EXTRACT: [], CENSUS_EXTRACT: []}
     with tempfile.TemporaryDirectory(prefix="eqdash-reference-") as tmp:
+        staged: dict[str, tuple[Path, Path, Contract, list[str], ExtractRead]] = {}
         for extract, paths in found.items():
             contract = load_contract(extract, CONTRACTS_DIR)
             for number, path in enumerate(paths):
                 data, notes = normalise(path, extract)
                 # validate_extract reads a file: write the normalised text under the published name
                 # (in its own folder), so quarantine rows name the file the user has
-                staged = Path(tmp) / f"{extract}-{number}" / path.name
-                staged.parent.mkdir()
-                staged.write_bytes(data)
-                outcome = validate_extract(staged, contract, codes=codes, as_of=as_of or date.today(),
-                                           accepted_keys={}, gx_runner=gx_worker.shared())
-                outcome.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-                outcome.notes = tuple(notes) + outcome.notes
-                outcome.file = str(path.relative_to(reference_dir))
-                outcome.quarantine = outcome.quarantine.with_columns(pl.lit(outcome.file).alias("file"))
-                result.files.append(outcome)
-                stacked[extract].append(outcome.accepted.with_columns(pl.lit(outcome.file).alias("source_file")))
+                copy = Path(tmp) / f"{extract}-{number}" / path.name
+                copy.parent.mkdir()
+                copy.write_bytes(data)
+                staged[f"{extract}-{number}"] = (path, copy, contract, notes,
+                                                 read_and_normalise(copy, contract, codes, Mapping()))
+        # every file judged by great-expectations in one batch (its cost is per expectation, not per row)
+        try:
+            verdicts = judge({key: read.frame for key, (*_, read) in staged.items()},
+                             {key: contract for key, (_, _, contract, *_) in staged.items()}, codes, as_of,
+                             gx_worker.shared())
+        except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
+            raise BlockingError(str(reference_dir), "validation", f"the rows could not be checked: {exc}") from exc
+        for key, (path, copy, contract, notes, read) in staged.items():
+            mine = {kind: v.filter(pl.col("extract") == key).with_columns(pl.lit(contract.extract).alias("extract"))
+                    for kind, v in verdicts.items()}
+            outcome = validate_extract(copy, contract, codes=codes, as_of=as_of, accepted_keys={}, verdicts=mine,
+                                       read=read)
+            outcome.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+            outcome.notes = tuple(notes) + outcome.notes
+            outcome.file = str(path.relative_to(reference_dir))
+            outcome.quarantine = outcome.quarantine.with_columns(pl.lit(outcome.file).alias("file"))
+            result.files.append(outcome)
+            stacked[contract.extract].append(outcome.accepted.with_columns(pl.lit(outcome.file).alias("source_file")))
     result.ho_workforce = _reconcile_overlaps(pl.concat(stacked[HO_EXTRACT], how="vertical"))
     result.census_population = pl.concat(stacked[CENSUS_EXTRACT], how="vertical")
     return result

@@ -172,6 +172,31 @@ def test_newer_edition_spelling_is_read_and_bad_rows_quarantined(tmp_path):
     assert accepted == [1204, 0]
 
 
+def test_files_judged_in_one_batch_keep_their_own_quarantine_rows(tmp_path):
+    """Every reference file is judged by great-expectations in one batch: each file's verdicts go
+    back to that file alone (a bad code in one file quarantines no row of another)."""
+    rows = ("2022,E23000001,Metropolitan Police,London,Female,Chief Officer,Police Officer,White,White,3,3\n"
+            "2022,E23000001,Metropolitan Police,London,Male,Chief Officer,Police Officer,Venusian,White,1,1\n")
+    ref = _reference_copy(tmp_path, rows)
+    (ref / "home-office" / "another-edition.csv").write_text(
+        NEW_HEADER + "2023,E23000001,Metropolitan Police,London,Male,Chief Officer,Police Officer,White,White,4,4\n"
+        "2023,E23000001,Metropolitan Police,London,Male,Chief Officer,Police Officer,Black or Black British,"
+        "\"Black, Asian and Minority Ethnic\",many,4\n"
+        "2023,E23000001,Metropolitan Police,London,Female,Chief Officer,Police Officer,White,White,2,2\n",
+        encoding="utf-8")
+    result = validate_reference(ref)
+    by_file = {f.file: f for f in result.files}
+    newer, another = by_file["home-office/newer-edition.csv"], by_file["home-office/another-edition.csv"]
+    assert (newer.rows_read, newer.rows_accepted, newer.rows_quarantined) == (2, 1, 1)
+    assert newer.quarantine.select("source_row", "rule", "column_name", "file").rows() == [
+        (3, "codes", "ethnicity", "home-office/newer-edition.csv")]
+    assert (another.rows_read, another.rows_accepted, another.rows_quarantined) == (3, 2, 1)
+    assert another.quarantine.select("source_row", "rule", "column_name", "file").rows() == [
+        (3, "type", "headcount", "home-office/another-edition.csv")]
+    assert sum(f.rows_quarantined for f in result.files) == 2  # the shipped files have none
+    assert result.ho_workforce.filter(pl.col("year") == 2023)["headcount"].sort().to_list() == [2, 4]
+
+
 def test_two_editions_that_disagree_stop_the_load_and_keep_the_warehouse(tmp_path, small_warehouse):
     # a 2021 Met cell the shipped chief-officer table publishes as 15
     rows = ("2021,E23000001,Metropolitan Police,London,Male,Chief Officer,Police Officer,White,White,16,16\n")

@@ -22,6 +22,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 
@@ -178,6 +179,16 @@ def find_reference_files(reference_dir: Path) -> dict[str, list[Path]]:
     return found
 
 
+class _Staged(NamedTuple):
+    """One reference file, normalised and copied under its published name, read for validation."""
+
+    path: Path
+    copy: Path
+    contract: Contract
+    notes: list[str]
+    read: ExtractRead
+
+
 def validate_reference(reference_dir: Path, *, as_of: date | None = None) -> ReferenceResult:
     """Validate every reference table under reference_dir; BlockingError if one cannot be read or
     two Home Office files disagree about the same cell."""
@@ -187,7 +198,7 @@ def validate_reference(reference_dir: Path, *, as_of: date | None = None) -> Ref
     result = ReferenceResult()
     stacked: dict[str, list[pl.DataFrame]] = {HO_EXTRACT: [], CENSUS_EXTRACT: []}
     with tempfile.TemporaryDirectory(prefix="eqdash-reference-") as tmp:
-        staged: dict[str, tuple[Path, Path, Contract, list[str], ExtractRead]] = {}
+        staged: dict[str, _Staged] = {}
         for extract, paths in found.items():
             contract = load_contract(extract, CONTRACTS_DIR)
             for number, path in enumerate(paths):
@@ -197,13 +208,12 @@ def validate_reference(reference_dir: Path, *, as_of: date | None = None) -> Ref
                 copy = Path(tmp) / f"{extract}-{number}" / path.name
                 copy.parent.mkdir()
                 copy.write_bytes(data)
-                staged[f"{extract}-{number}"] = (path, copy, contract, notes,
-                                                 read_and_normalise(copy, contract, codes, Mapping()))
+                staged[f"{extract}-{number}"] = _Staged(path, copy, contract, notes,
+                                                        read_and_normalise(copy, contract, codes, Mapping()))
         # every file judged by great-expectations in one batch (its cost is per expectation, not per row)
         try:
-            verdicts = judge({key: read.frame for key, (*_, read) in staged.items()},
-                             {key: contract for key, (_, _, contract, *_) in staged.items()}, codes, as_of,
-                             gx_worker.shared())
+            verdicts = judge({key: s.read.frame for key, s in staged.items()},
+                             {key: s.contract for key, s in staged.items()}, codes, as_of, gx_worker.shared())
         except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
             raise BlockingError(str(reference_dir), "validation", f"the rows could not be checked: {exc}") from exc
         for key, (path, copy, contract, notes, read) in staged.items():

@@ -179,11 +179,13 @@ def dependencies(models: list[Model], known_tables: Iterable[str]) -> dict[str, 
     return deps
 
 
-def order_models(models: list[Model], known_tables: Iterable[str]) -> list[Model]:
+def order_models(models: list[Model], known_tables: Iterable[str], *, deps: dict[str, set[str]] | None = None
+                 ) -> list[Model]:
     """Models in dependency order: a depth-first topological sort that, when free to choose, takes
-    staging before marts and then the name. A cycle is a one-line error naming the models in it."""
+    staging before marts and then the name. A cycle is a one-line error naming the models in it.
+    ``deps``: dependencies(models, known_tables), when the caller has worked it out already."""
     by_name = {m.name: m for m in models}
-    deps = dependencies(models, known_tables)
+    deps = dependencies(models, known_tables) if deps is None else deps
 
     def key(name: str) -> tuple[bool, str]:
         return by_name[name].layer != "staging", name
@@ -239,9 +241,8 @@ class ModelPlan:
 
 
 def plan_models(models: list[Model], known_tables, *, keep_staging: bool = True, version: str = "") -> ModelPlan:
-    known = set(known_tables)
-    ordered = order_models(models, known)
-    deps = dependencies(models, known)
+    deps = dependencies(models, known_tables)
+    ordered = order_models(models, known_tables, deps=deps)
     return ModelPlan(tuple(ordered), tuple(how_made(m, keep_staging) for m in ordered),
                      tuple(frozenset(deps[m.name]) for m in ordered), version)
 

@@ -18,6 +18,8 @@ and stderr go to a log file, so nothing great-expectations prints can break the 
 from __future__ import annotations
 
 import atexit
+import importlib.abc
+import importlib.util
 import io
 import os
 import pickle
@@ -149,7 +151,39 @@ atexit.register(stop)
 # ------------------------------------------------------------------------------------------------
 
 
+# Modules great-expectations imports when it is imported but that no expectation of ours runs:
+# scipy.stats (for its distribution expectations, e.g. KL divergence; it pulls in scipy.spatial,
+# scipy.optimize and scipy.linalg) and altair (for data docs' charts). About a third of
+# great-expectations' import. They are loaded lazily: each is executed the first time anything
+# reads one of its attributes, so an expectation that needs one still gets the real module.
+DEFERRED = frozenset({"altair", "scipy.stats"})
+
+
+class _Deferred(importlib.abc.MetaPathFinder):
+    """Finds the modules in DEFERRED as usual, and wraps their loader in ``importlib.util.LazyLoader``."""
+
+    def find_spec(self, name, path, target=None):
+        if name not in DEFERRED:
+            return None
+        sys.meta_path.remove(self)  # the usual finders, without this one
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+def defer_unused_imports() -> None:
+    """Install the lazy loading of DEFERRED (once per process; the worker does it before importing
+    great-expectations)."""
+    if not any(isinstance(f, _Deferred) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Deferred())
+
+
 def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
+    defer_unused_imports()
     from data_contracts.gx_suite import GxRunner
 
     runner = GxRunner()  # the slow import, done while the parent reads

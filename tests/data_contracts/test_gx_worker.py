@@ -102,3 +102,30 @@ def _running(pid: int) -> bool:
     # a zombie (exited, not yet reaped by init) is not running
     with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
         return stat.read().split()[2] != "Z"
+
+
+def test_the_worker_judges_without_executing_the_modules_it_defers(tmp_path):
+    # a fresh process, as the worker is: scipy.stats and altair are imported by great-expectations
+    # but stay unexecuted through a whole judgement of every kind; read, each is the real module
+    _planted(tmp_path)
+    code = textwrap.dedent("""
+        import sys, importlib.util
+        from data_contracts import gx_worker
+        gx_worker.defer_unused_imports()
+        import polars as pl
+        from data_contracts.contract import load_codes, load_contracts
+        from data_contracts.gx_suite import GxRunner, judge
+        from metrics import config
+        from contract_data import AS_OF
+        frames = {e: pl.read_csv(f"{sys.argv[1]}/{e}.csv", infer_schema=False) for e in config.EXTRACTS}
+        verdicts = judge(frames, load_contracts(config.EXTRACTS), load_codes(), AS_OF, GxRunner())
+        print(sorted(verdicts))
+        print(sorted(type(sys.modules[m]).__name__ for m in gx_worker.DEFERRED))
+        print(sys.modules["scipy.stats"].norm.cdf(0.0), type(sys.modules["scipy.stats"]).__name__)
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "data")], capture_output=True, text=True,
+                         cwd=ROOT, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.splitlines() == ["['codes', 'pattern', 'range', 'required', 'unique']",
+                                       "['_LazyModule', '_LazyModule']", "0.5 module"]

@@ -16,7 +16,7 @@ import polars as pl
 
 from data_contracts.contract import Contract
 from data_contracts.errors import BlockingError
-from data_contracts.files import decode
+from data_contracts.files import decode, sniff_binary
 from data_contracts.mapping import ExtractMapping
 
 _BOM = b"\xef\xbb\xbf"
@@ -102,20 +102,38 @@ def read_csv_text(data: bytes, name: str, notes: list[str], source_names: set[st
         # DOS end-of-file mark left by old export tools: not data
         data = data.rstrip(b"\r\n\t ").rstrip(b"\x1a").rstrip(b"\r\n") + b"\n"
         notes.append("a trailing end-of-file mark (Ctrl-Z, byte 0x1A) was ignored")
-    text = decode(data, name)
-    if not text.strip():
+    try:
+        return _read_csv_text(data, name, notes, source_names)
+    except BlockingError as exc:
+        if exc.rule != "encoding":
+            decode(data, name)  # bytes that are not UTF-8 are the problem to name first, wherever they are
+        raise
+
+
+def _read_csv_text(data: bytes, name: str, notes: list[str], source_names: set[str]) -> pl.DataFrame:
+    """The checks work on the bytes and on the decoded head; the whole file is decoded to text only on
+    the way to an error. Polars checks that every value is UTF-8 as it parses (an invalid byte anywhere
+    is a parse error, then named by ``decode``), so the file is not decoded twice. In UTF-8 the bytes of
+    CR, LF and the double quote are those characters only, so counting bytes counts characters."""
+    sniff_binary(data, name)
+    head = _head(data, name)
+    if not head.strip() and (len(head) == len(data) or not decode(data, name).strip()):
         raise BlockingError(name, "empty_file", "the file has no header and no rows (only blank space)")
-    if "\r\n" in text:
+    first_cr = data.find(b"\r")
+    crlf = first_cr >= 0 and (data[first_cr + 1 : first_cr + 2] == b"\n" or b"\r\n" in data)
+    if crlf:
         notes.append("Windows (CRLF) line endings read")
-    elif "\r" in text and "\n" not in text.strip():
+    elif first_cr >= 0 and "\n" not in decode(data, name).strip():
         raise BlockingError(name, "line_endings", "lines end with a carriage return only (CR, old Mac OS style), so the "
                                                   "whole file reads as one line; re-export it with LF or CRLF line endings",
                             row=1)
-    if text.count('"') % 2:
-        _raise_unterminated_quote(text, name)
-    header = _header_cells(text)
-    _check_title_line(text, header, source_names, name)
-    _check_delimiter(text, header, name, source_names)
+    if data.count(b'"') % 2:
+        _raise_unterminated_quote(decode(data, name), name)
+    if "\n" not in head and len(head) < len(data):
+        head = decode(data, name)  # a first line longer than the head: the delimiter check reads all of it
+    header = _header_cells(head)
+    _check_title_line(head, header, source_names, name)
+    _check_delimiter(head, header, name, source_names)
     try:
         frame = pl.read_csv(
             io.BytesIO(data),
@@ -124,7 +142,7 @@ def read_csv_text(data: bytes, name: str, notes: list[str], source_names: set[st
             raise_if_empty=False,
         )
     except pl.exceptions.PolarsError as exc:
-        located = _locate_bad_field_count(text, name, len(header))
+        located = _locate_bad_field_count(decode(data, name), name, len(header))
         if located is not None:
             raise located from None
         first_line = str(exc).strip().splitlines()[0]
@@ -135,6 +153,27 @@ def read_csv_text(data: bytes, name: str, notes: list[str], source_names: set[st
     names = [("" if v is None else str(v)) for v in frame.row(0)]
     frame = frame.slice(1)
     return _name_columns(frame, names, name)
+
+
+_HEAD_BYTES = 4 << 20  # at least the 1 MiB of characters the header checks read (4 bytes a character at most)
+
+
+def _head(data: bytes, name: str) -> str:
+    """The file's first bytes as text, cut at a character boundary; an encoding error in them is named
+    by ``decode`` as for the whole file."""
+    head = data[:_HEAD_BYTES]
+    if len(head) < len(data):
+        cut = len(head)
+        while cut > len(head) - 4 and cut > 0 and (head[cut - 1] & 0xC0) == 0x80:
+            cut -= 1  # back over continuation bytes to the lead byte of a character the cut splits
+        if cut > 0 and head[cut - 1] >= 0xC0:
+            cut -= 1  # the lead byte itself
+        head = head[:cut]
+    try:
+        return head.decode("utf-8")
+    except UnicodeDecodeError:
+        decode(data, name)  # raises, naming the first bad byte of the file
+        raise
 
 
 def _name_columns(frame: pl.DataFrame, names: list[str], name: str) -> pl.DataFrame:

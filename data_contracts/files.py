@@ -50,7 +50,7 @@ def _check_link(path: Path) -> None:
                             f"{path} is a symbolic link to {os.readlink(path)!r}, which does not exist") from None
 
 
-def _sniff_binary(data: bytes, name: str) -> None:
+def sniff_binary(data: bytes, name: str) -> None:
     """Files that are not text at all, named by what their first bytes say they are."""
     if data.startswith(b"PAR1"):
         stem = name.rsplit(".", 1)[0]
@@ -76,7 +76,7 @@ def _sniff_binary(data: bytes, name: str) -> None:
 
 
 def decode(data: bytes, name: str) -> str:
-    _sniff_binary(data, name)
+    sniff_binary(data, name)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -132,6 +132,71 @@ def test_a_title_line_above_the_header_is_named(valid_extracts):
         "header is on line 3; delete the line(s) above it so the header is the first line")
 
 
+# The checks read the file's head as text and the rest as bytes (csv_read._HEAD_BYTES, 4 MiB); with a
+# head of a few bytes, every cut falls inside the small extract, so every character boundary is tried.
+_WIDE = "Zoë Ångström €uro 🙂"  # 2-, 3- and 4-byte characters
+
+
+def _wide_business_areas(valid_extracts) -> bytes:
+    rows = valid_rows()["business_areas"]
+    rows[1]["business_area_name"] = _WIDE
+    data = csv_text(rows).encode("utf-8")
+    (valid_extracts / "business_areas.csv").write_bytes(data)
+    return data
+
+
+def test_a_head_cut_inside_any_character_reads_the_same_frame(valid_extracts, monkeypatch):
+    from data_contracts import csv_read
+
+    data = _wide_business_areas(valid_extracts)
+    whole = csv_read.read_csv_text(data, "business_areas.csv", [], {"business_area_code"})
+    start = data.index(_WIDE.encode())
+    for cut in range(1, len(data) + 2):
+        monkeypatch.setattr(csv_read, "_HEAD_BYTES", cut)
+        notes: list[str] = []
+        frame = csv_read.read_csv_text(data, "business_areas.csv", notes, {"business_area_code"})
+        assert frame.equals(whole) and notes == [], cut
+    assert start < len(data)  # the cuts above went through every byte of the wide name
+
+
+@pytest.mark.parametrize("defect", ["none", "title_line", "cr_only", "unterminated_quote", "field_count"])
+def test_bytes_that_are_not_utf8_after_the_head_are_named_before_any_other_problem(valid_extracts, monkeypatch,
+                                                                                   defect):
+    from data_contracts import csv_read
+
+    monkeypatch.setattr(csv_read, "_HEAD_BYTES", 64)
+    rows = valid_rows()["people"]
+    text = csv_text(rows)
+    if defect == "title_line":
+        text = "Workforce extract run 31/10/2026\n" + text
+    elif defect == "unterminated_quote":
+        text = text.replace(",F,", ',"F,', 1)
+    elif defect == "field_count":
+        text = text.rstrip("\n") + ",extra,fields\n"
+    data = text.encode("utf-8") + "Café,x\n".encode("latin-1")  # a last line in Latin-1, far past the head
+    if defect == "cr_only":
+        data = data.replace(b"\n", b"\r")
+    (valid_extracts / "people.csv").write_bytes(data)
+    offset = data.index(b"\xe9")
+    line = data.count(b"\n", 0, offset) + 1
+    err = blocked(valid_extracts, "people")
+    assert (err.rule, err.message) == ("encoding", f"byte 0xE9 at byte offset {offset} (line {line}) "
+                                                   "is not valid UTF-8 — the file looks Latin-1/Windows-1252 encoded; "
+                                                   "re-export it as UTF-8")
+
+
+def test_a_blank_head_over_a_blank_file_is_empty_and_over_data_is_not(valid_extracts, monkeypatch):
+    from data_contracts import csv_read
+
+    monkeypatch.setattr(csv_read, "_HEAD_BYTES", 8)
+    path = valid_extracts / "people.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(" \n\t\u3000" * 10, encoding="utf-8")  # ideographic spaces (3 bytes) too
+    assert blocked(valid_extracts, "people").rule == "empty_file"
+    path.write_text(" " * 20 + "\n" + text, encoding="utf-8")  # blank first bytes, then the extract
+    assert blocked(valid_extracts, "people").rule == "title_line"
+
+
 def test_a_symlink_loop_is_named_not_missing(valid_extracts):
     path = valid_extracts / "people.csv"
     path.unlink()

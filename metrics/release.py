@@ -138,11 +138,14 @@ class Release:
         if key not in self._years:
             year = self.builder.year(family, fy)
             stored = self.decisions.get(family, fy)
+            if stored is None:
+                with self.decisions.solving(family, fy):  # another process may be deciding it: wait for it
+                    stored = self.decisions.get(family, fy)
+                    if stored is None:
+                        self.audits[key] = self.protect(year)
+                        self.decisions.save(family, fy, year.secondary(), year.withheld)
             if stored is not None:
                 year.protect(*stored)
-            else:
-                self.audits[key] = self.protect(year)
-                self.decisions.save(family, fy, year.secondary(), year.withheld)
             self._years[key] = year
         return self._years[key]
 
@@ -153,10 +156,13 @@ class Release:
         family-years were solved; on_year(family, fy, seconds) is told of each."""
         solved = 0
         for family, fy in self.undecided(years, families):
-            started = time.perf_counter()
-            year = self.builder.year(family, fy)
-            self.audits[(family, fy)] = self.protect(year)
-            self.decisions.save(family, fy, year.secondary(), year.withheld)
+            with self.decisions.solving(family, fy):
+                if self.decisions.get(family, fy) is not None:
+                    continue  # decided by a reader (or another preparer) while this one worked on others
+                started = time.perf_counter()
+                year = self.builder.year(family, fy)
+                self.audits[(family, fy)] = self.protect(year)
+                self.decisions.save(family, fy, year.secondary(), year.withheld)
             solved += 1
             if on_year is not None:
                 on_year(family, fy, time.perf_counter() - started)

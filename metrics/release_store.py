@@ -1,10 +1,23 @@
 """A build's protection decisions, kept beside its warehouse (`<warehouse>.release.json`) so every
-process serves the same release without solving again (metrics/release.py)."""
+process serves the same release without solving again (metrics/release.py).
+
+Several processes and threads share the store: the server's pages, `eqdash release prepare` in the
+background, a second server. Two locks (flock on files in `<warehouse>.release.locks/`, which the
+kernel drops if a process dies) keep them from repeating or losing each other's work:
+- ``solving(family, fy)``: held while a year is decided, so whoever asks for the same year waits for
+  the decision and reads it instead of solving it a second time;
+- the store's own lock around each read-modify-write of the file, so no decision overwrites another.
+Where the folder is read-only nothing is locked (and nothing is stored: each process decides alone).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 # The protection method's version: decisions stored by another version are made again, so a fix to the
@@ -36,8 +49,27 @@ class DecisionStore:
             return None
         return {_tuple(k) for k in stored["secondary"]}, {_tuple(k) for k in stored["withheld"]}
 
+    @contextlib.contextmanager
+    def _locked(self, name: str) -> Iterator[None]:
+        folder = self.path.with_name(self.path.name.removesuffix(".json") + ".locks")
+        try:
+            folder.mkdir(exist_ok=True)
+            fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            yield  # a read-only folder: nothing is stored either
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # one open file each: threads of one process exclude each other too
+            yield
+        finally:
+            os.close(fd)  # and the lock with it
+
+    def solving(self, family: str, fy: int) -> contextlib.AbstractContextManager[None]:
+        """Held while (family, fy) is decided: a second asker waits, then finds the decision stored."""
+        return self._locked(f"{family}-{fy}")
+
     def save(self, family: str, fy: int, secondary: set, withheld: set) -> None:
-        with _SAVE_LOCK:  # the server's pages and a prepare in the same process write one file
+        with _SAVE_LOCK, self._locked("store"):  # every process and thread writes one file
             data = {"build_id": self.build_id, "settings": self.settings, "method": METHOD, "years": self.read()}
             data["years"][f"{family}:{fy}"] = {"secondary": sorted(secondary, key=str),
                                                "withheld": sorted(withheld, key=str)}

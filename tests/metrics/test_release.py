@@ -8,8 +8,10 @@ values alone), not the audit's own programme."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import time
 from datetime import date
 
 import numpy as np
@@ -184,9 +186,20 @@ def test_every_snapshot_difference_is_checked(wh):
     assert quarters and not [t for t in audit.targets if t.at_risk]
 
 
-def test_decisions_are_kept_for_this_build_and_method_only(wh):
+@pytest.fixture
+def own_wh(small_warehouse, tmp_path):
+    """A copy of the small warehouse with a decision store of its own: the tests that rewrite or delete
+    the store must not take the shared warehouse's decisions (and other tests' solves) with them."""
+    copy = tmp_path / small_warehouse.name
+    shutil.copyfile(small_warehouse, copy)
+    with Warehouse(copy) as w:
+        yield w
+
+
+def test_decisions_are_kept_for_this_build_and_method_only(own_wh):
     """A year's secondary suppressions are stored beside the warehouse and reused by the next
     process; decisions stored by another method (a fix to the audit) or build are made again."""
+    wh = own_wh
     first = Release(wh)
     chosen = first.year("acting", 2016).secondary()
     assert chosen  # the year needs secondary suppression: a stale empty list would show
@@ -201,16 +214,66 @@ def test_decisions_are_kept_for_this_build_and_method_only(wh):
     assert remade.year("acting", 2016).secondary() == chosen and ("acting", 2016) in remade.audits
 
 
-def test_prepare_solves_each_year_once_and_stores_it(wh):
+def test_prepare_solves_each_year_once_and_stores_it(own_wh):
     """`eqdash release prepare` (and the server, in the background) decide every year ahead of the
     first reader; a year already decided for this build is not solved again."""
+    wh = own_wh
     rel = Release(wh)
-    rel.store.unlink(missing_ok=True)
+    assert not rel.store.exists()
     seen = []
     assert rel.prepare(years=[2016, 2017], families=["acting"], on_year=lambda f, y, s: seen.append((f, y))) == 2
     assert seen == [("acting", 2017), ("acting", 2016)]  # the newest first
     assert set(json.loads(rel.store.read_text(encoding="utf-8"))["years"]) == {"acting:2016", "acting:2017"}
     assert Release(wh).prepare(years=[2016, 2017], families=["acting"]) == 0
+
+
+_WAITS = """
+import sys, time
+from pathlib import Path
+from metrics.release import Release
+from metrics.warehouse import Warehouse
+with Warehouse(Path(sys.argv[1])) as wh:
+    rel = Release(wh)
+    secondary = rel.year("acting", 2016).secondary()
+    print(("acting", 2016) in rel.audits, sorted(map(str, secondary)))
+"""
+
+
+def test_a_year_being_decided_elsewhere_is_waited_for_and_read_not_solved_again(own_wh):
+    """A reader asking for a year another process is deciding (the background preparer, another
+    server) waits for that decision and reads it: the year is solved once."""
+    rel = Release(own_wh)
+    with rel.decisions.solving("acting", 2016):  # this process is deciding it
+        child = subprocess.Popen([sys.executable, "-c", _WAITS, str(own_wh.db_path)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        waited = child.poll() is None
+        year = rel.builder.year("acting", 2016)
+        rel.protect(year)
+        rel.decisions.save("acting", 2016, year.secondary(), year.withheld)
+    out, err = child.communicate(timeout=120)
+    assert waited and child.returncode == 0, err[-2000:]
+    assert year.secondary()  # something to agree on
+    assert out.strip() == f"False {sorted(map(str, year.secondary()))}"
+
+
+_SAVES = """
+import sys
+from pathlib import Path
+from metrics.release_store import DecisionStore
+store = DecisionStore(Path(sys.argv[1]), "build", "settings")
+first = int(sys.argv[2])
+for fy in range(first, first + 40):
+    store.save("family", fy, {("cell", fy)}, set())
+"""
+
+
+def test_two_processes_saving_decisions_lose_none(tmp_path):
+    store = tmp_path / "w.duckdb.release.json"
+    children = [subprocess.Popen([sys.executable, "-c", _SAVES, str(store), str(first)]) for first in (0, 1000)]
+    assert [c.wait(timeout=120) for c in children] == [0, 0]
+    years = json.loads(store.read_text(encoding="utf-8"))["years"]
+    assert sorted(years) == sorted(f"family:{fy}" for fy in [*range(40), *range(1000, 1040)])
 
 
 # --- an independent attacker on random tables ------------------------------------------------

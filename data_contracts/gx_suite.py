@@ -153,11 +153,14 @@ class _Stacker:
                     self.patterns.setdefault(col.pattern, len(self.patterns))
         self.lists = {col.codes for contract in contracts.values() for col in contract.columns if col.codes}
 
-    def add(self, extract: str, frame: pl.DataFrame, contract: Contract) -> dict[str, list[pl.LazyFrame]]:
-        """This extract's part of every stack, as queries not yet run."""
+    def add(self, extract: str, frame: pl.DataFrame, contract: Contract, typed: pl.DataFrame | None = None
+            ) -> dict[str, list[pl.LazyFrame]]:
+        """This extract's part of every stack, as queries not yet run. ``typed``: its non-text columns
+        already parsed (check_column_types), else they are parsed here."""
         parts: dict[str, list[pl.LazyFrame]] = {k: [] for k in _STACK_SCHEMAS}
         blanks = frame.null_count().row(0, named=True)  # kept with each column: no scan
         height = frame.height
+        typed_lazy = typed.lazy() if typed is not None else None
         frame = frame.lazy()
         for col in contract.columns:
             if col.required:  # the column's states: given (some value), blank (some null)
@@ -167,8 +170,9 @@ class _Stacker:
             self._column(parts, extract, frame, col)
         for rule in contract.rules:
             if rule.check in ("date_order", "not_greater"):
-                typed = frame.select(parsed(contract.column(c)).alias(c) for c in rule.columns)
-                margins = typed.select(pair_margin(contract, rule).drop_nulls().unique().alias("v"))
+                pair = (typed_lazy.select(rule.columns) if typed is not None and set(rule.columns) <= set(typed.columns)
+                        else frame.select(parsed(contract.column(c)).alias(c) for c in rule.columns))
+                margins = pair.select(pair_margin(contract, rule).drop_nulls().unique().alias("v"))
                 parts["order"].append(margins.select(*_lit(extract=extract, rule=rule.check, rule_name=rule.name), "v"))
         counts = key_rows(frame, contract).select(pl.col("_rows").unique())
         parts["unique"].append(counts.select(*_lit(extract=extract),
@@ -284,9 +288,12 @@ def _rejected_rows(results: list[tuple[dict, list[int]]], gx_columns: dict[str, 
     return verdicts
 
 
-def judge(frames: dict[str, pl.DataFrame], contracts: dict[str, Contract], codes, as_of: date, gx_runner
-          ) -> dict[str, pl.DataFrame]:
-    """great-expectations' verdicts on every extract's distinct values, in one batch."""
+def judge(frames: dict[str, pl.DataFrame], contracts: dict[str, Contract], codes, as_of: date, gx_runner,
+          typed: dict[str, pl.DataFrame | None] | None = None) -> dict[str, pl.DataFrame]:
+    """great-expectations' verdicts on every extract's distinct values, in one batch. ``typed``: each
+    extract's non-text columns already parsed, where the caller has them."""
     stacker = _Stacker(as_of, {e: contracts[e] for e in frames})
-    stacker.collect([stacker.add(extract, frame, contracts[extract]) for extract, frame in frames.items()])
+    typed = typed or {}
+    stacker.collect([stacker.add(extract, frame, contracts[extract], typed.get(extract))
+                     for extract, frame in frames.items()])
     return _gx_verdicts(gx_runner, stacker.stacks(), stacker.regex(), stacker.value_set(codes))

@@ -38,29 +38,35 @@ def parsed(col: Column) -> pl.Expr:
     return text
 
 
-def check_column_types(frame: pl.DataFrame, contract: Contract, name: str) -> None:
-    typed = [c for c in contract.columns if c.type != "string"]
-    if not typed:
-        return
-    stats = frame.select(
-        *(pl.col(c.name).is_not_null().sum().alias(f"n|{c.name}") for c in typed),
-        *((pl.col(c.name).is_not_null() & parsed(c).is_null()).sum().alias(f"bad|{c.name}") for c in typed),
-    ).row(0, named=True)
-    for col in typed:
-        n, bad = stats[f"n|{col.name}"], stats[f"bad|{col.name}"]
+def check_column_types(frame: pl.DataFrame, contract: Contract, name: str) -> pl.DataFrame:
+    """The typed values of the contract's non-text columns (parsed once, here, for every later rule);
+    a BlockingError when more than COLUMN_TYPE_THRESHOLD of a column's values fail to parse."""
+    typed_cols = [c for c in contract.columns if c.type != "string"]
+    typed = frame.select(parsed(c).alias(c.name) for c in typed_cols)
+    if not typed_cols:
+        return typed
+    failed = {c.name: frame[c.name].is_not_null() & typed[c.name].is_null() for c in typed_cols}
+    for col in typed_cols:
+        n, bad = frame[col.name].len() - frame[col.name].null_count(), int(failed[col.name].sum())
         if n and bad / n > COLUMN_TYPE_THRESHOLD:
-            example = (
-                frame.with_row_index("_i")
-                .filter(pl.col(col.name).is_not_null() & parsed(col).is_null())
-                .select("_i", col.name)
-                .row(0)
-            )
+            where = int(failed[col.name].arg_true()[0])
             raise BlockingError(
                 name,
                 "column_type",
-                f"{bad / n:.0%} of values are not {_TYPE_WORDS[col.type]}, e.g. row {example[0] + FIRST_DATA_ROW}: {example[1]!r}",
+                f"{bad / n:.0%} of values are not {_TYPE_WORDS[col.type]}, e.g. row {where + FIRST_DATA_ROW}: "
+                f"{frame[col.name][where]!r}",
                 column=col.name,
             )
+    return typed
+
+
+def typed_frame(frame: pl.DataFrame, contract: Contract, typed: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every contract column typed: text columns as they are, the others from ``typed``
+    (check_column_types) when given, else parsed now."""
+    if typed is None:
+        return frame.select(parsed(c).alias(c.name) for c in contract.columns)
+    return frame.select(pl.col(c.name) for c in contract.columns if c.type == "string").with_columns(
+        typed).select(contract.column_names)
 
 
 

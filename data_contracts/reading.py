@@ -27,9 +27,10 @@ def read_extract(
     contract: Contract,
     mapping: ExtractMapping | None = None,
     open_end_markers: Sequence[date] = DEFAULT_OPEN_END_MARKERS,
-) -> tuple[pl.DataFrame, str, list[str]]:
-    """The file as trimmed text columns (blank -> null) named as the contract says, its sha256 and
-    notes on what was tolerated. A mapping renames, recodes and re-dates a source export first."""
+) -> tuple[pl.DataFrame, str, list[str], pl.DataFrame]:
+    """The file as trimmed text columns (blank -> null) named as the contract says, its sha256,
+    notes on what was tolerated and its non-text columns typed. A mapping renames, recodes and
+    re-dates a source export first."""
     name = path.name
     notes: list[str] = []
     mapping = mapping or ExtractMapping()
@@ -62,8 +63,8 @@ def read_extract(
             "the file has a header but no data rows; no extract may be empty (re-export it with its rows)",
             row=FIRST_DATA_ROW,
         )
-    check_column_types(frame, contract, name)
-    return frame, digest, notes
+    typed = check_column_types(frame, contract, name)
+    return frame, digest, notes, typed
 
 
 def _open_end_markers(frame: pl.DataFrame, contract: Contract, markers: Sequence[date], notes: list[str]) -> pl.DataFrame:
@@ -155,15 +156,17 @@ class ExtractRead:
     sha256: str
     notes: list[str]
     n_normalised: int
+    typed: pl.DataFrame | None = None  # the non-text columns parsed (normalising codes leaves them alone)
 
 
 def read_and_normalise(path: Path, contract: Contract, codes, mapping: Mapping) -> ExtractRead:
-    frame, digest, notes = read_extract(path, contract, mapping.for_extract(contract.extract), mapping.open_end_markers)
+    frame, digest, notes, typed = read_extract(path, contract, mapping.for_extract(contract.extract),
+                                               mapping.open_end_markers)
     frame, n_normalised, per_column = normalise_codes(frame, contract, codes)
     if n_normalised:
         detail = ", ".join(f"{c}: {n:,}" for c, n in per_column.items())
         notes.append(f"{n_normalised:,} codes normalised to the code list's case ({detail})")
-    return ExtractRead(path, frame, digest, notes, n_normalised)
+    return ExtractRead(path, frame, digest, notes, n_normalised, typed)
 
 
 def _blank_absent(frame: pl.DataFrame, contract: Contract, notes: list[str]) -> pl.DataFrame:

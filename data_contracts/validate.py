@@ -68,7 +68,7 @@ from data_contracts.files import find_extract_file
 from data_contracts.gx_suite import digits_interchangeable as _digits_interchangeable  # noqa: F401 - tests pin it here
 from data_contracts.gx_suite import judge
 from data_contracts.mapping import Mapping
-from data_contracts.parsing import COLUMN_TYPE_THRESHOLD, parsed
+from data_contracts.parsing import COLUMN_TYPE_THRESHOLD, parsed, typed_frame
 from data_contracts.reading import ExtractRead, read_and_normalise
 from data_contracts.results import (
     QUARANTINE_SCHEMA,
@@ -116,7 +116,8 @@ def validate_extract(
     try:
         if verdicts is None:
             verdicts = judge({extract: read.frame}, {extract: contract}, codes, as_of, gx_runner or gx_worker.shared())
-        typed, failures = _evaluate(read.frame, contract, codes, as_of, accepted_keys, verdicts, accepted_frames)
+        typed, failures = _evaluate(read.frame, contract, codes, as_of, accepted_keys, verdicts, accepted_frames,
+                                    read.typed)
     except BlockingError:
         raise
     except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
@@ -126,10 +127,11 @@ def validate_extract(
 
 def _evaluate(frame: pl.DataFrame, contract: Contract, codes: dict[str, dict[str, Code]], as_of: date,
               accepted_keys: AcceptedKeys, verdicts: dict[str, pl.DataFrame],
-              accepted: dict[str, pl.DataFrame] | None) -> tuple[pl.DataFrame, Failures]:
+              accepted: dict[str, pl.DataFrame] | None, parsed_columns: pl.DataFrame | None = None
+              ) -> tuple[pl.DataFrame, Failures]:
     """Every row-level rule, in the order their failures are listed: polars' rules, then GX's verdicts."""
     failures = Failures()
-    typed = frame.select(parsed(c).alias(c.name) for c in contract.columns)
+    typed = typed_frame(frame, contract, parsed_columns)
     base = frame.with_row_index("_i")
     check_types(failures, base, typed, contract)
     check_both_or_neither(failures, base, contract)
@@ -194,7 +196,8 @@ def validate_dataset(
     as_of, as_of_source = (as_of, "--as-of") if as_of is not None else default_as_of(data_dir, reads, contracts)
     _tell(progress, "great-expectations", len(extracts), len(extracts))
     try:
-        verdicts = judge({e: r.frame for e, r in reads.items()}, contracts, codes, as_of, gx_worker.shared())
+        verdicts = judge({e: r.frame for e, r in reads.items()}, contracts, codes, as_of, gx_worker.shared(),
+                         typed={e: r.typed for e, r in reads.items()})
     except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
         raise BlockingError(str(data_dir), "validation", f"the rows could not be checked: {exc}") from exc
     result = ValidationResult(as_of=as_of, as_of_source=as_of_source)

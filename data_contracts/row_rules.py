@@ -35,6 +35,14 @@ class Failures:
         self.values.append(value)
         self.messages.append(message)
 
+    def merge(self, other: Failures) -> None:
+        """Another collection's failures, after these (in its order)."""
+        self.rows += other.rows
+        self.rules += other.rules
+        self.columns += other.columns
+        self.values += other.values
+        self.messages += other.messages
+
     def extend(self, hits: pl.DataFrame, rule: str, column: str) -> None:
         """Many rows at once: ``hits`` has _i, value and message columns."""
         n = hits.height

@@ -107,17 +107,19 @@ def validate_extract(
     mapping: Mapping | None = None,
     accepted_frames: dict[str, pl.DataFrame] | None = None,
     read: ExtractRead | None = None,
+    spells: Failures | None = None,
 ) -> ExtractResult:
     """Read one extract file and split its rows into accepted (typed) and quarantined.
     ``verdicts``: great-expectations' verdicts for the whole dataset (validate_dataset); without
-    them, this extract is judged on its own."""
+    them, this extract is judged on its own. ``spells``: the spell rule's failures when worked out
+    already (validate_dataset does it while great-expectations judges)."""
     extract = contract.extract
     read = read or read_and_normalise(path, contract, codes, mapping or Mapping())
     try:
         if verdicts is None:
             verdicts = judge({extract: read.frame}, {extract: contract}, codes, as_of, gx_runner or gx_worker.shared())
         typed, failures = _evaluate(read.frame, contract, codes, as_of, accepted_keys, verdicts, accepted_frames,
-                                    read.typed)
+                                    read.typed, spells)
     except BlockingError:
         raise
     except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
@@ -127,8 +129,8 @@ def validate_extract(
 
 def _evaluate(frame: pl.DataFrame, contract: Contract, codes: dict[str, dict[str, Code]], as_of: date,
               accepted_keys: AcceptedKeys, verdicts: dict[str, pl.DataFrame],
-              accepted: dict[str, pl.DataFrame] | None, parsed_columns: pl.DataFrame | None = None
-              ) -> tuple[pl.DataFrame, Failures]:
+              accepted: dict[str, pl.DataFrame] | None, parsed_columns: pl.DataFrame | None = None,
+              spells: Failures | None = None) -> tuple[pl.DataFrame, Failures]:
     """Every row-level rule, in the order their failures are listed: polars' rules, then GX's verdicts."""
     failures = Failures()
     typed = typed_frame(frame, contract, parsed_columns)
@@ -137,11 +139,20 @@ def _evaluate(frame: pl.DataFrame, contract: Contract, codes: dict[str, dict[str
     check_both_or_neither(failures, base, contract)
     check_references(failures, base, contract, accepted_keys)
     if contract.spells:
-        check_spells(failures, base, typed, contract)
+        if spells is None:
+            spells = _spell_failures(frame, contract, parsed_columns)
+        failures.merge(spells)
     if contract.within_service and accepted and "people" in accepted:
         check_within_service(failures, base, typed, contract, accepted["people"], as_of)
     apply_verdicts(failures, base, typed, contract, codes, as_of, verdicts)
     return typed, failures
+
+
+def _spell_failures(frame: pl.DataFrame, contract: Contract, parsed_columns: pl.DataFrame | None) -> Failures:
+    """The spell rule needs only the extract itself (not the verdicts, nor other extracts' accepted rows)."""
+    failures = Failures()
+    check_spells(failures, frame.with_row_index("_i"), typed_frame(frame, contract, parsed_columns), contract)
+    return failures
 
 
 def default_as_of(data_dir: Path, reads: dict[str, ExtractRead], contracts: dict[str, Contract], *,
@@ -195,11 +206,22 @@ def validate_dataset(
     reads = _read_all(data_dir, contracts, codes, mapping or Mapping(), progress)
     as_of, as_of_source = (as_of, "--as-of") if as_of is not None else default_as_of(data_dir, reads, contracts)
     _tell(progress, "great-expectations", len(extracts), len(extracts))
-    try:
-        verdicts = judge({e: r.frame for e, r in reads.items()}, contracts, codes, as_of, gx_worker.shared(),
-                         typed={e: r.typed for e, r in reads.items()})
-    except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
-        raise BlockingError(str(data_dir), "validation", f"the rows could not be checked: {exc}") from exc
+    # great-expectations judges (its own process, mostly waited for) while the spell rule, which needs
+    # neither its verdicts nor other extracts, runs here: about half a second of a core otherwise idle
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="eqdash-judge") as pool:
+        judged = pool.submit(judge, {e: r.frame for e, r in reads.items()}, contracts, codes, as_of,
+                             gx_worker.shared(), typed={e: r.typed for e, r in reads.items()})
+        spells = {}
+        for extract, read in reads.items():
+            if contracts[extract].spells:
+                try:
+                    spells[extract] = _spell_failures(read.frame, contracts[extract], read.typed)
+                except (pl.exceptions.PolarsError, ValueError, TypeError):
+                    pass  # worked out again, and reported as before, with the extract's other rules
+        try:
+            verdicts = judged.result()
+        except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
+            raise BlockingError(str(data_dir), "validation", f"the rows could not be checked: {exc}") from exc
     result = ValidationResult(as_of=as_of, as_of_source=as_of_source)
     needed = {col.references for c in contracts.values() for col in c.columns if col.references}
     accepted_keys: AcceptedKeys = {}
@@ -210,6 +232,7 @@ def validate_dataset(
         outcome = validate_extract(
             read.path, contracts[extract], codes=codes, as_of=as_of, accepted_keys=accepted_keys,
             verdicts=verdicts, mapping=mapping, accepted_frames=accepted_frames, read=read,
+            spells=spells.get(extract),
         )
         result.extracts[extract] = outcome
         accepted_frames[extract] = outcome.accepted

@@ -160,7 +160,6 @@ class _Stacker:
         parts: dict[str, list[pl.LazyFrame]] = {k: [] for k in _STACK_SCHEMAS}
         blanks = frame.null_count().row(0, named=True)  # kept with each column: no scan
         height = frame.height
-        typed_lazy = typed.lazy() if typed is not None else None
         frame = frame.lazy()
         for col in contract.columns:
             if col.required:  # the column's states: given (some value), blank (some null)
@@ -170,7 +169,7 @@ class _Stacker:
             self._column(parts, extract, frame, col)
         for rule in contract.rules:
             if rule.check in ("date_order", "not_greater"):
-                pair = (typed_lazy.select(rule.columns) if typed is not None and set(rule.columns) <= set(typed.columns)
+                pair = (typed.lazy().select(rule.columns) if typed is not None and set(rule.columns) <= set(typed.columns)
                         else frame.select(parsed(contract.column(c)).alias(c) for c in rule.columns))
                 margins = pair.select(pair_margin(contract, rule).drop_nulls().unique().alias("v"))
                 parts["order"].append(margins.select(*_lit(extract=extract, rule=rule.check, rule_name=rule.name), "v"))

@@ -16,14 +16,12 @@ import contextlib
 import fcntl
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 # The protection method's version: decisions stored by another version are made again, so a fix to the
 # audit reaches a warehouse built before it.
 METHOD = "2026-12-01b"
-_SAVE_LOCK = threading.Lock()
 
 
 class DecisionStore:
@@ -69,7 +67,7 @@ class DecisionStore:
         return self._locked(f"{family}-{fy}")
 
     def save(self, family: str, fy: int, secondary: set, withheld: set) -> None:
-        with _SAVE_LOCK, self._locked("store"):  # every process and thread writes one file
+        with self._locked("store"):  # every process and thread (each opens the lock file itself) writes one file
             data = {"build_id": self.build_id, "settings": self.settings, "method": METHOD, "years": self.read()}
             data["years"][f"{family}:{fy}"] = {"secondary": sorted(secondary, key=str),
                                                "withheld": sorted(withheld, key=str)}

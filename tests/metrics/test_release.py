@@ -276,6 +276,23 @@ def test_two_processes_saving_decisions_lose_none(tmp_path):
     assert sorted(years) == sorted(f"family:{fy}" for fy in [*range(40), *range(1000, 1040)])
 
 
+def test_two_threads_saving_decisions_lose_none(tmp_path):
+    # the store's lock is a file each save opens for itself, so threads of one process exclude each other
+    import threading
+
+    from metrics.release_store import DecisionStore
+
+    store = DecisionStore(tmp_path / "w.duckdb.release.json", "build", "settings")
+    threads = [threading.Thread(target=lambda first=first: [store.save("family", fy, {("cell", fy)}, set())
+                                                              for fy in range(first, first + 40)])
+               for first in (0, 1000)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(store.read()) == sorted(f"family:{fy}" for fy in [*range(40), *range(1000, 1040)])
+
+
 # --- an independent attacker on random tables ------------------------------------------------
 
 def _attack(cells, n_rows, n_cols) -> list[tuple[int, int]]:

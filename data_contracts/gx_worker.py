@@ -59,6 +59,7 @@ class GxWorker:
             os.close(write_fd)
         self.replies: BinaryIO = os.fdopen(read_fd, "rb")
         self.ready = False
+        self.asking = threading.Lock()
 
     def _fail(self, what: str) -> BlockingError:
         self._end()
@@ -77,8 +78,14 @@ class GxWorker:
     def run(self, extract: str, file_name: str, frame: pl.DataFrame, specs: list[tuple]) -> list[tuple[dict, list[int]]]:
         buffer = io.BytesIO()
         frame.write_ipc_stream(buffer)
+        # one request and its reply at a time: a build asks from two threads (the extracts, and the
+        # published reference tables on its helper thread)
+        with self.asking:
+            return self._ask(extract, file_name, buffer.getvalue(), specs)
+
+    def _ask(self, extract: str, file_name: str, data: bytes, specs: list[tuple]) -> list[tuple[dict, list[int]]]:
         try:
-            pickle.dump(("run", extract, file_name, buffer.getvalue(), specs), self.process.stdin)
+            pickle.dump(("run", extract, file_name, data, specs), self.process.stdin)
             self.process.stdin.flush()
         except (BrokenPipeError, OSError):
             raise self._fail("stopped before it gave its verdicts") from None

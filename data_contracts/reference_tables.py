@@ -19,6 +19,7 @@ import csv
 import hashlib
 import io
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -189,9 +190,11 @@ class _Staged(NamedTuple):
     read: ExtractRead
 
 
-def validate_reference(reference_dir: Path, *, as_of: date | None = None) -> ReferenceResult:
+def validate_reference(reference_dir: Path, *, as_of: date | None = None,
+                       before_judging: Callable[[], object] | None = None) -> ReferenceResult:
     """Validate every reference table under reference_dir; BlockingError if one cannot be read or
-    two Home Office files disagree about the same cell."""
+    two Home Office files disagree about the same cell. ``before_judging`` is called (and waited
+    for) before great-expectations is asked for verdicts: a build lets the extracts go first."""
     found = find_reference_files(reference_dir)
     codes = load_codes(CONTRACTS_DIR)
     as_of = as_of or date.today()
@@ -211,6 +214,8 @@ def validate_reference(reference_dir: Path, *, as_of: date | None = None) -> Ref
                 staged[f"{extract}-{number}"] = _Staged(path, copy, contract, notes,
                                                         read_and_normalise(copy, contract, codes, Mapping()))
         # every file judged by great-expectations in one batch (its cost is per expectation, not per row)
+        if before_judging is not None:
+            before_judging()
         try:
             verdicts = judge({key: s.read.frame for key, s in staged.items()},
                              {key: s.contract for key, s in staged.items()}, codes, as_of, gx_worker.shared())

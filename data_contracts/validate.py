@@ -44,7 +44,9 @@ columns: the header and CSV-shape checks), reading.py (trim, map, check columns 
 normalise codes), parsing.py (types), gx_suite.py (the great-expectations suite), gx_worker.py
 (the process it runs in, started first so its import overlaps the reading), verdicts.py
 (its verdicts back to rows), row_rules.py (the polars rules), results.py (the quarantine and the
-row accounting). This module runs them in order.
+row accounting). This module runs them: the files read two at a time, great-expectations and
+the spell rule side by side, then each extract checked once the extracts it refers to are (two at
+a time after people), with outcomes in load order.
 
 Source rows use spreadsheet numbering: header = row 1, first data row = row 2. With quoted
 newlines this is the record number + 1, not the text line.
@@ -54,8 +56,9 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -191,11 +194,15 @@ def validate_dataset(
     contracts_dir: Path = CONTRACTS_DIR,
     progress: Progress = None,
     mapping: Mapping | None = None,
+    on_as_of: Callable[[date, threading.Event], None] | None = None,
 ) -> ValidationResult:
     """Validate every extract in load order; references resolve against earlier accepted rows.
 
     Every file is read first (so a blocking problem in the last file stops the build before any
-    checking), then the as-of date is settled (given, or default_as_of), then the rows are checked."""
+    checking), then the as-of date is settled (given, or default_as_of) and passed to ``on_as_of``
+    with an event set once great-expectations has given the extracts' verdicts (the build starts
+    validating the published reference tables then, and asks for their verdicts after the
+    extracts'), then the rows are checked."""
     gx_worker.start()  # great-expectations imports in its own process while the files are read
     data_dir = Path(data_dir)
     extracts = list(extracts)
@@ -205,7 +212,63 @@ def validate_dataset(
         raise BlockingError(str(data_dir), "missing_directory", f"data directory {data_dir} does not exist")
     reads = _read_all(data_dir, contracts, codes, mapping or Mapping(), progress)
     as_of, as_of_source = (as_of, "--as-of") if as_of is not None else default_as_of(data_dir, reads, contracts)
-    _tell(progress, "great-expectations", len(extracts), len(extracts))
+    judged_event = threading.Event()
+    try:  # the event is set however judging ends, so nothing waiting for it waits for ever
+        if on_as_of is not None:
+            on_as_of(as_of, judged_event)
+        verdicts, spells = _judge(data_dir, reads, contracts, codes, as_of, progress)
+    finally:
+        judged_event.set()
+    result = ValidationResult(as_of=as_of, as_of_source=as_of_source)
+    result.extracts = _check(extracts, reads, contracts, codes, as_of, verdicts, spells, mapping, progress)
+    return result
+
+
+def _check(extracts: list[str], reads: dict[str, ExtractRead], contracts: dict[str, Contract], codes, as_of: date,
+           verdicts: dict[str, pl.DataFrame], spells: dict[str, Failures], mapping: Mapping | None,
+           progress: Progress) -> dict[str, ExtractResult]:
+    """Every extract's rows checked, in load order. An extract is checked once the extracts it refers
+    to are settled; extracts that do not refer to each other (everything after people) are checked
+    two at a time, since much of a check is polars (which releases the GIL). Outcomes, and the first
+    blocking problem, come in load order."""
+    needed = {col.references for c in contracts.values() for col in c.columns if col.references}
+    outcomes: dict[str, ExtractResult] = {}
+    accepted_keys: AcceptedKeys = {}
+    accepted_frames: dict[str, pl.DataFrame] = {}
+    running: dict[str, Future[ExtractResult]] = {}
+
+    def settle(extract: str) -> None:
+        """An extract's outcome, once; the keys and rows later extracts are checked against."""
+        if extract not in outcomes:
+            outcome = outcomes[extract] = running[extract].result()
+            accepted_frames[extract] = outcome.accepted
+            for target, column in needed:
+                if target == extract:
+                    accepted_keys[(target, column)] = _keys(outcome, column)
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="eqdash-check") as pool:
+        try:
+            for number, extract in enumerate(extracts, start=1):
+                for target in _refers_to(contracts[extract]) & set(running):
+                    settle(target)
+                _tell(progress, f"validate {extract}", number, len(extracts))
+                running[extract] = pool.submit(
+                    validate_extract, reads[extract].path, contracts[extract], codes=codes, as_of=as_of,
+                    accepted_keys=dict(accepted_keys), verdicts=verdicts, mapping=mapping,
+                    accepted_frames=dict(accepted_frames), read=reads.pop(extract), spells=spells.get(extract))
+            for extract in extracts:
+                settle(extract)
+        except BaseException:
+            for future in running.values():
+                future.cancel()
+            raise
+    return {e: outcomes[e] for e in extracts}
+
+
+def _judge(data_dir: Path, reads: dict[str, ExtractRead], contracts: dict[str, Contract], codes, as_of: date,
+           progress: Progress) -> tuple[dict[str, pl.DataFrame], dict[str, Failures]]:
+    """great-expectations' verdicts on every extract, and the spell rule's failures worked out meanwhile."""
+    _tell(progress, "great-expectations", len(reads), len(reads))
     # great-expectations judges (its own process, mostly waited for) while the spell rule, which needs
     # neither its verdicts nor other extracts, runs here: about half a second of a core otherwise idle
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="eqdash-judge") as pool:
@@ -219,27 +282,15 @@ def validate_dataset(
                 except (pl.exceptions.PolarsError, ValueError, TypeError):
                     pass  # worked out again, and reported as before, with the extract's other rules
         try:
-            verdicts = judged.result()
+            return judged.result(), spells
         except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
             raise BlockingError(str(data_dir), "validation", f"the rows could not be checked: {exc}") from exc
-    result = ValidationResult(as_of=as_of, as_of_source=as_of_source)
-    needed = {col.references for c in contracts.values() for col in c.columns if col.references}
-    accepted_keys: AcceptedKeys = {}
-    accepted_frames: dict[str, pl.DataFrame] = {}
-    for number, extract in enumerate(extracts, start=1):
-        _tell(progress, f"validate {extract}", number, len(extracts))
-        read = reads.pop(extract)
-        outcome = validate_extract(
-            read.path, contracts[extract], codes=codes, as_of=as_of, accepted_keys=accepted_keys,
-            verdicts=verdicts, mapping=mapping, accepted_frames=accepted_frames, read=read,
-            spells=spells.get(extract),
-        )
-        result.extracts[extract] = outcome
-        accepted_frames[extract] = outcome.accepted
-        for target, column in needed:
-            if target == extract:
-                accepted_keys[(target, column)] = _keys(outcome, column)
-    return result
+
+
+def _refers_to(contract: Contract) -> set[str]:
+    """The extracts whose accepted rows this one is checked against (references, service dates)."""
+    targets = {col.references[0] for col in contract.columns if col.references}
+    return targets | ({"people"} if contract.within_service else set())
 
 
 def _tell(progress: Progress, step: str, number: int, total: int) -> None:
@@ -275,6 +326,8 @@ def _keys(outcome: ExtractResult, column: str) -> tuple[set[str], dict[str, int]
     """Accepted values of a referenced column (distinct, as a polars Series: no Python set of every
     id), and the first quarantined row holding each other value."""
     accepted = outcome.accepted[column].cast(pl.String).drop_nulls().unique()
+    if outcome.rejected.height == 0:  # nothing quarantined: no lookup of every accepted value to build
+        return accepted, {}, outcome.file
     quarantined = (
         outcome.rejected.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(accepted.implode()))
         .group_by(column)

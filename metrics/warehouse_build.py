@@ -16,10 +16,11 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -242,7 +243,8 @@ def _load_tables(con: duckdb.DuckDBPyConnection, validation: ValidationResult, *
 
 
 def _validate(data_dir: Path, *, as_of: date | None, contracts_dir: Path, progress: ProgressFn | None,
-              mapping_path: Path | None, accept_quarantine: bool):
+              mapping_path: Path | None, accept_quarantine: bool,
+              on_as_of: Callable[[date, threading.Event], None] | None = None):
     """The validated extracts and the quarantine policy's breaches (raised unless accepted)."""
     from data_contracts.contract import load_contracts
     from data_contracts.mapping import Mapping, load_mapping
@@ -252,7 +254,7 @@ def _validate(data_dir: Path, *, as_of: date | None, contracts_dir: Path, progre
     mapping = load_mapping(mapping_path, config.EXTRACTS) if mapping_path else Mapping()
     try:
         validation = validate_dataset(data_dir, config.EXTRACTS, as_of=as_of, contracts_dir=contracts_dir,
-                                      progress=progress, mapping=mapping)
+                                      progress=progress, mapping=mapping, on_as_of=on_as_of)
     except BlockingError:
         raise
     except OSError as exc:
@@ -297,18 +299,22 @@ def build(
     check_target(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(db_path)
-    # one helper thread: it parses the SQL models while the extracts are validated, then validates
-    # the published reference tables while the models run (both mostly wait on the other core's
-    # work: polars and DuckDB release the GIL, great-expectations runs in its own process)
+    # one helper thread: it parses the SQL models while the extracts are read, then reads and stacks
+    # the published reference tables from the moment the analysis edge is known, while the extracts
+    # are judged; the extracts' verdicts are asked for first (they are on the critical path)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="eqdash-build") as helper:
         planned = helper.submit(_plan_build, sql_dir, contracts_dir, keep_staging)
+        reference: list[Future] = []
+
+        def validate_reference_from(edge: date, extracts_judged: threading.Event) -> None:
+            if reference_dir is not None:
+                reference.append(helper.submit(_validate_reference, reference_dir, edge, extracts_judged.wait))
+
         validation, mapping, breaches = _validate(data_dir, as_of=as_of, contracts_dir=contracts_dir,
                                                   progress=progress, mapping_path=mapping_path,
-                                                  accept_quarantine=accept_quarantine)
+                                                  accept_quarantine=accept_quarantine, on_as_of=validate_reference_from)
         timings = {"validate": time.perf_counter() - started}
         plan, benchmark_plan = planned.result()
-        reference = (helper.submit(_validate_reference, reference_dir, validation.as_of)
-                     if reference_dir is not None else None)
         build_id = _build_id(validation, plan.version, settings)
         info = {"build_id": build_id, "built_at": datetime.now(UTC).replace(tzinfo=None), "as_of": validation.as_of,
                 "data_dir": str(data_dir.resolve()), "duckdb_version": duckdb.__version__,
@@ -326,11 +332,11 @@ def build(
             t = time.perf_counter()
             run_models(con, plan, progress, registered=registered)
             timings["models"] = time.perf_counter() - t
-            if reference is not None:
+            if reference:
                 t = time.perf_counter()
                 if progress:
                     progress("benchmarks", 0, 1)
-                _load_benchmark_tables(con, reference.result(), benchmark_plan)
+                _load_benchmark_tables(con, reference[0].result(), benchmark_plan)
                 timings["benchmarks"] = time.perf_counter() - t
     return BuildReport(
         as_of=validation.as_of, as_of_source=validation.as_of_source,
@@ -354,11 +360,12 @@ def _quarantine_counts(quarantine: pl.DataFrame) -> dict[tuple[str, str], int]:
 # ------------------------------------------------------------------------------------------------
 
 
-def _validate_reference(reference_dir: Path, as_of: date | None) -> ReferenceResult:
+def _validate_reference(reference_dir: Path, as_of: date | None, before_judging: Callable[[], object] | None = None
+                        ) -> ReferenceResult:
     from data_contracts.reference_tables import validate_reference
 
     try:
-        return validate_reference(Path(reference_dir), as_of=as_of)
+        return validate_reference(Path(reference_dir), as_of=as_of, before_judging=before_judging)
     except OSError as exc:
         raise BlockingError(str(reference_dir), "read", f"could not read the reference data: {exc.strerror or exc}") from None
 

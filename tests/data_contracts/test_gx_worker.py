@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -129,3 +131,83 @@ def test_the_worker_judges_without_executing_the_modules_it_defers(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.splitlines() == ["['codes', 'pattern', 'range', 'required', 'unique']",
                                        "['_LazyModule', '_LazyModule']", "0.5 module"]
+
+
+def test_a_build_asks_for_the_extracts_verdicts_before_the_reference_tables(tmp_path, monkeypatch):
+    """The published reference tables are read while the extracts are judged (the build's helper
+    thread, from the moment the as-of date is known), but their verdicts are asked for only after the
+    extracts' have come back: the extracts' verdicts are on the build's critical path."""
+    from metrics.warehouse_build import build
+
+    asked: list[tuple[str, int]] = []
+    real_run = gx_worker.GxWorker.run
+
+    def recording_run(self, extract, file_name, frame, specs):
+        asked.append((threading.current_thread().name.split("_")[0], frame.height))
+        return real_run(self, extract, file_name, frame, specs)
+
+    import data_contracts.gx_suite as gx_suite
+
+    real_collect = gx_suite._Stacker.collect
+
+    def slow_collect(self, planned):  # the extracts' values take a second to stack, as at `national`
+        if threading.current_thread().name.startswith("eqdash-judge"):
+            time.sleep(1.0)
+        return real_collect(self, planned)
+
+    monkeypatch.setattr(gx_worker.GxWorker, "run", recording_run)
+    monkeypatch.setattr(gx_suite._Stacker, "collect", slow_collect)
+    data = write_dataset(tmp_path / "data", valid_rows())
+    report = build(data, tmp_path / "w.duckdb", as_of=AS_OF)
+    threads = [name for name, _ in asked]
+    # the extracts' batches (the judging thread), then the reference tables' (the build's helper)
+    assert threads == ["eqdash-judge"] * threads.count("eqdash-judge") + ["eqdash-build"] * threads.count("eqdash-build")
+    assert threads.count("eqdash-judge") >= 1 and threads.count("eqdash-build") >= 1
+    assert "benchmarks" in report.timings
+
+
+def test_the_reference_tables_are_not_left_waiting_when_judging_fails(tmp_path, monkeypatch):
+    """Whatever stops the extracts' judging, the event the reference tables wait on is set, so a failed
+    build never hangs on its helper thread."""
+    import data_contracts.validate as validate
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("planted")
+
+    monkeypatch.setattr(validate, "judge", broken)
+    seen: list[threading.Event] = []
+    data = write_dataset(tmp_path / "data", valid_rows())
+    with pytest.raises(BlockingError) as info:
+        validate_dataset(data, config.EXTRACTS, as_of=AS_OF, on_as_of=lambda edge, event: seen.append(event))
+    assert str(info.value).endswith("rule validation — the rows could not be checked: planted")
+    assert len(seen) == 1 and seen[0].is_set()
+
+
+def test_two_threads_asking_the_worker_at_once_each_get_their_own_verdicts(tmp_path):
+    """A build asks from two threads; each request is answered with its own verdicts (a reply never
+    reaches the other thread)."""
+    frames = _planted(tmp_path)
+    contracts, codes = load_contracts(config.EXTRACTS), load_codes()
+    people_only = {"people": frames["people"]}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        both = [pool.submit(judge, f, {e: contracts[e] for e in f}, codes, AS_OF, gx_worker.shared())
+                for f in (frames, people_only) * 3]
+        results = [future.result() for future in both]
+    for number, result in enumerate(results):
+        assert sorted(result) == (["codes", "pattern", "range", "required", "unique"] if number % 2 == 0
+                                  else ["codes", "pattern", "range"]), number
+        assert result["codes"].select("extract", "column", "value").rows() == [("people", "sex", "X")]
+
+
+def test_outcomes_come_in_load_order_though_extracts_are_checked_two_at_a_time(tmp_path):
+    """After people, the extracts that refer only to people and business areas are checked two at a
+    time; the result lists them in load order and each keeps its own quarantine."""
+    rows = valid_rows()
+    rows["postings"][0]["person_id"] = "P9999999"  # not a person: references
+    rows["grievances"][0]["raised_date"] = ""  # required
+    rows["misconduct_cases"][0]["is_investigated"] = "Yes"  # codes
+    data = write_dataset(tmp_path / "data", rows)
+    result = validate_dataset(data, config.EXTRACTS, as_of=AS_OF)
+    assert list(result.extracts) == list(config.EXTRACTS)
+    by_extract = result.quarantine.group_by("extract", "rule").agg(pl.len()).sort("extract").rows()
+    assert by_extract == [("grievances", "required", 1), ("misconduct_cases", "codes", 1), ("postings", "references", 1)]

@@ -4,8 +4,11 @@ Each model is one CREATE ... AS SELECT. DuckDB spreads one query over both cores
 build is spent where a query cannot use both (a mart of one row group written by one thread, a
 table being finished, a window over few partitions), so the runner keeps two models going whenever
 two are ready: one on the build's connection, one on a cursor of it (a second connection to the
-same database; each is used by one thread at a time). Ready models start longest chain first (most
-models downstream), then in build order.
+same database; each is used by one thread at a time). Ready models start in the order of classic
+list scheduling: the longest remaining path first, in seconds, as the previous build of the same
+warehouse took them (``build_info.model_seconds``, written by every build); with no previous build,
+the most models downstream first; then in build order. Which lane runs a model never changes what
+it makes, only when the last one finishes.
 
 What the lanes share: every stored table (committed as its CREATE ends) and the build-only tables
 (sql_models.BUILD_TABLE), kept in an in-memory catalog attached for the build (BUILD_CATALOG) that
@@ -19,12 +22,15 @@ order is the one reported.
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
@@ -66,15 +72,13 @@ def _search(cursor: duckdb.DuckDBPyConnection) -> None:
 class _Runner:
     """One build's models: what each reads, which to start next, and the state of the run."""
 
-    def __init__(self, plan: ModelPlan, lanes: list[_Lane], progress) -> None:
+    def __init__(self, plan: ModelPlan, lanes: list[_Lane], progress, costs: dict[str, float] | None = None) -> None:
         self.by_name = {m.name: m for m in plan.models}
         self.index = {m.name: i for i, m in enumerate(plan.models)}
         self.creates = dict(zip(self.index, plan.creates, strict=True))
         self.needs = dict(zip(self.index, plan.needs, strict=True))
-        below: dict[str, set[str]] = {}
-        for name in reversed(self.index):  # build order: every reader comes after what it reads
-            below[name] = set().union(*({r, *below[r]} for r in self.index if name in self.needs[r]))
-        self.priority = {n: (-len(below[n]), self.index[n]) for n in self.index}
+        self.priority = priorities(self.index, self.needs, costs or {})
+        self.seconds: dict[str, float] = {}
         self.lanes, self.free, self.progress = lanes, list(lanes), progress
         self.done: set[str] = set()
         self.started: set[str] = set()
@@ -98,10 +102,12 @@ class _Runner:
 
     def execute(self, lane: _Lane, name: str) -> None:
         model = self.by_name[name]
+        started = time.perf_counter()
         try:
             lane.cursor.execute(statement(model, self.creates[name]))
         except duckdb.Error as exc:
             raise _failure(model, exc) from None
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
     def run(self) -> None:
         """Every model, two at a time where the graph allows; the first failure in build order is raised
@@ -156,6 +162,42 @@ class _Runner:
             self.progress(f"model {name}", len(self.started), len(self.index))
 
 
+def priorities(index: dict[str, int], needs: dict[str, set[str]], costs: dict[str, float]) -> dict[str, tuple]:
+    """Each model's place among the ready ones (smallest first): the longest path of seconds from it
+    to the end of the build (its own included; a model without a cost counts as nothing), then the
+    number of models downstream, then build order."""
+    below: dict[str, set[str]] = {}
+    path: dict[str, float] = {}
+    for name in reversed(index):  # build order: every reader comes after what it reads
+        readers = [r for r in index if name in needs[r]]
+        below[name] = set().union(*({r, *below[r]} for r in readers))
+        path[name] = costs.get(name, 0.0) + max((path[r] for r in readers), default=0.0)
+    return {n: (-path[n], -len(below[n]), index[n]) for n in index}
+
+
+def previous_seconds(db_path) -> dict[str, float]:
+    """The seconds each model took in the build that made the warehouse at ``db_path`` (empty if
+    there is none, or it is from a build that did not record them)."""
+    if not Path(db_path).is_file():
+        return {}
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        columns = {r[0] for r in con.execute("select column_name from duckdb_columns() where table_name = 'build_info'"
+                                             ).fetchall()}
+        if "model_seconds" not in columns:
+            return {}
+        recorded = con.execute("select model_seconds from build_info").fetchall()
+        seconds = json.loads(recorded[0][0]) if recorded and recorded[0][0] else {}
+        return {str(k): float(v) for k, v in seconds.items()} if isinstance(seconds, dict) else {}
+    except (duckdb.Error, ValueError, TypeError):
+        return {}
+    finally:
+        con.close()
+
+
 def _interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
@@ -176,9 +218,11 @@ def _ctrl_c_reaches_the_waiting_thread() -> Iterator[None]:
 
 
 def run_models(con: duckdb.DuckDBPyConnection, plan: ModelPlan, progress=None, *,
-               registered: dict | None = None, lanes: int = LANES) -> None:
+               registered: dict | None = None, lanes: int = LANES, costs: dict[str, float] | None = None
+               ) -> dict[str, float]:
     """Make every model of ``plan`` in ``con``'s database; ``registered``: the Arrow tables (raw_)
-    registered on ``con`` that each other lane registers too. ModelError for a model that fails."""
+    registered on ``con`` that each other lane registers too; ``costs``: seconds per model, to order
+    them (previous_seconds). Returns the seconds each took. ModelError for a model that fails."""
     share_build_catalog(con)
     made = [_Lane(con)]
     for _ in range(min(lanes, len(plan.models)) - 1):
@@ -187,9 +231,11 @@ def run_models(con: duckdb.DuckDBPyConnection, plan: ModelPlan, progress=None, *
             cursor.register(name, table)
         _search(cursor)
         made.append(_Lane(cursor))
+    runner = _Runner(plan, made, progress, costs)
     try:
         with _ctrl_c_reaches_the_waiting_thread():
-            _Runner(plan, made, progress).run()
+            runner.run()
+        return runner.seconds
     finally:
         for lane in made[1:]:
             lane.cursor.close()

@@ -33,7 +33,7 @@ import polars as pl
 from data_contracts.contract import load_codes
 from data_contracts.errors import BlockingError
 from metrics import config
-from metrics.model_runner import run_models
+from metrics.model_runner import previous_seconds, run_models
 from metrics.sql_models import NAME_RE, ModelPlan, code_version, discover_models, plan_models
 
 if TYPE_CHECKING:  # the validator is only needed to build, never to read (the dashboard's path)
@@ -161,9 +161,8 @@ def _ref_codes_frame(contracts_dir: Path) -> pl.DataFrame:
 
 
 def settings_frame(settings: config.Settings) -> pl.DataFrame:
-    """The build's parameters as one row, for the SQL models to read: the scalar Settings fields
-    (fct_spoc_monthly's overdue count reads service_standard_days) and the ethnic groups of the
-    aggregate (the ethnic group x sex intermediate model reads aggregate_groups)."""
+    """The build's parameters as one row for the SQL models: the scalar Settings fields (fct_spoc_monthly
+    reads service_standard_days) and the ethnic groups of the aggregate (the ethnic group x sex model)."""
     values = {k: [v] for k, v in asdict(settings).items() if isinstance(v, int | float | str)}
     return pl.DataFrame({**values, "aggregate_groups": [list(config.AGGREGATE_GROUPS)]})
 
@@ -232,7 +231,7 @@ def _load_tables(con: duckdb.DuckDBPyConnection, validation: ValidationResult, *
     _load_frame(con, "load_audit", pl.DataFrame([r.audit_row() for r in validation.extracts.values()]))
     _load_frame(con, "ref_codes", _ref_codes_frame(contracts_dir))
     _load_frame(con, "build_settings", settings_frame(settings))
-    strings = {k: pl.String for k in info if k in ("as_of_source", "mapping_file", "accepted_quarantine")}
+    strings = {k: pl.String for k in info if k in ("as_of_source", "mapping_file", "accepted_quarantine", "model_seconds")}
     _load_frame(con, "build_info", pl.DataFrame({k: [v] for k, v in info.items()}, schema_overrides=strings))
     return registered
 
@@ -323,15 +322,16 @@ def build(
                 "as_of_source": validation.as_of_source,
                 "mapping_file": str(mapping.path.resolve()) if mapping.path else None,
                 "accepted_quarantine": "; ".join(b.message for b in breaches) if accept_quarantine and breaches else None,
-                "staging_kept": keep_staging}  # are the raw_, stg_ and int_ tables in the file (--keep-staging)
+                "staging_kept": keep_staging, "model_seconds": None}  # --keep-staging; JSON, after the models
         with _replacing(db_path) as con:
             t = time.perf_counter()
             registered = _load_tables(con, validation, contracts_dir=contracts_dir, info=info, settings=settings,
                                       progress=progress, keep_staging=keep_staging)
             timings["load"] = time.perf_counter() - t
             t = time.perf_counter()
-            run_models(con, plan, progress, registered=registered)
+            seconds = run_models(con, plan, progress, registered=registered, costs=previous_seconds(db_path))  # last build's
             timings["models"] = time.perf_counter() - t
+            con.execute("update build_info set model_seconds = ?", [json.dumps({k: round(v, 3) for k, v in seconds.items()})])
             if reference:
                 t = time.perf_counter()
                 if progress:

@@ -127,3 +127,52 @@ def test_ctrl_c_stops_the_queries_still_running(tmp_path):
     finally:
         timer.cancel()
         signal.signal(signal.SIGINT, previous)
+
+
+def test_with_last_builds_seconds_the_longest_remaining_path_starts_first():
+    """Classic list scheduling: a model with nothing downstream but many seconds goes before a short
+    chain; without seconds, the most models downstream go first (then build order)."""
+    from metrics.model_runner import priorities
+
+    index = {"dim": 0, "chain_a": 1, "chain_b": 2, "big_leaf": 3, "small_leaf": 4}
+    needs = {"dim": set(), "chain_a": {"dim"}, "chain_b": {"chain_a"}, "big_leaf": {"dim"}, "small_leaf": {"dim"}}
+    costs = {"dim": 0.2, "chain_a": 0.3, "chain_b": 0.4, "big_leaf": 1.5, "small_leaf": 0.1}
+    by_seconds = priorities(index, needs, costs)
+    assert sorted(index, key=by_seconds.__getitem__) == ["dim", "big_leaf", "chain_a", "chain_b", "small_leaf"]
+    assert by_seconds["dim"] == (-1.7, -4, 0)  # 0.2 s and the longest path below it, big_leaf's 1.5 s
+    by_count = priorities(index, needs, {})
+    assert sorted(index, key=by_count.__getitem__) == ["dim", "chain_a", "chain_b", "big_leaf", "small_leaf"]
+
+
+def test_the_runner_starts_the_ready_model_with_the_longest_path_of_seconds(tmp_path):
+    """With one lane the order the models start in is the priority order among those ready."""
+    plan = plan_models(_models(tmp_path, GRAPH), ["raw_t"], keep_staging=False)
+    stored = [m.name for m, create in zip(plan.models, plan.creates, strict=True) if create != VIEW]
+
+    def started(costs):
+        seen: list[str] = []
+        with duckdb.connect(str(tmp_path / f"order{len(costs)}.duckdb")) as con:
+            con.register("raw_t", RAW.to_arrow())
+            run_models(con, plan, lambda step, _n, _t: seen.append(step.removeprefix("model ")), lanes=1, costs=costs)
+        return [name for name in seen if name in stored]
+
+    assert started({}) == ["int_b", "int_c", "fct_count", "fct_top", "fct_last", "fct_wide"]
+    # fct_wide (last in build order, nothing downstream) goes first among the marts when it took longest
+    assert started({"int_b": 0.1, "int_c": 0.1, "fct_wide": 5.0, "fct_count": 0.1, "fct_top": 0.1, "fct_last": 0.1}
+                   ) == ["int_b", "int_c", "fct_wide", "fct_count", "fct_top", "fct_last"]
+
+
+def test_a_build_records_each_models_seconds_and_the_next_reads_them(tmp_path):
+    from metrics.model_runner import previous_seconds
+
+    db = _run(tmp_path, GRAPH, "w.duckdb", 2)
+    assert previous_seconds(db) == {}  # no build_info: a file the runner did not record in
+    assert previous_seconds(tmp_path / "missing.duckdb") == {}
+    (tmp_path / "not.duckdb").write_text("not a database")
+    assert previous_seconds(tmp_path / "not.duckdb") == {}
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table build_info as select '{\"fct_wide\": 1.25, \"int_b\": 0.5}' as model_seconds")
+    assert previous_seconds(db) == {"fct_wide": 1.25, "int_b": 0.5}
+    with duckdb.connect(str(db)) as con:
+        con.execute("update build_info set model_seconds = 'not json'")
+    assert previous_seconds(db) == {}

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from dashboard.commands import build, release, run, tables
+from dashboard.commands import build, common, release, run, tables
 
 app = typer.Typer(
     name="eqdash",
@@ -38,8 +38,9 @@ app.command("export")(run.export)
 
 
 def main() -> None:  # pragma: no cover - console entry point
+    common.EXIT_AT_ONCE = True  # this process is the command: a finished build need not tear it down
     app()
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    sys.exit(main())

@@ -11,6 +11,7 @@ from rich.table import Table
 from dashboard.commands.common import (
     check_writable_folder,
     err,
+    exit_at_once,
     fail,
     open_warehouse,
     out,
@@ -81,6 +82,7 @@ def build(
     except OSError as e:
         fail(f"build stopped: could not write {db}: {e.strerror or e}")
     print_build_report(report)
+    exit_at_once()
 
 
 def print_build_report(report) -> None:

@@ -17,6 +17,29 @@ out = Console()
 err = Console(stderr=True)
 
 EXIT_BAD_INPUT = 2
+# True in the process of the console command itself (dashboard.cli.main), never under a test's
+# CliRunner: there a finished build may end the process at once (exit_at_once)
+EXIT_AT_ONCE = False
+
+
+def exit_at_once() -> None:
+    """End the process of a finished command now, without the interpreter's teardown: after a
+    `national` build, freeing the modules and objects of a process about to end takes about 0.2 s
+    of the user's wait. Everything is done by then (the warehouse renamed into place, the report
+    printed); the great-expectations worker is stopped and the consoles flushed first. Only in the
+    console command's own process (EXIT_AT_ONCE); anywhere else this does nothing."""
+    if not EXIT_AT_ONCE:
+        return
+    import os
+
+    from data_contracts import gx_worker
+
+    gx_worker.stop()
+    out.file.flush()
+    err.file.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @contextmanager

@@ -140,3 +140,36 @@ def test_build_report_notes_open_end_dates_and_the_data_quality_table_shows_them
     code, text = _run("table", "data_quality", "--db", str(db), "--format", "csv")
     assert code == 0
     assert "postings,postings.csv,17717,17717,0,0,1 end_date value(s) 9999-12-31 read as open (no end date)" in text
+
+
+def test_the_console_build_ends_at_once_with_its_report_whole_and_no_worker_left(tmp_path):
+    """`eqdash build` (the console command's own process) skips the interpreter's teardown once the
+    warehouse is in place: the report is printed in full, the exit code is 0, the warehouse opens,
+    and its great-expectations worker is gone with it."""
+    import os
+    import subprocess
+    import sys
+
+    import duckdb
+    from contract_data import valid_rows, write_dataset
+
+    data = write_dataset(tmp_path / "data", valid_rows())
+    db = tmp_path / "w.duckdb"
+    eqdash = Path(sys.executable).with_name("eqdash")
+    done = subprocess.run([str(eqdash), "build", "--data", str(data), "--db", str(db), "--as-of", "2026-10-31"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("As of 2026-10-31 (--as-of): every period ends there.")
+    assert "Traceback" not in done.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from build_info").fetchall() == [(1,)]
+    orphans = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if b"data_contracts.gx_worker" in cmdline and parent != os.getpid():
+            orphans.append(pid)
+    assert orphans == []

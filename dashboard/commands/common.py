@@ -35,10 +35,11 @@ def exit_at_once() -> None:
     from data_contracts import gx_worker
 
     gx_worker.stop()
-    out.file.flush()
-    err.file.flush()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (out.file, err.file, sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (`| head`), or a closed stream
+            pass
     os._exit(0)
 
 

@@ -65,6 +65,9 @@ def build(
                                       "models build from, to trace a number back to its rows (a larger, slower build)"),
 ) -> None:
     """Validate the extracts against their contracts and build the DuckDB warehouse atomically."""
+    from data_contracts import gx_worker
+
+    gx_worker.start()  # first: great-expectations' ~2 s import is the small build's critical path
     from data_contracts.errors import BlockingError
     from metrics.warehouse import build as build_warehouse
 
@@ -146,17 +149,18 @@ def outdated(db: Path) -> str | None:
 
 def ensure_sample_warehouse(db: Path) -> None:
     """First run: generate the small sample extracts and build a warehouse from them."""
+    from data_contracts import gx_worker
+
+    gx_worker.start()  # great-expectations imports while the sample is generated
     from data_contracts.errors import BlockingError
     from metrics.warehouse import build as build_warehouse
     from sample_data.generate import generate
 
     err.print(f"No warehouse at {db}: building one from the embedded sample data (profile small).")
     data = config.DEFAULT_SAMPLE_DATA
-    with progress_bar("sample small") as progress:
-        generate("small", 2016, data, effects=True, progress=progress)
-    from data_contracts import gx_worker
-
     try:
+        with progress_bar("sample small") as progress:
+            generate("small", 2016, data, effects=True, progress=progress)
         with progress_bar("build") as progress:
             report = build_warehouse(data, db, progress=progress)
     except BlockingError as e:

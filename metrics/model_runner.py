@@ -184,11 +184,7 @@ def previous_seconds(db_path) -> dict[str, float]:
         con = duckdb.connect(str(db_path), read_only=True)
     except duckdb.Error:
         return {}
-    try:
-        columns = {r[0] for r in con.execute("select column_name from duckdb_columns() where table_name = 'build_info'"
-                                             ).fetchall()}
-        if "model_seconds" not in columns:
-            return {}
+    try:  # no build_info, or one without the column (an older build): duckdb.Error
         recorded = con.execute("select model_seconds from build_info").fetchall()
         seconds = json.loads(recorded[0][0]) if recorded and recorded[0][0] else {}
         return {str(k): float(v) for k, v in seconds.items()} if isinstance(seconds, dict) else {}

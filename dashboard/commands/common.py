@@ -35,7 +35,7 @@ def exit_at_once() -> None:
     from data_contracts import gx_worker
 
     gx_worker.stop()
-    for stream in (out.file, err.file, sys.stdout, sys.stderr):
+    for stream in (sys.stdout, sys.stderr):  # where the out and err consoles write
         try:
             stream.flush()
         except (OSError, ValueError):  # a reader that went away (`| head`), or a closed stream

@@ -149,6 +149,11 @@ def test_the_console_build_ends_at_once_with_its_report_whole_and_no_worker_left
     import os
     import subprocess
     import sys
+    from importlib.metadata import entry_points
+
+    # the console command must enter through main(), which marks the process as the command's own;
+    # `dashboard.cli:app` (as installed before 2 Dec) never skipped the teardown
+    assert entry_points(group="console_scripts")["eqdash"].value == "dashboard.cli:main"
 
     import duckdb
     from contract_data import valid_rows, write_dataset

@@ -37,6 +37,13 @@ __all__ = ["BENCHMARK_SQL_DIR", "BuildReport", "Model", "ModelError", "ProgressF
 # ------------------------------------------------------------------------------------------------
 
 
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Labels stored as a DuckDB ENUM (ref_codes' labels, and every model column taken from them)
+    arrive in polars as categoricals; every reader gets them as the text they are."""
+    categorical = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Categorical | pl.Enum)]
+    return frame.with_columns(pl.col(categorical).cast(pl.String)) if categorical else frame
+
+
 class WarehouseOutdated(FileNotFoundError):
     """The file is a warehouse built by other SQL models or contracts than this eqdash's: the tables
     the metrics query may not be there or may mean something else, so it must be rebuilt. (A kind
@@ -99,7 +106,7 @@ class Warehouse:
         cursor = self.con.cursor()
         try:
             relation = cursor.sql(sql, params=params)
-            return relation.pl() if relation is not None else pl.DataFrame()
+            return _as_text(relation.pl()) if relation is not None else pl.DataFrame()
         finally:
             cursor.close()
 

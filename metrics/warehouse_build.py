@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from data_contracts.contract import load_codes
 from data_contracts.errors import BlockingError
 from metrics import config
+from metrics.base_tables import load_frame, load_ref_codes, ref_codes_frame, settings_frame
 from metrics.model_runner import previous_seconds, run_models
-from metrics.sql_models import NAME_RE, ModelPlan, code_version, discover_models, plan_models
+from metrics.sql_models import ModelPlan, code_version, discover_models, plan_models
 
 if TYPE_CHECKING:  # the validator is only needed to build, never to read (the dashboard's path)
     from data_contracts.reference_tables import ReferenceResult
@@ -146,40 +146,6 @@ def _replacing(db_path: Path, *, start_from_current: bool = False) -> Iterator[d
 # ------------------------------------------------------------------------------------------------
 
 
-def _ref_codes_frame(contracts_dir: Path) -> pl.DataFrame:
-    rows = [
-        {"code_list": list_name, "code": c.code, "label": c.label, "group_label": c.group,
-         "worker_type": c.worker_type, "sort_order": c.sort_order}
-        for list_name, codes in load_codes(contracts_dir).items()
-        for c in codes.values()
-    ]
-    return pl.DataFrame(
-        rows,
-        schema={"code_list": pl.String, "code": pl.String, "label": pl.String, "group_label": pl.String,
-                "worker_type": pl.String, "sort_order": pl.Int32},
-    )
-
-
-def settings_frame(settings: config.Settings) -> pl.DataFrame:
-    """The build's parameters as one row for the SQL models: the scalar Settings fields (fct_spoc_monthly
-    reads service_standard_days) and the ethnic groups of the aggregate (the ethnic group x sex model)."""
-    values = {k: [v] for k, v in asdict(settings).items() if isinstance(v, int | float | str)}
-    return pl.DataFrame({**values, "aggregate_groups": [list(config.AGGREGATE_GROUPS)]})
-
-
-def _load_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
-    if not NAME_RE.match(name):
-        raise ValueError(f"bad table name {name!r}")
-    view = f"_incoming_{name}"
-    # polars' own string layout (Arrow string views), which DuckDB reads as VARCHAR without the copy
-    # into classic Arrow strings that the default export makes
-    con.register(view, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
-    try:
-        con.execute(f'create table "{name}" as select * from "{view}"')  # noqa: S608 - name matched NAME_RE
-    finally:
-        con.unregister(view)
-
-
 def _plan_build(sql_dir: Path, contracts_dir: Path, keep_staging: bool) -> tuple[ModelPlan, ModelPlan]:
     """The extracts' models and the published benchmarks' models."""
     known = {f"raw_{e}" for e in config.EXTRACTS} | set(BASE_TABLES)
@@ -223,16 +189,16 @@ def _load_tables(con: duckdb.DuckDBPyConnection, validation: ValidationResult, *
         if progress:
             progress(f"load raw_{extract}", number, n)
         if keep_staging:
-            _load_frame(con, f"raw_{extract}", result.accepted)
+            load_frame(con, f"raw_{extract}", result.accepted)
         else:  # build-only: the models read the accepted rows where polars holds them, without a copy
             registered[f"raw_{extract}"] = result.accepted.to_arrow(compat_level=pl.CompatLevel.newest())
             con.register(f"raw_{extract}", registered[f"raw_{extract}"])
-    _load_frame(con, "quarantine", validation.quarantine)
-    _load_frame(con, "load_audit", pl.DataFrame([r.audit_row() for r in validation.extracts.values()]))
-    _load_frame(con, "ref_codes", _ref_codes_frame(contracts_dir))
-    _load_frame(con, "build_settings", settings_frame(settings))
+    load_frame(con, "quarantine", validation.quarantine)
+    load_frame(con, "load_audit", pl.DataFrame([r.audit_row() for r in validation.extracts.values()]))
+    load_ref_codes(con, "ref_codes", ref_codes_frame(contracts_dir))
+    load_frame(con, "build_settings", settings_frame(settings))
     strings = {k: pl.String for k in info if k in ("as_of_source", "mapping_file", "accepted_quarantine", "model_seconds")}
-    _load_frame(con, "build_info", pl.DataFrame({k: [v] for k, v in info.items()}, schema_overrides=strings))
+    load_frame(con, "build_info", pl.DataFrame({k: [v] for k, v in info.items()}, schema_overrides=strings))
     return registered
 
 
@@ -381,11 +347,11 @@ def _load_benchmark_tables(con: duckdb.DuckDBPyConnection, result: ReferenceResu
 
     for name in [*_BENCHMARK_BASE, *(m.name for m in plan.models)]:
         con.execute(f'drop table if exists "{name}"')  # names are fixed above and NAME_RE-checked by discover_models
-    _load_frame(con, "raw_ho_workforce", result.ho_workforce)
-    _load_frame(con, "raw_census_population", result.census_population)
-    _load_frame(con, "ref_benchmark_codes", _ref_codes_frame(REFERENCE_CONTRACTS))
-    _load_frame(con, "benchmark_audit", result.audit())
-    _load_frame(con, "benchmark_quarantine", result.quarantine)
+    load_frame(con, "raw_ho_workforce", result.ho_workforce)
+    load_frame(con, "raw_census_population", result.census_population)
+    load_frame(con, "ref_benchmark_codes", ref_codes_frame(REFERENCE_CONTRACTS))
+    load_frame(con, "benchmark_audit", result.audit())
+    load_frame(con, "benchmark_quarantine", result.quarantine)
     run_models(con, plan)
 
 

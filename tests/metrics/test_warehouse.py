@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import polars as pl
 import pytest
 from contract_data import AS_OF, valid_rows, write_dataset
 
@@ -76,6 +77,39 @@ def test_ref_codes_hold_every_code_with_labels_groups_and_order(valid_extracts, 
         assert (ps["label"], ps["worker_type"], ps["sort_order"]) == ("Sergeant", "OFFICER", 2)
         b1 = wh.query("select group_label from ref_codes where code_list = ? and code = ?", ["ethnicity", "B1"])
         assert b1["group_label"].to_list() == ["Black"]
+
+
+def test_labels_are_stored_as_one_enum_in_text_order_and_read_as_text(valid_extracts, tmp_path, sql_dir):
+    """ref_codes' labels are one DuckDB ENUM (the staging models carry it into the marts as small
+    integers); a reader gets text, sorting gives the text order, and a value not among the labels
+    matches nothing rather than failing."""
+    db = tmp_path / "eq.duckdb"
+    _build(valid_extracts, db, sql_dir)
+    own = {c.label for codes in load_codes().values() for c in codes.values()}
+    labels = own | {c.group for codes in load_codes().values() for c in codes.values() if c.group}
+    with Warehouse(db, check_version=False) as wh:
+        types = dict(wh.query("select column_name, data_type from information_schema.columns where table_name = ?",
+                              ["ref_codes"]).iter_rows())
+        assert types["label"].startswith("ENUM(") and types["group_label"] == types["label"]
+        assert types["code"] == "VARCHAR"
+        stored = wh.query("select distinct unnest(enum_range(label)) as v from ref_codes")["v"]
+        assert stored.dtype == pl.String and set(stored) == labels
+        # the staging models take the label: stg_people.sex is the ENUM too, and reads as text
+        sex = dict(wh.query("select column_name, data_type from information_schema.columns where table_name = ?",
+                            ["stg_people"]).iter_rows())["sex"]
+        assert sex == types["label"]
+        people = wh.table("stg_people")
+        assert people.schema["sex"] == pl.String
+        assert sorted(people["sex"].to_list()) == ["Female", "Female", "Female", "Male", "Male", "Male"]
+        # text order (byte order, as DuckDB sorts VARCHAR): "Any other ..." before "Asian", "White" before "Widowed"
+        ordered = wh.query("select label from ref_codes order by label, code_list, code")["label"].to_list()
+        assert ordered == sorted(ordered, key=str.encode)
+        assert wh.query("select min(label) as lo, max(label) as hi from ref_codes").row(0) == (
+            min(own, key=str.encode), max(own, key=str.encode))
+        # "London's" holds a quote: it is a label like any other
+        assert any("London's" in v for v in labels) and wh.query(
+            "select count(*)::bigint as n from ref_codes where label like ?", ["%London's%"])["n"][0] == 1
+        assert wh.query("select count(*)::bigint as n from stg_people where sex = ?", ["Not a label"])["n"][0] == 0
 
 
 def test_quarantine_table_matches_the_report(valid_extracts, tmp_path, sql_dir):

@@ -35,17 +35,9 @@ def load_ref_codes(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFram
     groupings and, above all, writing the marts' label columns cost a fraction (at ``national`` the
     models phase about 15% less). Readers see text: ``Warehouse.query`` returns ENUM columns as
     strings, and DuckDB compares an ENUM with any text (a value not in it matches nothing)."""
-    if not NAME_RE.match(name):
-        raise ValueError(f"bad table name {name!r}")
     labels = sorted({v for column in ("label", "group_label") for v in frame[column].drop_nulls()}, key=str.encode)
     enum = "enum(" + ", ".join("'" + v.replace("'", "''") + "'" for v in labels) + ")" if labels else "varchar"
-    view = f"_incoming_{name}"
-    con.register(view, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
-    labelled = f"label::{enum} as label, group_label::{enum} as group_label"  # labels quoted as literals above
-    try:
-        con.execute(f'create table "{name}" as select * replace ({labelled}) from "{view}"')  # noqa: S608 - name matched NAME_RE
-    finally:
-        con.unregister(view)
+    load_frame(con, name, frame, columns=f"* replace (label::{enum} as label, group_label::{enum} as group_label)")
 
 
 def settings_frame(settings: config.Settings) -> pl.DataFrame:
@@ -55,7 +47,9 @@ def settings_frame(settings: config.Settings) -> pl.DataFrame:
     return pl.DataFrame({**values, "aggregate_groups": [list(config.AGGREGATE_GROUPS)]})
 
 
-def load_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+def load_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, *, columns: str = "*") -> None:
+    """``frame`` as table ``name``; ``columns``: the select list that makes the table from it (the
+    labels quoted as literals by load_ref_codes; never text from an extract)."""
     if not NAME_RE.match(name):
         raise ValueError(f"bad table name {name!r}")
     view = f"_incoming_{name}"
@@ -63,6 +57,6 @@ def load_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -
     # into classic Arrow strings that the default export makes
     con.register(view, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
-        con.execute(f'create table "{name}" as select * from "{view}"')  # noqa: S608 - name matched NAME_RE
+        con.execute(f'create table "{name}" as select {columns} from "{view}"')  # noqa: S608 - name matched NAME_RE
     finally:
         con.unregister(view)

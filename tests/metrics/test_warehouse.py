@@ -85,8 +85,9 @@ def test_labels_are_stored_as_one_enum_in_text_order_and_read_as_text(valid_extr
     matches nothing rather than failing."""
     db = tmp_path / "eq.duckdb"
     _build(valid_extracts, db, sql_dir)
-    own = {c.label for codes in load_codes().values() for c in codes.values()}
-    labels = own | {c.group for codes in load_codes().values() for c in codes.values() if c.group}
+    entries = [c for codes in load_codes().values() for c in codes.values()]
+    own = {c.label for c in entries}
+    labels = own | {c.group for c in entries if c.group}
     with Warehouse(db, check_version=False) as wh:
         types = dict(wh.query("select column_name, data_type from information_schema.columns where table_name = ?",
                               ["ref_codes"]).iter_rows())

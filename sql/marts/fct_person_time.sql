@@ -46,17 +46,20 @@ spells as (
     cross join window_bounds as w
 ),
 
--- Each spell's stretch starts: its first day and every band change inside it, in order.
+-- Each spell's stretch starts: its first day and every band change inside it, in order. A date
+-- listed twice (an age and a service band changing on the same first of January, or on the first
+-- day) gives an empty stretch (to_date the day before from_date), dropped in final: cheaper than
+-- list_distinct on every spell.
 cuts as (
     select
         *,
-        list_sort(list_distinct(list_filter([
+        list_sort(list_filter([
             lo,
             make_date(birth_year + 25, 1, 1), make_date(birth_year + 35, 1, 1),
             make_date(birth_year + 45, 1, 1), make_date(birth_year + 55, 1, 1),
             (join_month + interval 24 month)::date, (join_month + interval 60 month)::date,
             (join_month + interval 120 month)::date, (join_month + interval 240 month)::date
-        ], lambda d: d >= lo and d <= hi))) as starts
+        ], lambda d: d >= lo and d <= hi)) as starts
     from spells
     where lo <= hi
 ),
@@ -99,6 +102,7 @@ final as (
             else '20 years and over'
         end as service_band
     from stretches
+    where from_date <= to_date
 )
 
 select * from final

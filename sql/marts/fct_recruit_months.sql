@@ -34,19 +34,20 @@ candidates as (
 ),
 
 final as (
+    -- one row per month and person without a GROUP BY: the contract quarantines overlapping and
+    -- duplicate posting spells, so at most one posting holds a person at any month end
     select
         c.month_start,
         p.person_id,
-        any_value(p.business_area_code) as business_area_code,
-        any_value(p.team_code) as team_code,
-        any_value(p.line_manager_id) as line_manager_id,
-        any_value(p.join_date) as join_date
+        p.business_area_code,
+        p.team_code,
+        p.line_manager_id,
+        p.join_date
     from calendar as c
     inner join candidates as p on p.month_start = c.month_start
     where p.start_date <= c.month_end_in_window and coalesce(p.end_date, date '9999-12-31') >= c.month_end_in_window
       and p.join_date <= c.month_end_in_window
       and date_diff('day', p.join_date, c.month_end_in_window) < 140
-    group by c.month_start, p.person_id
 )
 
 select * from final

@@ -7,7 +7,11 @@
 -- A posting is in post at the end of a run of consecutive months (month_end_in_window rises month
 -- by month), so each posting adds one at its first such month and takes it away after its last;
 -- a running sum over each team's changes, held until its next change, gives the counts without a
--- posting x month table (15M rows at `national`).
+-- posting x month table (15M rows at `national`). A team is its business area and team code: the
+-- running sums are partitioned by those two only, so each (month, team) comes out once with no
+-- final GROUP BY. Its type is the one its postings give; should postings of one team disagree
+-- (the contract does not forbid it), every posting is counted and the type shown is the smallest
+-- type code among the postings changing the team in the month of the latest change.
 with bounds as (
     select min(month_start) as first_month, max(month_start) as last_month, max(extract_date) as extract_date
     from dim_calendar
@@ -34,7 +38,9 @@ teams as (
 
 changes as (
     select
-        business_area_code, team_code, team_type, team_type_label, month_start,
+        business_area_code, team_code, month_start,
+        min(team_type) as team_type,
+        arg_min(team_type_label, team_type) as team_type_label,
         sum(sign * is_high_demand::int)::bigint as d_high_demand,
         sum(sign * (rank_grade = 'PC')::int)::bigint as d_constables,
         sum(sign * (rank_grade = 'PS')::int)::bigint as d_sergeants,
@@ -42,11 +48,16 @@ changes as (
         sum(sign * coalesce(rank_grade not in ('PC', 'PS', 'INSP'), false)::int)::bigint as d_other,
         sum(sign)::bigint as d_on_team
     from (
-        select *, first_in as month_start, 1 as sign from teams where first_in <= last_in
-        union all
-        select *, (last_in + interval 1 month)::date, -1 from teams where first_in <= last_in
+        -- each posting's two changes: +1 in its first month, -1 the month after its last
+        select * exclude (change), change.month_start, change.sign
+        from (
+            select *, unnest([{'month_start': first_in, 'sign': 1},
+                              {'month_start': (last_in + interval 1 month)::date, 'sign': -1}]) as change
+            from teams
+            where first_in <= last_in
+        )
     )
-    group by business_area_code, team_code, team_type, team_type_label, month_start
+    group by business_area_code, team_code, month_start
 ),
 
 -- the counts from each change until the team's next change (or the last month), one row per month
@@ -61,8 +72,7 @@ running as (
         sum(d_other) over w as n_other,
         sum(d_on_team) over w as n_on_team
     from changes
-    window w as (partition by business_area_code, team_code, team_type, team_type_label
-                 order by month_start rows unbounded preceding)
+    window w as (partition by business_area_code, team_code order by month_start rows unbounded preceding)
 ),
 
 in_post as (
@@ -78,16 +88,15 @@ final as (
         month_start,
         business_area_code,
         team_code,
-        any_value(team_type) as team_type,
-        any_value(team_type_label) as team_type_label,
-        sum(n_high_demand) > 0 as is_high_demand,
-        sum(n_constables)::bigint as n_constables,
-        sum(n_sergeants)::bigint as n_sergeants,
-        sum(n_inspectors)::bigint as n_inspectors,
-        sum(n_other)::bigint as n_other,
-        sum(n_on_team)::bigint as n_on_team
+        team_type,
+        team_type_label,
+        n_high_demand > 0 as is_high_demand,
+        n_constables::bigint as n_constables,
+        n_sergeants::bigint as n_sergeants,
+        n_inspectors::bigint as n_inspectors,
+        n_other::bigint as n_other,
+        n_on_team::bigint as n_on_team
     from in_post
-    group by month_start, business_area_code, team_code
 )
 
 select * from final

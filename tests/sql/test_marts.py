@@ -372,6 +372,42 @@ def test_team_months_count_the_postings_in_post_at_each_month_end(wh, csv):
     assert got.equals(want)
 
 
+def test_a_team_whose_postings_disagree_on_its_type_counts_them_all_and_shows_one_type(small_dir, tmp_path):
+    """The contract does not forbid two team types on one team. Planted: every other posting of the
+    busiest team given another type. Every posting is still counted (the plain definition, summed over
+    types), and the type shown is the smallest type code among the postings that change the team
+    (start, or end the month before) in the latest month of change up to that month."""
+    from metrics.warehouse import build
+
+    data = tmp_path / "data"
+    shutil.copytree(small_dir, data)
+    postings = pl.read_csv(data / "postings.csv", infer_schema=False).with_row_index("_n")
+    team = postings.filter(pl.col("team_code").is_not_null())["team_code"].value_counts(sort=True)["team_code"][0]
+    first_type = postings.filter(pl.col("team_code") == team)["team_type"][0]
+    other = "NIGHTS" if first_type != "NIGHTS" else "RESPONSE"
+    flipped = postings.filter(pl.col("team_code") == team)["_n"].gather_every(2)
+    postings = postings.with_columns(
+        pl.when(pl.col("_n").is_in(flipped.implode())).then(pl.lit(other)).otherwise("team_type").alias("team_type"))
+    postings.drop("_n").write_csv(data / "postings.csv")
+    db = tmp_path / "planted.duckdb"
+    build(data, db, as_of=date(2026, 10, 31), reference_dir=None)
+    with Warehouse(db) as planted:
+        got = planted.query("select month_start, team_type, n_on_team from fct_team_months where team_code = ? "
+                            "order by month_start", [team])
+        in_post = _in_post_at_month_ends(planted, postings.filter(pl.col("team_code") == team))
+    assert len(flipped) > 10 and set(got["team_type"]) == {first_type, other}
+    counts = in_post.group_by("month_start").agg(pl.len().cast(pl.Int64).alias("n_on_team")).sort("month_start")
+    assert got.select("month_start", "n_on_team").equals(counts)
+    # each posting changes the team in its first month in post and in the month after its last
+    spans = in_post.group_by("posting_id", "team_type").agg(pl.col("month_start").min().alias("first"),
+                                                             pl.col("month_start").max().alias("last"))
+    changes = pl.concat([spans.select("team_type", pl.col("first").alias("month")),
+                         spans.select("team_type", pl.col("last").dt.offset_by("1mo").alias("month"))])
+    change_type = changes.group_by("month").agg(pl.col("team_type").min()).sort("month")
+    want = got.sort("month_start").join_asof(change_type, left_on="month_start", right_on="month", strategy="backward")
+    assert want.filter(pl.col("team_type") != pl.col("team_type_right")).height == 0
+
+
 def test_recruit_months_are_officers_within_140_days_of_joining(wh, csv):
     officers = csv("people").filter(pl.col("worker_type") == "OFFICER").select("person_id", _date("join_date").alias("j"))
     in_post = _in_post_at_month_ends(wh, csv("postings")).join(officers, on="person_id")

@@ -29,11 +29,12 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import BinaryIO
-
-import polars as pl
+from typing import TYPE_CHECKING, BinaryIO
 
 from data_contracts.errors import BlockingError
+
+if TYPE_CHECKING:  # polars is imported where it is used: the worker starts before the parent imports it
+    import polars as pl
 
 _READY = "ready"
 _LOCK = threading.Lock()
@@ -204,6 +205,8 @@ def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
     finally:
         gc.freeze()
         gc.enable()
+    import polars  # already imported with great-expectations' suite
+
     pickle.dump(_READY, replies)
     replies.flush()
     number = 0
@@ -214,7 +217,7 @@ def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
             return
         number += 1
         try:
-            frame = pl.read_ipc_stream(io.BytesIO(data))
+            frame = polars.read_ipc_stream(io.BytesIO(data))
             reply = ("ok", runner.run(f"{extract}_{number}", file_name, frame, specs))
         except BlockingError as exc:
             reply = ("blocking", (exc.file, exc.rule, exc.message, exc.column))

@@ -176,3 +176,16 @@ def test_a_build_records_each_models_seconds_and_the_next_reads_them(tmp_path):
     with duckdb.connect(str(db)) as con:
         con.execute("update build_info set model_seconds = 'not json'")
     assert previous_seconds(db) == {}
+
+
+@pytest.mark.parametrize(("threads", "lanes", "each"), [(2, 2, 1), (4, 2, 2), (3, 2, 1), (2, 1, 2)])
+def test_lanes_share_duckdbs_threads_while_they_run_and_give_them_back(tmp_path, threads, lanes, each):
+    """Two queries each spreading over every core contend for the cores: while the models run each
+    lane has its share of the threads (at least one), and the setting is restored afterwards."""
+    bodies = {"fct_one": "select current_setting('threads') as threads", "fct_two": "select current_setting('threads') as threads"}
+    plan = plan_models(_models(tmp_path, bodies), [], keep_staging=False)
+    with duckdb.connect(str(tmp_path / "threads.duckdb")) as con:
+        con.execute(f"set threads = {threads}")
+        run_models(con, plan, lanes=lanes)
+        assert con.execute("select threads from fct_one union all select threads from fct_two").fetchall() == [(each,), (each,)]
+        assert con.execute("select current_setting('threads')").fetchall() == [(threads,)]

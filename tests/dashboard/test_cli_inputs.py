@@ -178,3 +178,27 @@ def test_the_console_build_ends_at_once_with_its_report_whole_and_no_worker_left
         if b"data_contracts.gx_worker" in cmdline and parent != os.getpid():
             orphans.append(pid)
     assert orphans == []
+
+
+@pytest.mark.parametrize(("argv", "started"), [
+    (["/usr/local/bin/eqdash", "build", "--data", "x"], True),
+    (["/repo/dashboard/cli.py", "build"], True),  # python -m dashboard.cli build
+    (["/usr/local/bin/eqdash", "build", "--help"], False),
+    (["/usr/local/bin/eqdash", "table", "grievance_outcomes"], False),
+    (["/usr/local/bin/eqdash"], False),
+    (["/usr/bin/pytest", "build"], False),  # imported by something else: nothing starts
+])
+def test_great_expectations_starts_as_the_cli_module_loads_only_for_a_build_command(argv, started):
+    """`eqdash build` starts great-expectations' process before typer and the commands are imported
+    (its ~2 s import overlaps the start-up); nothing else that imports dashboard.cli starts it."""
+    import subprocess
+    import sys
+
+    code = (f"import sys; sys.argv = {argv!r}\n"
+            "import dashboard.cli\n"
+            "from data_contracts import gx_worker\n"
+            "print(gx_worker._WORKER is not None and gx_worker._WORKER.alive())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(started)

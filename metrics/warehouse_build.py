@@ -294,16 +294,17 @@ def build(
             registered = _load_tables(con, validation, contracts_dir=contracts_dir, info=info, settings=settings,
                                       progress=progress, keep_staging=keep_staging)
             timings["load"] = time.perf_counter() - t
+            if reference:  # their models run in the lanes with the extracts' (none reads the other's)
+                t = time.perf_counter()
+                if progress:
+                    progress("benchmarks", 0, 1)
+                _load_benchmark_base(con, reference[0].result())
+                plan = _joined(plan, benchmark_plan)
+                timings["benchmarks"] = time.perf_counter() - t
             t = time.perf_counter()
             seconds = run_models(con, plan, progress, registered=registered, costs=previous_seconds(db_path))  # last build's
             timings["models"] = time.perf_counter() - t
             con.execute("update build_info set model_seconds = ?", [json.dumps({k: round(v, 3) for k, v in seconds.items()})])
-            if reference:
-                t = time.perf_counter()
-                if progress:
-                    progress("benchmarks", 0, 1)
-                _load_benchmark_tables(con, reference[0].result(), benchmark_plan)
-                timings["benchmarks"] = time.perf_counter() - t
     return BuildReport(
         as_of=validation.as_of, as_of_source=validation.as_of_source,
         accepted_breaches=[b.message for b in breaches] if accept_quarantine else [],
@@ -343,16 +344,26 @@ def _load_benchmarks(con: duckdb.DuckDBPyConnection, reference_dir: Path, *, as_
 
 def _load_benchmark_tables(con: duckdb.DuckDBPyConnection, result: ReferenceResult, plan: ModelPlan) -> None:
     """(Re)create the benchmark tables from validated reference tables, and their models."""
-    from data_contracts.reference_tables import CONTRACTS_DIR as REFERENCE_CONTRACTS
-
     for name in [*_BENCHMARK_BASE, *(m.name for m in plan.models)]:
         con.execute(f'drop table if exists "{name}"')  # names are fixed above and NAME_RE-checked by discover_models
+    _load_benchmark_base(con, result)
+    run_models(con, plan)
+
+
+def _load_benchmark_base(con: duckdb.DuckDBPyConnection, result: ReferenceResult) -> None:
+    """The validated reference tables, their code list, audit and quarantine (what the models read)."""
+    from data_contracts.reference_tables import CONTRACTS_DIR as REFERENCE_CONTRACTS
+
     load_frame(con, "raw_ho_workforce", result.ho_workforce)
     load_frame(con, "raw_census_population", result.census_population)
     load_frame(con, "ref_benchmark_codes", ref_codes_frame(REFERENCE_CONTRACTS))
     load_frame(con, "benchmark_audit", result.audit())
     load_frame(con, "benchmark_quarantine", result.quarantine)
-    run_models(con, plan)
+
+
+def _joined(plan: ModelPlan, other: ModelPlan) -> ModelPlan:
+    """One plan of two whose models do not read each other's (the extracts' and the benchmarks')."""
+    return ModelPlan(plan.models + other.models, plan.creates + other.creates, plan.needs + other.needs, plan.version)
 
 
 def load_benchmarks(reference_dir: Path, db_path: Path, *, as_of: date | None = None) -> None:

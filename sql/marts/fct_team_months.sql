@@ -49,13 +49,9 @@ changes as (
         sum(sign)::bigint as d_on_team
     from (
         -- each posting's two changes: +1 in its first month, -1 the month after its last
-        select * exclude (change), change.month_start, change.sign
-        from (
-            select *, unnest([{'month_start': first_in, 'sign': 1},
-                              {'month_start': (last_in + interval 1 month)::date, 'sign': -1}]) as change
-            from teams
-            where first_in <= last_in
-        )
+        select *, first_in as month_start, 1 as sign from teams where first_in <= last_in
+        union all
+        select *, (last_in + interval 1 month)::date, -1 from teams where first_in <= last_in
     )
     group by business_area_code, team_code, month_start
 ),

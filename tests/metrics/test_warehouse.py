@@ -312,7 +312,7 @@ def test_a_warehouse_built_by_other_models_is_refused_with_a_rebuild_message(val
 
 
 # ------------------------------------------------------------------------------------------------
-# Model order from sqlglot's parse tree (metrics/sql_models.py)
+# Model order from DuckDB's parse tree (metrics/sql_models.py)
 # ------------------------------------------------------------------------------------------------
 
 # The build order of the repo's models before dependencies came from a parser (regexes, commit
@@ -361,6 +361,49 @@ def test_dependencies_come_from_the_parse_tree_not_the_text(tmp_path):
         where z.kind <> 'join fct_d'
         """))
     assert tables_read(read_model(path, "marts")) == {"dim_a", "stg_b"}
+
+
+def test_tables_read_finds_every_table_wherever_the_select_reads_it(tmp_path):
+    """Tables in every place DuckDB's grammar allows one: a scalar subquery, EXISTS and IN in WHERE,
+    a lateral join, a nested CTE, a set operation; names in any case; a schema-qualified name (a
+    catalog's table, not a model) and every CTE, however deep, left out."""
+    from metrics.sql_models import read_model, tables_read
+
+    path = tmp_path / "fct_y.sql"
+    path.write_text(textwrap.dedent("""\
+        with outer_cte as (
+            with inner_cte as (select * from Dim_A)
+            select * from inner_cte
+        )
+        select o.*, (select max(x) from stg_scalar) as m
+        from outer_cte as o
+        cross join lateral (select * from stg_lateral as l where l.k = o.k) as lat
+        where exists (select 1 from stg_exists as e where e.k = o.k)
+          and o.k in (select k from stg_in)
+          and o.k not in (select k from information_schema.tables)
+        union all
+        select * from fct_union
+        """))
+    assert tables_read(read_model(path, "marts")) == {"dim_a", "stg_scalar", "stg_lateral", "stg_exists", "stg_in",
+                                                      "fct_union"}
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("select *\nfrom stg_people\nwhere where x = 1",
+     'model fct_bad could not be parsed: syntax error at or near "where" (line 3, column 7)'),
+    ("create table fct_bad as select 1",
+     "model fct_bad could not be parsed: a model is one SELECT statement (with ... select ...), and this is not one"),
+    ("select 1; select 2",
+     "model fct_bad could not be parsed: a model is one SELECT statement, and this has 2"),
+])
+def test_sql_that_is_not_one_select_names_the_file_and_where(tmp_path, body, message):
+    from metrics.sql_models import read_model, tables_read
+
+    path = tmp_path / "fct_bad.sql"
+    path.write_text(body + "\n")
+    with pytest.raises(ModelError) as info:
+        tables_read(read_model(path, "marts"))
+    assert str(info.value) == f"sql/marts/fct_bad.sql: rule sql_parse — {message}"
 
 
 def test_a_three_model_cycle_is_one_line_naming_every_model(tmp_path):
@@ -484,9 +527,15 @@ def test_only_a_model_that_gives_the_same_rows_every_time_may_be_a_view(tmp_path
     for body in ("select *, row_number() over (order by join_date) as n from raw_people",
                  "select * from raw_people limit 10", "select *, random() as r from raw_people",
                  "select *, now() as t from raw_people", "select sum(x) as s from t", "select first(x) as f from t",
-                 "select string_agg(x, ',') as s from t"):
+                 "select string_agg(x, ',') as s from t", "select avg(x) as a from t", "select arg_min(x, y) as a from t",
+                 "select list(x) as l from t", "select x, current_date as d from t", "select today() as d from t",
+                 "select * from t using sample 10%", "select * from t tablesample reservoir(5 rows)",
+                 "select x from t qualify row_number() over (partition by x) = 1",
+                 "select * from (select * from t limit 1) as s", "select *, (select sum(y) from u) as s from t"):
         assert not repeatable(model(body)), body
     assert repeatable(model("select max(as_of) as a, min(as_of) as b, count(*) as n from build_info"))
+    # count(distinct x) is order-free; a column merely named like a function is no call
+    assert repeatable(model("select count(distinct x) as n, max(y) filter (where y > 0) as m, t.sum from t"))
     assert how_made(model(lookups), keep_staging=False) == VIEW
     assert how_made(model("select * from raw_people limit 10"), keep_staging=False) == BUILD_TABLE
     assert how_made(model(lookups), keep_staging=True) == STORED

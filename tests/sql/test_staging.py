@@ -242,7 +242,7 @@ def test_staging_model_shape_and_no_cross_extract_joins(path):
     assert any(line.startswith("-- Upstream: ") for line in lines[:6])
     assert text.rstrip().endswith("select * from final")
     extract = path.stem.removeprefix("stg_")
-    tables = tables_read(read_model(path, "staging"))  # parsed by sqlglot
+    tables = tables_read(read_model(path, "staging"))  # from DuckDB's parse tree
     raw_tables = {t for t in tables if t.startswith("raw_")}
     assert raw_tables == {f"raw_{extract}"}  # staging recodes with ref_codes only, never another extract
     assert not {t for t in tables if t.startswith(("stg_", "fct_", "dim_"))}

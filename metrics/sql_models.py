@@ -169,10 +169,9 @@ def _where(body: str, position: str | None) -> str:
     return f" (line {before.count(chr(10)) + 1}, column {len(before) - before.rfind(chr(10))})"
 
 
-@lru_cache(maxsize=256)
-def _parse(model: Model) -> _Parsed:
-    """The parts of the model's SQL the build needs, from DuckDB's parse tree (parsed once a model).
-    ModelError (sql_parse) for SQL DuckDB cannot parse or that is not exactly one SELECT."""
+def _statement(model: Model) -> dict:
+    """DuckDB's parse tree of the model's one SELECT. ModelError (sql_parse) for SQL DuckDB cannot
+    parse or that is not exactly one SELECT."""
     import json
 
     parser = _parser()
@@ -191,34 +190,41 @@ def _parse(model: Model) -> _Parsed:
     if len(statements) != 1:
         raise ModelError(model.rel, "sql_parse", f"model {model.name} could not be parsed: a model is one SELECT "
                                                  f"statement, and this has {len(statements)}")
-    tables, ctes, functions, names = set(), set(), set(), set()
-    window = limit = sample = False
-    stack: list = [statements[0]]
-    while stack:  # every node of the tree, in no particular order
+    return statements[0]
+
+
+def _nodes(tree):
+    """Every object (dict) of a JSON tree, in no particular order."""
+    stack: list = [tree]
+    while stack:
         node = stack.pop()
         if isinstance(node, list):
             stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
+        elif isinstance(node, dict):
+            yield node
+            stack.extend(value for value in node.values() if isinstance(value, dict | list))
+
+
+@lru_cache(maxsize=256)
+def _parse(model: Model) -> _Parsed:
+    """The parts of the model's SQL the build needs, from DuckDB's parse tree (parsed once a model)."""
+    found: dict[str, set[str]] = {"BASE_TABLE": set(), "FUNCTION": set(), "COLUMN_REF": set(), "cte": set(), "flag": set()}
+    for node in _nodes(_statement(model)):
         kind = node.get("class") or node.get("type")
-        if kind == "BASE_TABLE":
-            if not node.get("schema_name") and not node.get("catalog_name"):
-                tables.add(str(node.get("table_name", "")).lower())
+        if kind == "BASE_TABLE" and not node.get("schema_name") and not node.get("catalog_name"):
+            found[kind].add(str(node.get("table_name", "")).lower())
         elif kind == "FUNCTION":
-            functions.add(str(node.get("function_name", "")).lower())
-        elif kind == "WINDOW":
-            window = True
+            found[kind].add(str(node.get("function_name", "")).lower())
         elif kind == "COLUMN_REF" and len(node.get("column_names", ())) == 1:
-            names.add(str(node["column_names"][0]).lower())
-        elif kind in ("LIMIT_MODIFIER", "LIMIT_PERCENT_MODIFIER"):
-            limit = True
+            found[kind].add(str(node["column_names"][0]).lower())
+        elif kind in ("WINDOW", "LIMIT_MODIFIER", "LIMIT_PERCENT_MODIFIER"):
+            found["flag"].add(kind)
         if node.get("sample"):
-            sample = True
-        for cte in (node.get("cte_map") or {}).get("map", ()):
-            ctes.add(str(cte.get("key", "")).lower())
-        stack.extend(value for value in node.values() if isinstance(value, dict | list))
-    return _Parsed(frozenset(tables), frozenset(ctes), frozenset(functions), window, limit, sample, frozenset(names))
+            found["flag"].add("sample")
+        found["cte"].update(str(cte.get("key", "")).lower() for cte in (node.get("cte_map") or {}).get("map", ()))
+    return _Parsed(frozenset(found["BASE_TABLE"]), frozenset(found["cte"]), frozenset(found["FUNCTION"]),
+                   "WINDOW" in found["flag"], bool({"LIMIT_MODIFIER", "LIMIT_PERCENT_MODIFIER"} & found["flag"]),
+                   "sample" in found["flag"], frozenset(found["COLUMN_REF"]))
 
 
 def tables_read(model: Model) -> set[str]:

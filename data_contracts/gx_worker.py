@@ -42,7 +42,7 @@ _WORKER: GxWorker | None = None
 
 
 class GxWorker:
-    """The parent's end: ``run`` has the signature of ``gx_suite.GxRunner.run``."""
+    """The parent's end: ``run`` has the signature of ``gx_runner.GxRunner.run``."""
 
     def __init__(self) -> None:
         self.log = tempfile.TemporaryFile(prefix="eqdash-gx-")
@@ -78,8 +78,11 @@ class GxWorker:
             raise self._fail("stopped before it gave its verdicts") from None
 
     def run(self, extract: str, file_name: str, frame: pl.DataFrame, specs: list[tuple]) -> list[tuple[dict, list[int]]]:
+        import polars  # imported by the parent long before it asks (the worker itself never imports it)
+
         buffer = io.BytesIO()
-        frame.write_ipc_stream(buffer)
+        # the oldest IPC level (large strings, not string views): any pyarrow the worker has reads it
+        frame.write_ipc_stream(buffer, compat_level=polars.CompatLevel.oldest())
         # one request and its reply at a time: a build asks from two threads (the extracts, and the
         # published reference tables on its helper thread)
         with self.asking:
@@ -199,13 +202,13 @@ def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
     # objects are frozen out of every later collection and the collector is on for the judging.
     gc.disable()
     try:
-        from data_contracts.gx_suite import GxRunner
+        from data_contracts.gx_runner import GxRunner
 
         runner = GxRunner()  # the slow import, done while the parent reads
     finally:
         gc.freeze()
         gc.enable()
-    import polars  # already imported with great-expectations' suite
+    import pyarrow.ipc  # already imported with great-expectations (pandas); polars never is here
 
     pickle.dump(_READY, replies)
     replies.flush()
@@ -217,7 +220,7 @@ def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
             return
         number += 1
         try:
-            frame = polars.read_ipc_stream(io.BytesIO(data))
+            frame = pyarrow.ipc.open_stream(data).read_all()  # GxRunner takes its pandas frame
             reply = ("ok", runner.run(f"{extract}_{number}", file_name, frame, specs))
         except BlockingError as exc:
             reply = ("blocking", (exc.file, exc.rule, exc.message, exc.column))

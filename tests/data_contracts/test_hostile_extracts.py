@@ -262,6 +262,78 @@ def test_a_duplicated_spell_keeps_the_first_copy(valid_extracts):
         "the copy is quarantined"]
 
 
+def _spells_one_by_one(rows: list[dict]) -> list[tuple[int, str, str]]:
+    """The spell rule worked out row by row in plain Python, as the contract states it: a row equal to
+    an earlier one in every column but posting_id (dates compared as dates) is a copy of the first;
+    the other spells of a person overlap when one starts on or before the latest end (inclusive; blank:
+    open) of the ones starting before it, and every spell of such a cluster is quarantined."""
+    def day(text):
+        try:
+            return date.fromisoformat(text) if text and len(text) == 10 else None
+        except ValueError:
+            return None
+
+    others = ("business_area_code", "rank_grade", "team_code", "team_type", "line_manager_id")
+    first: dict[tuple, int] = {}
+    copies, kept = [], []
+    for i, row in enumerate(rows):
+        start, end = day(row["start_date"]), day(row["end_date"])
+        if row["person_id"] is None or start is None:
+            continue
+        same = (row["person_id"], start, end, *(row[c] for c in others))
+        if same in first:
+            j = first[same]
+            copies.append((i, "duplicate_spell",
+                           f"person_id {row['person_id']}: the same spell as posting_id {rows[j]['posting_id']} (row {j + 2}), "
+                           f"start_date {start} to {end or 'open'}; the copy is quarantined"))
+        else:
+            first[same] = i
+            kept.append((row["person_id"], start, end or date(9999, 12, 31), end, i))
+    overlaps = []
+    for person in {k[0] for k in kept}:
+        spells = sorted((k for k in kept if k[0] == person), key=lambda k: (k[1], k[2], k[4]))
+        clusters, reach = [], None
+        for spell in spells:
+            if reach is None or spell[1] > reach:
+                clusters.append([])
+            clusters[-1].append(spell)
+            reach = spell[2] if reach is None or spell[1] > reach else max(reach, spell[2])
+        for cluster in (c for c in clusters if len(c) > 1):
+            numbers = ", ".join(str(s[4] + 2) for s in sorted(cluster, key=lambda s: s[4])[:10])
+            overlaps += [(s[4], "overlapping_spell",
+                          f"person_id {person} has {len(cluster)} spells that overlap (rows {numbers}): start_date {s[1]} "
+                          f"to {s[3] or 'open'} overlaps another; a person holds one post at a time, and nothing says "
+                          "which spell is right") for s in cluster]
+    return sorted(copies) + sorted(overlaps)
+
+
+_SPELL_DATES = st.sampled_from(["2020-01-01", "2020-03-31", "2020-04-01", "2020-06-30", "2021-01-01", "9999-12-31", "bad"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "person_id": st.sampled_from(["P1", "P2", "P3", None]), "business_area_code": st.sampled_from(["A", None]),
+    "rank_grade": st.sampled_from(["PC", "PS"]), "start_date": st.one_of(st.none(), _SPELL_DATES),
+    "end_date": st.one_of(st.none(), _SPELL_DATES), "team_code": st.sampled_from(["T1", None]),
+    "team_type": st.just("X"), "line_manager_id": st.sampled_from([None, "P9"])}), max_size=40),
+    st.lists(st.integers(0, 39), max_size=15))
+def test_the_spell_rule_agrees_with_working_it_out_row_by_row(rows, repeats):
+    """Copies, overlaps, open ends, blanks and unparsable dates in any order: the vectorised rule
+    (one sort, neighbours compared) flags exactly the rows, with exactly the messages, that the
+    definition worked out one row at a time does."""
+    from data_contracts.contract import load_contract
+    from data_contracts.parsing import typed_frame
+    from data_contracts.row_rules import Failures, check_spells
+
+    rows = rows + [dict(rows[k]) for k in repeats if k < len(rows)]  # exact copies, later in the file
+    rows = [dict(row, posting_id=f"S{i:08d}") for i, row in enumerate(rows)]
+    contract = load_contract("postings")
+    frame = pl.DataFrame(rows, schema={c: pl.String for c in contract.column_names})
+    found = Failures()
+    check_spells(found, frame.with_row_index("_i"), typed_frame(frame, contract, None), contract)
+    assert list(zip(found.rows, found.rules, found.messages, strict=True)) == _spells_one_by_one(rows)
+
+
 def test_postings_outside_the_persons_service_are_quarantined(valid_extracts):
     rows = valid_rows()
     rows["postings"][2]["start_date"] = "2015-01-05"  # P0000002 joined 2015-03-02

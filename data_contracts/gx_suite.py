@@ -13,7 +13,15 @@ import polars as pl
 
 from data_contracts.contract import DEFAULT_MIN_DATE, Column, Contract
 from data_contracts.gx_runner import GxRunner  # noqa: F401 - judge's runner in process (tests, the worker's check)
-from data_contracts.parsing import EPOCH, as_float, distinct_digit_shapes, key_rows, pair_margin, parsed
+from data_contracts.parsing import (
+    EPOCH,
+    as_float,
+    distinct_digit_shapes,
+    key_rows,
+    keys_all_distinct,
+    pair_margin,
+    parsed,
+)
 
 # --------------------------------------------------------------------------------------------
 # great-expectations on distinct values
@@ -114,6 +122,7 @@ class _Stacker:
         parts: dict[str, list[pl.LazyFrame]] = {k: [] for k in _STACK_SCHEMAS}
         blanks = frame.null_count().row(0, named=True)  # kept with each column: no scan
         height = frame.height
+        distinct_keys = keys_all_distinct(frame, contract, height)
         frame = frame.lazy()
         for col in contract.columns:
             if col.required:  # the column's states: given (some value), blank (some null)
@@ -127,7 +136,9 @@ class _Stacker:
                         else frame.select(parsed(contract.column(c)).alias(c) for c in rule.columns))
                 margins = pair.select(pair_margin(contract, rule).drop_nulls().unique().alias("v"))
                 parts["order"].append(margins.select(*_lit(extract=extract, rule=rule.check, rule_name=rule.name), "v"))
-        counts = key_rows(frame, contract).select(pl.col("_rows").unique())
+        # the distinct numbers of rows per key: one, unless some key is on two rows
+        counts = (pl.LazyFrame({"_rows": [1]}, schema={"_rows": pl.UInt32}) if distinct_keys
+                  else key_rows(frame, contract).select(pl.col("_rows").unique()))
         parts["unique"].append(counts.select(*_lit(extract=extract),
                                              (1 - pl.col("_rows").cast(pl.Int64)).cast(pl.Float64).alias("v")))
         return parts

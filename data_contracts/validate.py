@@ -325,7 +325,9 @@ def _read_all(data_dir: Path, contracts: dict[str, Contract], codes, mapping: Ma
 def _keys(outcome: ExtractResult, column: str) -> tuple[set[str], dict[str, int], str]:
     """Accepted values of a referenced column (distinct, as a polars Series: no Python set of every
     id), and the first quarantined row holding each other value."""
-    accepted = outcome.accepted[column].cast(pl.String).drop_nulls().unique()
+    accepted = outcome.accepted[column].cast(pl.String).drop_nulls()
+    if accepted.hash().n_unique() != accepted.len():  # distinct hashes: distinct already (a key column)
+        accepted = accepted.unique()
     if outcome.rejected.height == 0:  # nothing quarantined: no lookup of every accepted value to build
         return accepted, {}, outcome.file
     quarantined = (

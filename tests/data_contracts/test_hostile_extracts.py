@@ -381,6 +381,42 @@ def test_integer_keys_compare_as_integers_so_01_duplicates_1(valid_extracts):
         "is quarantined because nothing says which one is right")
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["1", "01", "2", "x", "", None]), st.sampled_from(["2025-01-15", "2025-1-15", None])),
+                max_size=12))
+def test_keys_are_all_distinct_exactly_when_grouping_finds_one_row_a_key(pairs):
+    """The uniqueness shortcut (distinct hashes of the keys as the contract compares them) says "all
+    distinct" exactly when grouping them does: '01' and '1' are one integer key, blank is a key, and an
+    empty extract is never "all distinct" (it has no key of its own to judge)."""
+    from data_contracts.contract import load_contract
+    from data_contracts.parsing import key_rows, keys_all_distinct
+
+    contract = load_contract("stride_updates")  # key commitment_id (integer) + board_date (date)
+    frame = pl.DataFrame([{c: None for c in contract.column_names} | {"commitment_id": a, "board_date": b}
+                          for a, b in pairs], schema={c: pl.String for c in contract.column_names})
+    grouped = key_rows(frame, contract)
+    assert keys_all_distinct(frame, contract, frame.height) == (frame.height > 0 and grouped["_rows"].max() == 1)
+
+
+def test_the_unique_rule_gives_the_same_verdicts_when_keys_are_grouped_anyway(valid_extracts, monkeypatch):
+    """Where the hashes of two keys collide the keys are grouped as before the shortcut; grouping every
+    extract's keys (as if every hash collided) gives the same quarantine, row for row."""
+    from data_contracts import gx_suite
+
+    rows = valid_rows()
+    rows["people"] += [dict(rows["people"][5])] * 3
+    rows["stride_updates"].append(dict(rows["stride_updates"][0], commitment_id="01"))
+    write_dataset(valid_extracts, rows)
+    shortcut = run(valid_extracts)
+    monkeypatch.setattr(gx_suite, "keys_all_distinct", lambda *args: False)
+    grouped = run(valid_extracts)
+    for extract in ("people", "stride_updates", "postings"):
+        assert failures(shortcut, extract) == failures(grouped, extract)
+        assert shortcut.extracts[extract].quarantine.equals(grouped.extracts[extract].quarantine)
+    assert failures(grouped, "people") == [("unique", "person_id", 7), ("unique", "person_id", 8),
+                                           ("unique", "person_id", 9), ("unique", "person_id", 10)]
+
+
 def test_many_copies_of_one_key_are_each_quarantined_naming_the_first_ten_rows(valid_extracts):
     rows = valid_rows()
     rows["people"] += [dict(rows["people"][5])] * 20_000  # P0000006 is row 7; copies are rows 8..20007

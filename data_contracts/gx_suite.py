@@ -115,10 +115,11 @@ class _Stacker:
                     self.patterns.setdefault(col.pattern, len(self.patterns))
         self.lists = {col.codes for contract in contracts.values() for col in contract.columns if col.codes}
 
-    def add(self, extract: str, frame: pl.DataFrame, contract: Contract, typed: pl.DataFrame | None = None
-            ) -> dict[str, list[pl.LazyFrame]]:
+    def add(self, extract: str, frame: pl.DataFrame, contract: Contract, typed: pl.DataFrame | None = None,
+            distinct: dict[str, pl.Series] | None = None) -> dict[str, list[pl.LazyFrame]]:
         """This extract's part of every stack, as queries not yet run. ``typed``: its non-text columns
-        already parsed (check_column_types), else they are parsed here."""
+        already parsed (check_column_types), else they are parsed here; ``distinct``: columns' distinct
+        non-blank values already found (reading.normalise_codes), else they are found here."""
         parts: dict[str, list[pl.LazyFrame]] = {k: [] for k in _STACK_SCHEMAS}
         blanks = frame.null_count().row(0, named=True)  # kept with each column: no scan
         height = frame.height
@@ -129,7 +130,7 @@ class _Stacker:
                 states = ["given"] * (blanks[col.name] < height) + [None] * (blanks[col.name] > 0)
                 parts["required"].append(pl.LazyFrame({"extract": [extract] * len(states), "column": [col.name] * len(states),
                                                        "v": states}, schema=_STACK_SCHEMAS["required"]))
-            self._column(parts, extract, frame, col)
+            self._column(parts, extract, frame, col, (distinct or {}).get(col.name))
         for rule in contract.rules:
             if rule.check in ("date_order", "not_greater"):
                 pair = (typed.lazy().select(rule.columns) if typed is not None and set(rule.columns) <= set(typed.columns)
@@ -149,7 +150,8 @@ class _Stacker:
         for (kind, _), part in zip(flat, pl.collect_all([query for _, query in flat]), strict=True):
             self.parts[kind].append(part)
 
-    def _column(self, parts: dict[str, list[pl.LazyFrame]], extract: str, frame: pl.LazyFrame, col: Column) -> None:
+    def _column(self, parts: dict[str, list[pl.LazyFrame]], extract: str, frame: pl.LazyFrame, col: Column,
+                found: pl.Series | None = None) -> None:
         text, where = pl.col(col.name), _lit(extract=extract, column=col.name)
         by_shape = bool(col.pattern) and digits_interchangeable(col.pattern)
         if by_shape:
@@ -160,7 +162,8 @@ class _Stacker:
                                                   (pl.lit(f"{self.patterns[col.pattern]}{_SEP}") + pl.col("v")).alias("v")))
         if not (col.codes or (col.pattern and not by_shape) or col.type != "string"):
             return
-        distinct = frame.select(text.drop_nulls().unique().alias("value"))
+        distinct = (found.rename("value").to_frame().lazy() if found is not None
+                    else frame.select(text.drop_nulls().unique().alias("value")))
         if col.codes:
             parts["codes"].append(distinct.select(*where, "value", (pl.lit(col.codes + _SEP) + pl.col("value")).alias("v")))
         if col.pattern and not by_shape:
@@ -241,11 +244,13 @@ def _rejected_rows(results: list[tuple[dict, list[int]]], gx_columns: dict[str, 
 
 
 def judge(frames: dict[str, pl.DataFrame], contracts: dict[str, Contract], codes, as_of: date, gx_runner,
-          typed: dict[str, pl.DataFrame | None] | None = None) -> dict[str, pl.DataFrame]:
+          typed: dict[str, pl.DataFrame | None] | None = None,
+          distinct: dict[str, dict[str, pl.Series] | None] | None = None) -> dict[str, pl.DataFrame]:
     """great-expectations' verdicts on every extract's distinct values, in one batch. ``typed``: each
-    extract's non-text columns already parsed, where the caller has them."""
+    extract's non-text columns already parsed, and ``distinct``: its code columns' distinct values,
+    where the caller has them."""
     stacker = _Stacker(as_of, {e: contracts[e] for e in frames})
-    typed = typed or {}
-    stacker.collect([stacker.add(extract, frame, contracts[extract], typed.get(extract))
+    typed, distinct = typed or {}, distinct or {}
+    stacker.collect([stacker.add(extract, frame, contracts[extract], typed.get(extract), distinct.get(extract))
                      for extract, frame in frames.items()])
     return _gx_verdicts(gx_runner, stacker.stacks(), stacker.regex(), stacker.value_set(codes))

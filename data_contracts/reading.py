@@ -124,29 +124,34 @@ def _check_columns(frame: pl.DataFrame, contract: Contract, name: str, notes: li
 
 
 
-def normalise_codes(frame: pl.DataFrame, contract: Contract, codes: dict[str, dict[str, Code]]) -> tuple[pl.DataFrame, int, dict[str, int]]:
-    """Map codes given in the wrong case onto the code list's spelling; return the counts."""
-    exprs, counts = [], {}
-    for col in contract.columns:
-        if col.codes is None:
-            continue
+def normalise_codes(frame: pl.DataFrame, contract: Contract, codes: dict[str, dict[str, Code]]
+                    ) -> tuple[pl.DataFrame, int, dict[str, int], dict[str, pl.Series]]:
+    """Map codes given in the wrong case onto the code list's spelling; return the counts, and each
+    code column's distinct non-blank values as they now stand (great-expectations judges those:
+    gx_suite reuses them rather than finding them again)."""
+    columns = [col for col in contract.columns if col.codes is not None]
+    if not columns:
+        return frame, 0, {}, {}
+    # every code column's distinct values in one pass (judged first: usually none is fixable)
+    uniques = frame.select(pl.col(col.name).unique().implode() for col in columns).row(0)
+    exprs, counts, distinct = [], {}, {}
+    for col, values in zip(columns, uniques, strict=True):
         valid = list(codes[col.codes])
         by_upper = {c.upper(): c for c in valid}
         text = pl.col(col.name)
         fixable = text.is_not_null() & ~text.is_in(valid) & text.str.to_uppercase().is_in(list(by_upper))
-        # judged on the column's distinct values first: usually none is fixable and no row is counted
-        if not frame.select(text.unique()).select(fixable.any()).item():
+        values = pl.Series("value", values, dtype=pl.String).drop_nulls()
+        if not values.to_frame(col.name).select(fixable.any()).item():
+            distinct[col.name] = values
             continue
         n = int(frame.select(fixable.sum()).item())
-        if n:
-            counts[col.name] = n
-            exprs.append(
-                pl.when(fixable).then(text.str.to_uppercase().replace_strict(by_upper, default=None)).otherwise(text).alias(col.name)
-            )
+        counts[col.name] = n
+        exprs.append(
+            pl.when(fixable).then(text.str.to_uppercase().replace_strict(by_upper, default=None)).otherwise(text).alias(col.name)
+        )
     if exprs:
         frame = frame.with_columns(exprs)
-    return frame, sum(counts.values()), counts
-
+    return frame, sum(counts.values()), counts, distinct
 
 
 @dataclass
@@ -157,16 +162,17 @@ class ExtractRead:
     notes: list[str]
     n_normalised: int
     typed: pl.DataFrame | None = None  # the non-text columns parsed (normalising codes leaves them alone)
+    distinct: dict[str, pl.Series] | None = None  # code columns' distinct values (normalise_codes)
 
 
 def read_and_normalise(path: Path, contract: Contract, codes, mapping: Mapping) -> ExtractRead:
     frame, digest, notes, typed = read_extract(path, contract, mapping.for_extract(contract.extract),
                                                mapping.open_end_markers)
-    frame, n_normalised, per_column = normalise_codes(frame, contract, codes)
+    frame, n_normalised, per_column, distinct = normalise_codes(frame, contract, codes)
     if n_normalised:
         detail = ", ".join(f"{c}: {n:,}" for c, n in per_column.items())
         notes.append(f"{n_normalised:,} codes normalised to the code list's case ({detail})")
-    return ExtractRead(path, frame, digest, notes, n_normalised, typed)
+    return ExtractRead(path, frame, digest, notes, n_normalised, typed, distinct)
 
 
 def _blank_absent(frame: pl.DataFrame, contract: Contract, notes: list[str]) -> pl.DataFrame:

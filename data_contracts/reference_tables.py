@@ -218,7 +218,9 @@ def validate_reference(reference_dir: Path, *, as_of: date | None = None,
             before_judging()
         try:
             verdicts = judge({key: s.read.frame for key, s in staged.items()},
-                             {key: s.contract for key, s in staged.items()}, codes, as_of, gx_worker.shared())
+                             {key: s.contract for key, s in staged.items()}, codes, as_of, gx_worker.shared(),
+                             typed={key: s.read.typed for key, s in staged.items()},
+                             distinct={key: s.read.distinct for key, s in staged.items()})
         except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
             raise BlockingError(str(reference_dir), "validation", f"the rows could not be checked: {exc}") from exc
         for key, (path, copy, contract, notes, read) in staged.items():

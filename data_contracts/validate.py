@@ -273,7 +273,8 @@ def _judge(data_dir: Path, reads: dict[str, ExtractRead], contracts: dict[str, C
     # neither its verdicts nor other extracts, runs here: about half a second of a core otherwise idle
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="eqdash-judge") as pool:
         judged = pool.submit(judge, {e: r.frame for e, r in reads.items()}, contracts, codes, as_of,
-                             gx_worker.shared(), typed={e: r.typed for e, r in reads.items()})
+                             gx_worker.shared(), typed={e: r.typed for e, r in reads.items()},
+                             distinct={e: r.distinct for e, r in reads.items()})
         spells = {}
         for extract, read in reads.items():
             if contracts[extract].spells:

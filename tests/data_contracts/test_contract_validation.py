@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 from contract_data import csv_text, valid_rows
 from validation_helpers import blocked, counts, failures, rewrite, run
@@ -222,6 +224,34 @@ def test_lower_case_codes_are_normalised_and_counted(valid_extracts):
     assert people.accepted["sex"][0] == "M" and people.accepted["ethnicity_code"][1] == "B1"
     assert people.accepted["marital_status"][2] == "CIVIL_PARTNERSHIP"
     assert "3 codes normalised to the code list's case (sex: 1, ethnicity_code: 1, marital_status: 1)" in people.notes
+
+
+def test_great_expectations_judges_the_code_values_as_they_stand_after_normalising(small_dir, tmp_path):
+    """Reading hands each code column's distinct values on to great-expectations (found once, not
+    twice); a column whose codes were normalised hands on nothing, so its values are found again as
+    they now stand. Verdicts are the same as when every column's values are found afresh."""
+    from data_contracts import gx_worker
+    from data_contracts.contract import load_codes
+    from data_contracts.gx_suite import judge
+    from data_contracts.mapping import Mapping
+    from data_contracts.reading import read_and_normalise
+
+    people = pl.read_csv(small_dir / "people.csv", infer_schema=False)
+    people = people.with_columns(pl.col("sex").str.to_lowercase(),  # normalised to M/F
+                                 pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("ZZ"))  # not a code, on one row
+                                 .otherwise(pl.col("ethnicity_code")).alias("ethnicity_code"))
+    people.write_csv(tmp_path / "people.csv")
+    contract, codes = load_contracts(EXTRACTS)["people"], load_codes()
+    read = read_and_normalise(tmp_path / "people.csv", contract, codes, Mapping())
+    assert "sex" not in read.distinct and sorted(read.distinct["ethnicity_code"].to_list())[-1] == "ZZ"
+    assert sorted(read.distinct) == sorted(c.name for c in contract.columns if c.codes and c.name != "sex")
+    handed = judge({"people": read.frame}, {"people": contract}, codes, date(2026, 10, 31), gx_worker.shared(),
+                   distinct={"people": read.distinct})
+    found = judge({"people": read.frame}, {"people": contract}, codes, date(2026, 10, 31), gx_worker.shared())
+    assert handed["codes"].select("column", "value").rows() == [("ethnicity_code", "ZZ")]
+    assert sorted(handed) == sorted(found)
+    for kind in handed:
+        assert handed[kind].sort(handed[kind].columns).equals(found[kind].sort(found[kind].columns)), kind
 
 
 def test_notes_count_in_the_one_number_style(small_dir, tmp_path):

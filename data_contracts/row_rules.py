@@ -77,14 +77,19 @@ def check_both_or_neither(failures: Failures, base: pl.DataFrame, contract: Cont
 
 
 def check_references(failures: Failures, base: pl.DataFrame, contract: Contract,
-                     accepted_keys: dict[tuple[str, str], tuple[pl.Series, dict[str, int], str]]) -> None:
-    """references: against the ACCEPTED rows of the referenced extract (a quarantined target says so)."""
+                     accepted_keys: dict[tuple[str, str], tuple[pl.Series, dict[str, int], str]],
+                     misses: dict[str, pl.Series] | None = None) -> None:
+    """references: against the ACCEPTED rows of the referenced extract (a quarantined target says so).
+    ``misses``: a column's rows already found not among the keys (validate._reference_misses)."""
     for col in contract.columns:
         if col.references is None:
             continue
         keys, quarantined_at, target_file = accepted_keys[col.references]
         target, target_col = col.references
-        bad = base.filter(pl.col(col.name).is_not_null() & ~pl.col(col.name).is_in(keys.implode()))
+        missing = (misses or {}).get(col.name)
+        if missing is None:
+            missing = pl.col(col.name).is_not_null() & ~pl.col(col.name).is_in(keys.implode())
+        bad = base.filter(missing)
         for i, value in bad.select("_i", col.name).iter_rows():
             if value in quarantined_at:
                 message = (

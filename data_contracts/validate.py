@@ -111,18 +111,21 @@ def validate_extract(
     accepted_frames: dict[str, pl.DataFrame] | None = None,
     read: ExtractRead | None = None,
     spells: Failures | None = None,
+    misses: dict[str, pl.Series] | None = None,
 ) -> ExtractResult:
     """Read one extract file and split its rows into accepted (typed) and quarantined.
     ``verdicts``: great-expectations' verdicts for the whole dataset (validate_dataset); without
     them, this extract is judged on its own. ``spells``: the spell rule's failures when worked out
-    already (validate_dataset does it while great-expectations judges)."""
+    already (validate_dataset does it while great-expectations judges); ``misses``: for a column
+    that references another extract, its rows whose value is not among the accepted keys, when
+    found already (validate_dataset finds them for every extract at once: _reference_misses)."""
     extract = contract.extract
     read = read or read_and_normalise(path, contract, codes, mapping or Mapping())
     try:
         if verdicts is None:
             verdicts = judge({extract: read.frame}, {extract: contract}, codes, as_of, gx_runner or gx_worker.shared())
         typed, failures = _evaluate(read.frame, contract, codes, as_of, accepted_keys, verdicts, accepted_frames,
-                                    read.typed, spells)
+                                    read.typed, spells, misses)
     except BlockingError:
         raise
     except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
@@ -133,14 +136,15 @@ def validate_extract(
 def _evaluate(frame: pl.DataFrame, contract: Contract, codes: dict[str, dict[str, Code]], as_of: date,
               accepted_keys: AcceptedKeys, verdicts: dict[str, pl.DataFrame],
               accepted: dict[str, pl.DataFrame] | None, parsed_columns: pl.DataFrame | None = None,
-              spells: Failures | None = None) -> tuple[pl.DataFrame, Failures]:
+              spells: Failures | None = None, misses: dict[str, pl.Series] | None = None
+              ) -> tuple[pl.DataFrame, Failures]:
     """Every row-level rule, in the order their failures are listed: polars' rules, then GX's verdicts."""
     failures = Failures()
     typed = typed_frame(frame, contract, parsed_columns)
     base = frame.with_row_index("_i")
     check_types(failures, base, typed, contract)
     check_both_or_neither(failures, base, contract)
-    check_references(failures, base, contract, accepted_keys)
+    check_references(failures, base, contract, accepted_keys, misses)
     if contract.spells:
         if spells is None:
             spells = _spell_failures(frame, contract, parsed_columns)
@@ -236,6 +240,7 @@ def _check(extracts: list[str], reads: dict[str, ExtractRead], contracts: dict[s
     accepted_keys: AcceptedKeys = {}
     accepted_frames: dict[str, pl.DataFrame] = {}
     running: dict[str, Future[ExtractResult]] = {}
+    misses: dict[tuple[str, str], pl.Series] = {}
 
     def settle(extract: str) -> None:
         """An extract's outcome, once; the keys and rows later extracts are checked against."""
@@ -245,6 +250,7 @@ def _check(extracts: list[str], reads: dict[str, ExtractRead], contracts: dict[s
             for target, column in needed:
                 if target == extract:
                     accepted_keys[(target, column)] = _keys(outcome, column)
+                    misses.update(_reference_misses(reads, contracts, (target, column), accepted_keys[(target, column)][0]))
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="eqdash-check") as pool:
         try:
@@ -255,7 +261,8 @@ def _check(extracts: list[str], reads: dict[str, ExtractRead], contracts: dict[s
                 running[extract] = pool.submit(
                     validate_extract, reads[extract].path, contracts[extract], codes=codes, as_of=as_of,
                     accepted_keys=dict(accepted_keys), verdicts=verdicts, mapping=mapping,
-                    accepted_frames=dict(accepted_frames), read=reads.pop(extract), spells=spells.get(extract))
+                    accepted_frames=dict(accepted_frames), read=reads.pop(extract), spells=spells.get(extract),
+                    misses={c: m for (e, c), m in misses.items() if e == extract})
             for extract in extracts:
                 settle(extract)
         except BaseException:
@@ -286,6 +293,25 @@ def _judge(data_dir: Path, reads: dict[str, ExtractRead], contracts: dict[str, C
             return judged.result(), spells
         except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
             raise BlockingError(str(data_dir), "validation", f"the rows could not be checked: {exc}") from exc
+
+
+def _reference_misses(reads: dict[str, ExtractRead], contracts: dict[str, Contract], target: tuple[str, str],
+                      keys: pl.Series) -> dict[tuple[str, str], pl.Series]:
+    """For every extract still to be checked, each column referencing ``target``: the rows whose value
+    is given but not among its accepted ``keys``. All such columns are looked up at once: polars
+    builds its set of the keys once a lookup, so once rather than once an extract (five times over
+    the people's 458,000 ids at `national`)."""
+    columns = [(e, col.name) for e, read in reads.items() for col in contracts[e].columns if col.references == target]
+    if not columns:
+        return {}
+    values = pl.concat([reads[e].frame[c].cast(pl.String).rename("v") for e, c in columns], rechunk=False)
+    missing = values.is_not_null() & ~values.is_in(keys.implode())
+    found, offset = {}, 0
+    for e, c in columns:
+        height = reads[e].frame.height
+        found[(e, c)] = missing.slice(offset, height)
+        offset += height
+    return found
 
 
 def _refers_to(contract: Contract) -> set[str]:

@@ -35,6 +35,31 @@ def test_duplicate_ids_quarantine_every_row_sharing_the_key_and_cascade(valid_ex
     assert counts(result, "grievances") == (4, 3, 1)
 
 
+def test_references_looked_up_for_every_extract_at_once_quarantine_what_each_lookup_did(valid_extracts, monkeypatch):
+    """validate_dataset looks up every column that references people in one go (_reference_misses);
+    each extract looked up on its own (as validate_extract does without them) quarantines the same
+    rows with the same messages: an unknown person, a quarantined one, a blank optional one, an
+    unknown business area, in four extracts."""
+    from data_contracts import validate
+
+    rows = valid_rows()
+    rows["people"].append(dict(rows["people"][2], sex="M"))  # P0000003 twice: quarantined
+    rows["postings"][0]["person_id"] = "P0009999"  # nobody
+    rows["misconduct_cases"][0]["person_id"] = "P0009998"
+    rows["misconduct_cases"][1]["business_area_code"] = "NOWHERE"
+    rows["applications"][0]["person_id"] = ""  # optional: blank is no reference
+    write_dataset(valid_extracts, rows)
+    at_once = run(valid_extracts)
+    monkeypatch.setattr(validate, "_reference_misses", lambda *args: {})
+    one_by_one = run(valid_extracts)
+    for extract in EXTRACTS:
+        assert at_once.extracts[extract].quarantine.equals(one_by_one.extracts[extract].quarantine), extract
+    assert failures(at_once, "postings") == [("references", "person_id", 2), ("references", "person_id", 5)]
+    assert ("references", "business_area_code", 3) in failures(at_once, "misconduct_cases")
+    assert ("references", "person_id", 2) in failures(at_once, "misconduct_cases")
+    assert not [f for f in failures(at_once, "applications") if f[1] == "person_id"]
+
+
 def test_unknown_ethnicity_code_is_quarantined(valid_extracts):
     rows = valid_rows()
     rows["people"][3]["ethnicity_code"] = "Z9"

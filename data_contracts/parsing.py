@@ -110,6 +110,12 @@ def key_rows(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     return frame.select(key_exprs(contract)).group_by(list(contract.primary_key)).len("_rows")
 
 
+def all_distinct(values: pl.Series) -> bool:
+    """True when no value repeats, known from their 64-bit hashes (equal values hash alike); False
+    also when two values merely collide, so a caller that needs the distinct values takes unique()."""
+    return values.hash().n_unique() == values.len()
+
+
 def keys_all_distinct(frame: pl.DataFrame, contract: Contract, height: int) -> bool:
     """True when each of the ``height`` rows has a key of its own, known without grouping them: keys
     whose hashes all differ all differ (equal keys hash alike). Hashing and counting the distinct

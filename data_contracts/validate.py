@@ -71,7 +71,7 @@ from data_contracts.files import find_extract_file
 from data_contracts.gx_suite import digits_interchangeable as _digits_interchangeable  # noqa: F401 - tests pin it here
 from data_contracts.gx_suite import judge
 from data_contracts.mapping import Mapping
-from data_contracts.parsing import COLUMN_TYPE_THRESHOLD, parsed, typed_frame
+from data_contracts.parsing import COLUMN_TYPE_THRESHOLD, all_distinct, parsed, typed_frame
 from data_contracts.reading import ExtractRead, read_and_normalise
 from data_contracts.results import (
     QUARANTINE_SCHEMA,
@@ -349,11 +349,11 @@ def _read_all(data_dir: Path, contracts: dict[str, Contract], codes, mapping: Ma
     return reads
 
 
-def _keys(outcome: ExtractResult, column: str) -> tuple[set[str], dict[str, int], str]:
+def _keys(outcome: ExtractResult, column: str) -> tuple[pl.Series, dict[str, int], str]:
     """Accepted values of a referenced column (distinct, as a polars Series: no Python set of every
     id), and the first quarantined row holding each other value."""
     accepted = outcome.accepted[column].cast(pl.String).drop_nulls()
-    if accepted.hash().n_unique() != accepted.len():  # distinct hashes: distinct already (a key column)
+    if not all_distinct(accepted):  # a key column's accepted values are distinct already
         accepted = accepted.unique()
     if outcome.rejected.height == 0:  # nothing quarantined: no lookup of every accepted value to build
         return accepted, {}, outcome.file

@@ -124,8 +124,7 @@ def read_header(model: Model) -> Header:
 # parse tree as JSON: all 32 models in ~0.11 s of CPU with the connection, where sqlglot (pure
 # Python, holding the GIL the reading threads need) took ~0.28 s with its import. One in-memory
 # connection a process, used under a lock.
-_PARSER_LOCK = threading.Lock()
-_PARSER: list = []  # [connection, frozenset of DuckDB's aggregate function names], once made
+_PARSER_LOCK = threading.Lock()  # the connection runs one statement at a time
 # Functions whose result can differ between two evaluations of the same rows; current_date and its
 # kin parse as bare names (column references), so they are listed too.
 _VOLATILE = frozenset({"random", "uuid", "uuidv4", "uuidv7", "gen_random_uuid", "now", "today", "current_date",
@@ -149,16 +148,15 @@ class _Parsed:
     names: frozenset[str]  # every single-part column reference (current_date parses as one)
 
 
+@lru_cache(maxsize=1)
 def _parser():
-    with _PARSER_LOCK:
-        if not _PARSER:
-            import duckdb  # only a build parses SQL; reading a warehouse (the dashboard's path) never does
+    """(an in-memory connection that only parses, DuckDB's aggregate function names), made once."""
+    import duckdb  # only a build parses SQL; reading a warehouse (the dashboard's path) never does
 
-            con = duckdb.connect(config={"threads": 1})  # it only parses
-            aggregates = con.execute("select distinct function_name from duckdb_functions() "
-                                     "where function_type = 'aggregate'").fetchall()
-            _PARSER.extend([con, frozenset(name for (name,) in aggregates)])
-        return _PARSER
+    con = duckdb.connect(config={"threads": 1})
+    aggregates = con.execute("select distinct function_name from duckdb_functions() "
+                             "where function_type = 'aggregate'").fetchall()
+    return con, frozenset(name for (name,) in aggregates)
 
 
 def _where(body: str, position: str | None) -> str:
@@ -174,9 +172,9 @@ def _statement(model: Model) -> dict:
     parse or that is not exactly one SELECT."""
     import json
 
-    parser = _parser()
+    con = _parser()[0]
     with _PARSER_LOCK:
-        text = parser[0].execute("select json_serialize_sql(?::varchar, skip_null := true, skip_empty := true)",
+        text = con.execute("select json_serialize_sql(?::varchar, skip_null := true, skip_empty := true)",
                                  [model.body]).fetchall()[0][0]
     tree = json.loads(text)
     if tree.get("error"):
